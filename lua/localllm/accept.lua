@@ -1,0 +1,71 @@
+-- Accept all / a line / a word of the suggestion: insert exactly the shown text.
+local session = require('localllm.session')
+
+local M = {}
+
+--- The part of `text` that one accept of `kind` inserts.
+---@param text string
+---@param kind 'all'|'line'|'word'
+---@return string
+function M.part(text, kind)
+  if kind == 'all' then
+    return text
+  end
+  if kind == 'line' then
+    if text:sub(1, 1) == '\n' then
+      local nl = text:find('\n', 2, true)
+      return nl and text:sub(1, nl - 1) or text
+    end
+    local nl = text:find('\n', 1, true)
+    return nl and text:sub(1, nl - 1) or text
+  end
+  -- word: a newline plus the next line's indent, or non-word characters then word characters.
+  -- Bytes >= 0x80 count as word characters, so a UTF-8 character is never split.
+  if text:sub(1, 1) == '\n' then
+    return '\n' .. (text:match('^\n([ \t]*)') or '')
+  end
+  local word = text:match('^[^%w_\128-\255\n]*[%w_\128-\255]*') or ''
+  if word == '' then
+    word = text:match('^[^\n]+') or text
+  end
+  return word
+end
+
+--- Accept `kind` of the visible suggestion. Returns false when nothing is shown.
+---@param kind 'all'|'line'|'word'|nil
+---@return boolean
+function M.accept(kind)
+  kind = kind or 'all'
+  local buf = vim.api.nvim_get_current_buf()
+  local sug = session.suggestion(buf)
+  if not sug or sug.text == '' then
+    return false
+  end
+  local pos = vim.api.nvim_win_get_cursor(0)
+  if pos[1] - 1 ~= sug.row or pos[2] ~= sug.col then
+    session.reset(buf)
+    return false
+  end
+  local part = M.part(sug.text, kind)
+  local rest = sug.text:sub(#part + 1)
+  local lines = vim.split(part, '\n', { plain = true })
+  -- A completion popup would roll back text inserted while it is open.
+  if vim.fn.pumvisible() == 1 then
+    vim.api.nvim_feedkeys(vim.keycode('<C-e>'), 'n', false)
+  end
+  -- Undo breaks around the insertion make it exactly one undo step.
+  vim.cmd('let &undolevels = &undolevels')
+  vim.api.nvim_buf_set_text(buf, sug.row, sug.col, sug.row, sug.col, lines)
+  vim.cmd('let &undolevels = &undolevels')
+  local row, col
+  if #lines == 1 then
+    row, col = sug.row, sug.col + #lines[1]
+  else
+    row, col = sug.row + #lines - 1, #lines[#lines]
+  end
+  vim.api.nvim_win_set_cursor(0, { row + 1, col })
+  session.after_accept(buf, row, col, rest)
+  return true
+end
+
+return M

@@ -1,0 +1,144 @@
+-- The only module that talks to the Python host: start it, send requests, receive updates.
+local M = {}
+
+local state = {
+  chan = nil, ---@type integer|nil
+  failed = nil, ---@type string|nil
+  notified = {}, ---@type table<string, boolean>
+}
+
+--- Notify once per distinct message (one notification per problem, not per keystroke).
+---@param level integer
+---@param msg string
+function M.notify_once(level, msg)
+  if state.notified[msg] then
+    return
+  end
+  state.notified[msg] = true
+  vim.schedule(function()
+    vim.notify(msg, level, { title = 'localllm' })
+  end)
+end
+
+local function python_config()
+  local cfg = vim.deepcopy(require('localllm').config)
+  cfg.log_file = vim.fn.stdpath('log') .. '/localllm.log'
+  -- UI-only keys stay in Lua.
+  cfg.keymaps, cfg.filetypes = nil, nil
+  if cfg.generation and #cfg.generation.stop == 0 then
+    cfg.generation.stop = nil
+  end
+  return cfg
+end
+
+--- Start the Python host if needed; returns its channel or nil (and says why, once).
+---@return integer|nil
+function M.channel()
+  if state.chan then
+    return state.chan
+  end
+  if state.failed then
+    return nil
+  end
+  if vim.fn.has('python3') == 0 and vim.fn.exists('*LocalLLMHostInit') == 0 then
+    state.failed = 'no python3 provider'
+  end
+  if vim.fn.exists('*LocalLLMHostInit') == 0 then
+    state.failed = state.failed or 'not registered'
+    M.notify_once(
+      vim.log.levels.ERROR,
+      'localllm: the remote plugin is not registered. Run :UpdateRemotePlugins, then restart '
+        .. 'Neovim (and check :checkhealth provider for the Python host).'
+    )
+    return nil
+  end
+  local ok, res = pcall(vim.fn.LocalLLMHostInit, python_config())
+  if not ok or type(res) ~= 'table' then
+    state.failed = tostring(res)
+    M.notify_once(
+      vim.log.levels.ERROR,
+      'localllm: the Python host failed to start: '
+        .. tostring(res)
+        .. '. Check that pynvim and localllm are installed in g:python3_host_prog.'
+    )
+    return nil
+  end
+  if res.error ~= nil and res.error ~= vim.NIL then
+    state.failed = res.error
+    M.notify_once(vim.log.levels.ERROR, 'localllm: ' .. res.error)
+    return nil
+  end
+  state.chan = res.channel
+  return state.chan
+end
+
+--- Forget the host (after a config change or when its channel died).
+function M.reset()
+  state.chan, state.failed = nil, nil
+end
+
+--- Push the current config to a running host.
+function M.reconfigure()
+  if not state.chan then
+    state.failed = nil
+    return
+  end
+  local ok, err = pcall(vim.rpcrequest, state.chan, 'localllm_configure', python_config())
+  if not ok then
+    M.reset()
+  elseif err ~= nil and err ~= vim.NIL then
+    M.notify_once(vim.log.levels.ERROR, 'localllm: ' .. err)
+  end
+end
+
+---@param payload table
+---@return boolean sent
+function M.request(payload)
+  local chan = M.channel()
+  if not chan then
+    return false
+  end
+  local ok = pcall(vim.rpcnotify, chan, 'localllm_request', payload)
+  if not ok then
+    M.reset()
+    M.notify_once(vim.log.levels.WARN, 'localllm: lost the Python host; it restarts on the next request')
+  end
+  return ok
+end
+
+---@param id integer|nil
+function M.cancel(id)
+  if state.chan then
+    pcall(vim.rpcnotify, state.chan, 'localllm_cancel', id)
+  end
+end
+
+--- Synchronous status for :LocalLLM status (a user command, never the hot path).
+---@return table|nil, string|nil
+function M.status()
+  local chan = M.channel()
+  if not chan then
+    return nil, state.failed
+  end
+  local ok, res = pcall(vim.rpcrequest, chan, 'localllm_status')
+  if not ok then
+    return nil, tostring(res)
+  end
+  return res, nil
+end
+
+--- Called by Python (via nvim_exec_lua) for every streamed update.
+---@param update table
+function M.on_update(update)
+  require('localllm.session').on_update(update)
+end
+
+--- Called by Python to tell the user something (model loading, problems).
+---@param level string
+---@param msg string
+function M.on_notify(level, msg)
+  local levels = { info = vim.log.levels.INFO, warn = vim.log.levels.WARN, error = vim.log.levels.ERROR }
+  M.notify_once(levels[level] or vim.log.levels.INFO, msg)
+end
+
+return M

@@ -1,0 +1,178 @@
+-- The one config table: defaults, merge and validation. Documented in doc/localllm.txt.
+local M = {}
+
+---@class localllm.Config
+M.defaults = {
+  enabled = true,
+  -- 'embedded': llama-cpp-python inside the plugin process; 'none': no model.
+  backend = 'embedded',
+  -- Path to a GGUF model; nil: look where models are usually kept (see :h localllm-model).
+  model = nil,
+  auto_trigger = true,
+  debounce_ms = 60,
+  hide_during_completion = true,
+  -- filetype -> boolean; '*' is the default for the rest.
+  filetypes = {
+    ['*'] = true,
+    help = false,
+    gitcommit = false,
+    gitrebase = false,
+    hgcommit = false,
+    svn = false,
+    cvs = false,
+    ['.'] = false,
+  },
+  -- false disables a default key; the <Plug> maps always exist.
+  keymaps = {
+    accept = '<Tab>',
+    accept_line = '<S-Tab>',
+    accept_word = '<M-Right>',
+    dismiss = '<C-]>',
+    trigger = '<M-\\>',
+  },
+  context = {
+    prefix_lines = 256,
+    suffix_lines = 64,
+    prefix_tokens = 1024,
+    suffix_tokens = 256,
+  },
+  generation = {
+    n_predict = 96,
+    temperature = 0.0,
+    top_k = 40,
+    top_p = 0.9,
+    min_p = 0.05,
+    repeat_penalty = 1.0,
+    time_limit_ms = 2000,
+    max_lines = 12,
+    stop = {},
+  },
+  embedded = {
+    n_ctx = 4096,
+    n_batch = 512,
+    n_threads = 0,
+  },
+  cache_size = 250,
+  log_level = 'warn',
+}
+
+-- Expected type per dotted key; a table value means "a table with these keys".
+local schema = {
+  enabled = 'boolean',
+  backend = { 'string', { 'embedded', 'none' } },
+  model = 'string?',
+  auto_trigger = 'boolean',
+  debounce_ms = 'integer',
+  hide_during_completion = 'boolean',
+  filetypes = 'table',
+  keymaps = {
+    accept = 'key',
+    accept_line = 'key',
+    accept_word = 'key',
+    dismiss = 'key',
+    trigger = 'key',
+  },
+  context = {
+    prefix_lines = 'integer',
+    suffix_lines = 'integer',
+    prefix_tokens = 'integer',
+    suffix_tokens = 'integer',
+  },
+  generation = {
+    n_predict = 'integer',
+    temperature = 'number',
+    top_k = 'integer',
+    top_p = 'number',
+    min_p = 'number',
+    repeat_penalty = 'number',
+    time_limit_ms = 'integer',
+    max_lines = 'integer',
+    stop = 'list',
+  },
+  embedded = {
+    n_ctx = 'integer',
+    n_batch = 'integer',
+    n_threads = 'integer',
+  },
+  cache_size = 'integer',
+  log_level = { 'string', { 'debug', 'info', 'warn', 'error' } },
+}
+
+local function check(path, value, expected)
+  local kind = type(value)
+  if type(expected) == 'table' and expected[1] then
+    if kind ~= expected[1] or not vim.tbl_contains(expected[2], value) then
+      return ('expected one of %s, got %s'):format(table.concat(expected[2], ', '), vim.inspect(value))
+    end
+    return nil
+  end
+  if expected == 'string?' then
+    if value ~= nil and kind ~= 'string' then
+      return 'expected a string or nil, got ' .. kind
+    end
+  elseif expected == 'integer' then
+    if kind ~= 'number' or value ~= math.floor(value) or value < 0 then
+      return 'expected a non-negative integer, got ' .. vim.inspect(value)
+    end
+  elseif expected == 'key' then
+    if value ~= false and kind ~= 'string' then
+      return 'expected a key (string) or false, got ' .. vim.inspect(value)
+    end
+  elseif expected == 'list' then
+    if kind ~= 'table' or not vim.islist(value) then
+      return 'expected a list, got ' .. vim.inspect(value)
+    end
+  elseif kind ~= expected then
+    return ('expected %s, got %s'):format(expected, kind)
+  end
+  return nil
+end
+
+local function validate_table(prefix, tbl, spec)
+  for key, value in pairs(tbl) do
+    local path = prefix .. key
+    local expected = spec[key]
+    if expected == nil then
+      return ('config.%s: unknown option'):format(path)
+    end
+    if type(expected) == 'table' and not expected[1] then
+      if type(value) ~= 'table' then
+        return ('config.%s: expected a table, got %s'):format(path, type(value))
+      end
+      local err = validate_table(path .. '.', value, expected)
+      if err then
+        return err
+      end
+    else
+      local err = check(path, value, expected)
+      if err then
+        return ('config.%s: %s'):format(path, err)
+      end
+    end
+  end
+  return nil
+end
+
+--- Validate a user table (before merging). Returns an error message naming the bad key, or nil.
+---@param opts table
+---@return string|nil
+function M.validate(opts)
+  if type(opts) ~= 'table' then
+    return 'config: setup() expects a table, got ' .. type(opts)
+  end
+  return validate_table('', opts, schema)
+end
+
+--- Merge user options over the defaults.
+---@param opts table|nil
+---@return localllm.Config
+function M.merge(opts)
+  local merged = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), opts or {})
+  -- Lists replace, they do not merge by index.
+  if opts and opts.generation and opts.generation.stop then
+    merged.generation.stop = vim.deepcopy(opts.generation.stop)
+  end
+  return merged
+end
+
+return M

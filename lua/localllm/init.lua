@@ -1,0 +1,165 @@
+-- Public API: setup(), enable/disable, accept/dismiss/trigger, status.
+local config = require('localllm.config')
+
+local M = {}
+
+---@type localllm.Config
+M.config = config.merge(nil)
+M.last_error = nil ---@type string|nil
+local configured = false
+local GROUP = 'localllm'
+
+local function session()
+  return require('localllm.session')
+end
+
+local function create_autocmds()
+  local group = vim.api.nvim_create_augroup(GROUP, { clear = true })
+  local au = function(event, desc, callback)
+    vim.api.nvim_create_autocmd(event, { group = group, desc = 'localllm: ' .. desc, callback = callback })
+  end
+  au('InsertEnter', 'start a request on entering insert mode', function(args)
+    if session().enabled_for(args.buf) and M.config.auto_trigger then
+      session().schedule(args.buf)
+    end
+  end)
+  au({ 'TextChangedI', 'CursorMovedI' }, 'follow typing and cursor moves', function()
+    session().on_edit()
+  end)
+  au({ 'InsertLeave', 'BufLeave' }, 'clear the suggestion', function(args)
+    session().reset(args.buf)
+  end)
+  au({ 'BufUnload', 'BufWipeout' }, 'forget buffer state', function(args)
+    session().forget(args.buf)
+  end)
+  au('CompleteChanged', 'hide while the completion popup is open', function(args)
+    if M.config.hide_during_completion then
+      require('localllm.ghost').clear(args.buf)
+    end
+  end)
+  au('CompleteDone', 'show again when the popup closes', function()
+    vim.schedule(function()
+      session().refresh()
+    end)
+  end)
+  au('ColorScheme', 'restore highlight groups', function()
+    require('localllm.ghost').set_highlights()
+  end)
+  au('VimLeavePre', 'cancel requests in flight', function()
+    session().forget_all()
+  end)
+end
+
+--- Configure the plugin. Optional: the defaults work. Returns false on a bad option.
+---@param opts table|nil
+---@return boolean
+function M.setup(opts)
+  opts = opts or {}
+  local err = config.validate(opts)
+  if err then
+    vim.notify('localllm: ' .. err, vim.log.levels.ERROR, { title = 'localllm' })
+    return false
+  end
+  M.config = config.merge(opts)
+  configured = true
+  require('localllm.ghost').set_highlights()
+  create_autocmds()
+  require('localllm.keymaps').apply(M.config.keymaps)
+  require('localllm.bridge').reconfigure()
+  return true
+end
+
+--- Set up with the defaults unless setup() was called already.
+function M.ensure_setup()
+  if not configured then
+    M.setup({})
+  end
+end
+
+function M.enable()
+  M.config.enabled = true
+end
+
+function M.disable()
+  M.config.enabled = false
+  session().forget_all()
+end
+
+function M.toggle()
+  if M.config.enabled then
+    M.disable()
+  else
+    M.enable()
+  end
+end
+
+---@param kind 'all'|'line'|'word'|nil
+---@return boolean accepted
+function M.accept(kind)
+  return require('localllm.accept').accept(kind)
+end
+
+function M.dismiss()
+  session().reset(vim.api.nvim_get_current_buf())
+end
+
+--- Ask for a suggestion now (also when auto_trigger is off).
+function M.trigger()
+  local buf = vim.api.nvim_get_current_buf()
+  session().reset(buf)
+  session().request_now(buf)
+end
+
+function M.is_visible()
+  return session().is_visible()
+end
+
+--- Lines for :LocalLLM status.
+---@return string[]
+function M.status_lines()
+  local lines = {}
+  local add = function(fmt, ...)
+    lines[#lines + 1] = fmt:format(...)
+  end
+  add('localllm: %s', M.config.enabled and 'enabled' or 'disabled')
+  local st, err = require('localllm.bridge').status()
+  if not st then
+    add('  python host: not running (%s)', err or 'not started yet')
+    return lines
+  end
+  local function v(x)
+    return (x == nil or x == vim.NIL) and '-' or tostring(x)
+  end
+  add('  backend: %s  state: %s', v(st.backend), v(st.state))
+  add('  model:   %s', v(st.model))
+  if st.detail and st.detail ~= '' then
+    add('  detail:  %s', st.detail)
+  end
+  add('  FIM:     %s   cache: %s entries', v(st.fim), v(st.cache_entries))
+  local last = st.last
+  if last and last ~= vim.NIL then
+    add('  last request #%s (%s, %s):', v(last.id), v(last.source), v(last.finish))
+    add(
+      '    context %s ms, queue %s ms, first token %s ms, total %s ms',
+      v(last.context_ms),
+      v(last.queue_ms),
+      v(last.ttft_ms),
+      v(last.total_ms)
+    )
+    add(
+      '    tokens: prompt %s, reused %s, evaluated %s, generated %s',
+      v(last.tokens_prompt),
+      v(last.tokens_reused),
+      v(last.tokens_evaluated),
+      v(last.tokens_generated)
+    )
+  else
+    add('  no request yet')
+  end
+  if M.last_error then
+    add('  last error: %s', M.last_error)
+  end
+  return lines
+end
+
+return M

@@ -1,0 +1,86 @@
+"""The backend interface: one module per backend, all behind CompletionBackend."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from ..types import FimContext, GenerationParams, RequestTimings
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+Notify = Callable[[str, str], None]
+"""notify(level, message): tell the user something once (levels: info, warn, error)."""
+
+
+class Cancellation:
+    """Set by the engine when a newer request supersedes this one; backends stop at once."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._event.is_set():
+                return
+            self._event.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when cancelled (at once if already cancelled)."""
+        with self._lock:
+            if not self._event.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
+
+
+@dataclass(frozen=True, slots=True)
+class BackendInfo:
+    name: str
+    model: str | None
+    fim: bool | None
+    state: str  # "idle" | "loading" | "ready" | "error"
+    detail: str = ""
+
+
+class CompletionBackend(Protocol):
+    name: str
+
+    def info(self) -> BackendInfo: ...
+
+    def prepare(self) -> None:
+        """Load or connect; may block; runs on the engine's worker thread."""
+
+    def complete(
+        self,
+        ctx: FimContext,
+        params: GenerationParams,
+        cancel: Cancellation,
+        timings: RequestTimings,
+    ) -> Iterator[str]:
+        """Stream the text to insert at the cursor, piece by piece."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def make_backend(settings: Settings, notify: Notify) -> CompletionBackend:
+    if settings.backend == "none":
+        from .none import NoModelBackend
+
+        return NoModelBackend()
+    from .embedded import EmbeddedBackend
+
+    return EmbeddedBackend(settings, notify=notify)

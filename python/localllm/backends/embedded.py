@@ -1,0 +1,281 @@
+"""The embedded backend: llama-cpp-python inside the plugin's own process, no server to start.
+
+The FIM prompt is built as token ids here (llama-cpp-python's `suffix=` path puts token id 0
+where the FIM tokens belong). Layout, PSM with the typed part of the line after the middle token:
+
+    [BOS] [SEP file\\n] PRE header+prefix SUF line_suffix\\n suffix MID middle
+
+Everything up to MID stays identical while the user types on one line, so llama.cpp's prefix
+match reuses its KV cache and only the last few tokens are evaluated per keystroke. A model
+without FIM tokens gets `[BOS] (// file) header+prefix middle` and the suffix only trims output.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import BackendError, ModelError
+from ..gguf_meta import GGUFError, read_gguf
+from ..models import NO_MODEL_HELP, pick_model
+from ..types import FimContext, GenerationParams, RequestTimings
+from . import BackendInfo, Cancellation, Notify
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+log = logging.getLogger(__name__)
+
+COMMENT_LEADERS = {
+    "go": "//",
+    "javascript": "//",
+    "typescript": "//",
+    "tsx": "//",
+    "rust": "//",
+    "c": "//",
+    "cpp": "//",
+    "java": "//",
+    "python": "#",
+    "bash": "#",
+    "lua": "--",
+}
+NULL_TOKEN = -1
+_llama_log_callback: Any = None
+
+
+def _route_llama_logs(llama_cpp: Any) -> None:
+    """Send llama.cpp's own log lines to our log file instead of the process's stderr."""
+    global _llama_log_callback
+    if _llama_log_callback is not None:
+        return
+    import ctypes
+
+    native = logging.getLogger("localllm.llama_cpp")
+
+    def on_log(level: int, text: bytes, _user: Any) -> None:
+        if native.isEnabledFor(logging.DEBUG):
+            native.debug("%s", text.decode("utf-8", errors="replace").rstrip())
+
+    _llama_log_callback = llama_cpp.llama_log_callback(on_log)
+    llama_cpp.llama_log_set(_llama_log_callback, ctypes.c_void_p(0))
+
+
+def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class EmbeddedBackend:
+    name = "embedded"
+
+    def __init__(self, settings: Settings, *, notify: Notify | None = None) -> None:
+        self._settings = settings
+        self._notify = notify or (lambda level, message: None)
+        self._lock = threading.Lock()
+        self._llm: Any = None
+        self._model_path: str | None = settings.model
+        self._state = "idle"
+        self._detail = ""
+        self._fim: dict[str, int] = {}
+        self._bos: int | None = None
+        self._load_error: ModelError | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def info(self) -> BackendInfo:
+        fim = None if self._llm is None else bool(self._fim)
+        return BackendInfo(self.name, self._model_path, fim, self._state, self._detail)
+
+    def prepare(self) -> None:
+        with self._lock:
+            if self._llm is not None:
+                return
+            if self._load_error is not None:
+                raise self._load_error
+            try:
+                self._load()
+            except ModelError as exc:
+                self._state, self._detail = "error", str(exc)
+                self._load_error = exc
+                raise
+
+    def _load(self) -> None:
+        path = self._settings.model
+        if not path:
+            found = pick_model()
+            if found is None:
+                raise ModelError(NO_MODEL_HELP)
+            path = found.path
+        self._model_path = path
+        if not os.path.isfile(path):
+            raise ModelError(f"model file not found: {path} — check `model` in your setup()")
+        try:
+            meta = read_gguf(path)
+        except GGUFError as exc:
+            raise ModelError(f"{exc} — `model` must point to a .gguf file") from None
+        except OSError as exc:
+            raise ModelError(f"cannot read model file {path}: {exc.strerror}") from None
+        try:
+            import llama_cpp
+        except ImportError:
+            raise ModelError(
+                "llama-cpp-python is not installed in the Python that runs the plugin "
+                f"({sys.executable}); install it with: {sys.executable} -m pip install "
+                "llama-cpp-python"
+            ) from None
+        _route_llama_logs(llama_cpp)
+        self._state, self._detail = "loading", f"loading {os.path.basename(path)}"
+        self._notify("info", f"localllm: loading model {os.path.basename(path)}…")
+        started = time.monotonic()
+        emb = self._settings.embedded
+        threads = emb.n_threads or max(1, len(os.sched_getaffinity(0)))
+        n_ctx = emb.n_ctx
+        if meta.context_length:
+            n_ctx = min(n_ctx, meta.context_length)
+        try:
+            llm = llama_cpp.Llama(
+                model_path=path,
+                n_ctx=n_ctx,
+                n_batch=emb.n_batch,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"llama.cpp could not load {path}: {exc}") from None
+        vocab = llm._model.vocab
+        fim = {
+            "pre": llama_cpp.llama_vocab_fim_pre(vocab),
+            "suf": llama_cpp.llama_vocab_fim_suf(vocab),
+            "mid": llama_cpp.llama_vocab_fim_mid(vocab),
+            "sep": llama_cpp.llama_vocab_fim_sep(vocab),
+        }
+        has_fim = all(fim[k] != NULL_TOKEN for k in ("pre", "suf", "mid"))
+        self._fim = {k: v for k, v in fim.items() if v != NULL_TOKEN} if has_fim else {}
+        self._bos = llm.token_bos() if llama_cpp.llama_vocab_get_add_bos(vocab) else None
+        self._llm = llm
+        self._state = "ready"
+        mode = "FIM" if has_fim else "prefix only (the model has no FIM tokens)"
+        self._detail = f"n_ctx {llm.n_ctx()}, {threads} threads, {mode}"
+        log.info("loaded %s in %.2fs: %s", path, time.monotonic() - started, self._detail)
+        self._notify("info", f"localllm: model ready ({os.path.basename(path)}, {mode})")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._llm is not None:
+                self._llm.close()
+                self._llm = None
+                self._state = "idle"
+
+    # -- prompt ----------------------------------------------------------------------------
+
+    def _tokenize(self, text: str) -> list[int]:
+        if not text:
+            return []
+        # special=False: FIM or control-token text inside user code stays plain text.
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def build_prompt(self, ctx: FimContext, n_predict: int) -> list[int]:
+        """Token ids for `ctx`, cut at the start of the prefix if the context window is short."""
+        head: list[int] = [] if self._bos is None else [self._bos]
+        limit = self._llm.n_ctx() - n_predict - 1
+        if self._fim:
+            if "sep" in self._fim:
+                head += [self._fim["sep"], *self._tokenize(ctx.filename + "\n")]
+            head.append(self._fim["pre"])
+            body = self._tokenize(ctx.header + ctx.prefix)
+            after = ctx.line_suffix + "\n" + ctx.suffix if (ctx.line_suffix or ctx.suffix) else ""
+            tail = [
+                self._fim["suf"],
+                *self._tokenize(after),
+                self._fim["mid"],
+                *self._tokenize(ctx.middle),
+            ]
+        else:
+            leader = COMMENT_LEADERS.get(ctx.language or "")
+            title = f"{leader} {ctx.filename}\n" if leader and ctx.first_line > 0 else ""
+            body = self._tokenize(title + ctx.header + ctx.prefix)
+            tail = self._tokenize(ctx.middle)
+        overflow = len(head) + len(body) + len(tail) - limit
+        if overflow > 0:
+            body = body[overflow:]
+            if len(head) + len(body) + len(tail) > limit:
+                raise BackendError(
+                    "the text around the cursor does not fit the model's context window; "
+                    "raise embedded.n_ctx or lower context.suffix_tokens"
+                )
+        return head + body + tail
+
+    # -- completion ------------------------------------------------------------------------
+
+    def complete(
+        self,
+        ctx: FimContext,
+        params: GenerationParams,
+        cancel: Cancellation,
+        timings: RequestTimings,
+    ) -> Iterator[str]:
+        import llama_cpp
+
+        if self._llm is None:
+            self.prepare()
+        llm = self._llm
+        prompt = self.build_prompt(ctx, params.n_predict)
+        cached = list(llm._input_ids) if llm.n_tokens else []
+        reused = common_prefix_length(cached, prompt)
+        if reused == len(prompt):
+            reused -= 1  # llama.cpp always evaluates at least one token for fresh logits
+        timings.tokens_prompt = len(prompt)
+        timings.tokens_reused = reused
+        timings.tokens_evaluated = len(prompt) - reused
+        deadline: list[float] = []
+        sampled = [0]
+        limit_s = params.time_limit_ms / 1000.0
+
+        def should_stop(_ids: Any, _logits: Any) -> bool:
+            # Called once per sampled token: the time limit counts from the first token,
+            # so a cold prompt still yields a suggestion.
+            sampled[0] += 1
+            timings.tokens_generated = sampled[0]
+            if cancel.cancelled:
+                timings.finish = "cancelled"
+                return True
+            now = time.monotonic()
+            if not deadline:
+                deadline.append(now + limit_s)
+            elif now > deadline[0]:
+                timings.finish = "time_limit"
+                return True
+            return False
+
+        stream = llm.create_completion(
+            prompt,
+            max_tokens=params.n_predict,
+            temperature=params.temperature,
+            top_k=params.top_k,
+            top_p=params.top_p,
+            min_p=params.min_p,
+            repeat_penalty=params.repeat_penalty,
+            stop=list(params.stop) or None,
+            stream=True,
+            stopping_criteria=llama_cpp.StoppingCriteriaList([should_stop]),
+        )
+        try:
+            for chunk in stream:
+                choice = chunk["choices"][0]
+                text = choice.get("text") or ""
+                if choice.get("finish_reason") and not timings.finish:
+                    timings.finish = choice["finish_reason"]
+                if text:
+                    yield text
+        finally:
+            stream.close()

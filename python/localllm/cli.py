@@ -1,0 +1,170 @@
+"""`localllm` on the command line: the same engine as in Neovim, without Neovim.
+
+    localllm complete FILE --line L --col C [--stdin] [--backend NAME] [--model PATH] [--json]
+    localllm complete --batch [--backend NAME] [--model PATH]   (JSON lines on stdin)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from .config import BACKENDS, parse_settings
+from .engine import CompletionRequest, Engine, Update
+from .errors import LocalLLMError
+from .types import BufferSnapshot, IndentStyle
+
+
+class CliError(Exception):
+    pass
+
+
+def guess_indent(text: str) -> IndentStyle:
+    """Tabs if the file indents with tabs, else the smallest space indent seen (default 4)."""
+    tabs = spaces = 0
+    widths: list[int] = []
+    for line in text.split("\n")[:2000]:
+        if line.startswith("\t"):
+            tabs += 1
+        elif line.startswith(" "):
+            spaces += 1
+            width = len(line) - len(line.lstrip(" "))
+            if line.strip():
+                widths.append(width)
+    if tabs > spaces:
+        return IndentStyle(use_tabs=True, width=4, tabstop=4)
+    width = min((w for w in widths if w > 0), default=4)
+    return IndentStyle(use_tabs=False, width=width if width in (2, 3, 4, 8) else 4, tabstop=8)
+
+
+def snapshot_for(path: str, text: str, line: int, col: int) -> BufferSnapshot:
+    try:
+        return BufferSnapshot.from_text(
+            text, line - 1, col, path=os.path.abspath(path) if path else "",
+            indent=guess_indent(text),
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.final: Update | None = None
+
+    def __call__(self, update: Update) -> None:
+        if update.final:
+            self.final = update
+
+
+def run_one(engine: Engine, collector: _Collector, snap: BufferSnapshot, rid: int) -> Update:
+    collector.final = None
+    started = time.monotonic_ns()
+    root = os.path.dirname(snap.path) if snap.path else None
+    engine.process(CompletionRequest(id=rid, bufnr=0, snapshot=snap, root=root))
+    update = collector.final
+    if update is None:
+        raise CliError("no result")
+    if update.error:
+        raise CliError(update.error)
+    update.timings["wall_ms"] = round((time.monotonic_ns() - started) / 1e6, 3)
+    return update
+
+
+def _result(update: Update) -> dict[str, Any]:
+    return {"text": update.text, "source": update.source, "ms": update.timings["wall_ms"]}
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            return f.read()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path} is not UTF-8 text") from None
+
+
+def complete(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    raw: dict[str, Any] = {"backend": args.backend}
+    if args.model:
+        raw["model"] = args.model
+    settings = parse_settings(raw)
+    collector = _Collector()
+    engine = Engine(settings, collector, start_worker=False)
+    try:
+        if args.batch:
+            return _batch(engine, collector, stdin, stdout)
+        if args.file is None or args.line is None or args.col is None:
+            raise CliError("complete needs FILE --line L --col C (or --batch)")
+        text = stdin.read() if args.stdin else _read(args.file)
+        update = run_one(engine, collector, snapshot_for(args.file, text, args.line, args.col), 1)
+        if args.json:
+            stdout.write(json.dumps(_result(update), ensure_ascii=False) + "\n")
+        else:
+            stdout.write(update.text)
+            if update.text and stdout.isatty():
+                stdout.write("\n")
+        return 0
+    finally:
+        engine.close()
+
+
+def _batch(engine: Engine, collector: _Collector, stdin: TextIO, stdout: TextIO) -> int:
+    failed = 0
+    for n, line in enumerate(stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict):
+                raise CliError("expected a JSON object")
+            snap = snapshot_for(
+                str(item.get("path") or ""), str(item["text"]), int(item["line"]), int(item["col"])
+            )
+            out: dict[str, Any] = _result(run_one(engine, collector, snap, n))
+        except (CliError, LocalLLMError, KeyError, TypeError, ValueError) as exc:
+            failed += 1
+            message = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            out = {"error": f"line {n}: {message}"}
+            print(f"localllm: line {n}: {message}", file=sys.stderr)
+        stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        stdout.flush()
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="localllm", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("complete", help="print what accepting the suggestion would insert")
+    c.add_argument("file", nargs="?", help="the file (names the language with --stdin)")
+    c.add_argument("--line", type=int, help="1-based line of the cursor")
+    c.add_argument("--col", type=int, help="0-based byte column of the cursor")
+    c.add_argument("--stdin", action="store_true", help="read the buffer text from stdin")
+    c.add_argument("--batch", action="store_true",
+                   help='JSON lines {"path","text","line","col"} on stdin, one result each')
+    c.add_argument("--backend", choices=BACKENDS, default="embedded")
+    c.add_argument("--model", help="path to a GGUF model (default: search the usual places)")
+    c.add_argument("--json", action="store_true", help='print {"text", "source", "ms"}')
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    args = build_parser().parse_args(argv)
+    try:
+        return complete(args, sys.stdin, sys.stdout)
+    except (CliError, LocalLLMError) as exc:
+        print(f"localllm: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Build the FIM context around the cursor: budgeted prefix/suffix windows plus far context.
+
+Pure: a BufferSnapshot in, a FimContext out. Two properties matter for speed:
+- the prefix window starts on an anchored line (a multiple of ANCHOR_STEP), so moving the cursor
+  or typing does not shift the start of the prompt and the model's KV cache stays valid;
+- the far context (imports, the enclosing signature) depends only on lines far above the cursor.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import treesitter
+from .config import ContextSettings
+from .types import BufferSnapshot, FimContext
+
+ANCHOR_STEP = 16
+NEXT_LINES = 16
+_OPENERS = ("{", "(", "[")
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap, slightly pessimistic token count for code (about 3 bytes per token)."""
+    return (len(text.encode("utf-8")) + 2) // 3
+
+
+def display_name(path: str, root: str | None = None) -> str:
+    """The file name as the model should see it: relative to `root` when inside it."""
+    if not path:
+        return "untitled"
+    if root:
+        try:
+            rel = os.path.relpath(path, root)
+        except ValueError:
+            rel = ""
+        if rel and not rel.startswith(".."):
+            return rel.replace(os.sep, "/")
+    return os.path.basename(path)
+
+
+def split_at_byte(line: str, col: int) -> tuple[str, str]:
+    """Split a line at a byte column (a column inside a character snaps back to its start)."""
+    raw = line.encode("utf-8")
+    col = max(0, min(col, len(raw)))
+    head = raw[:col].decode("utf-8", errors="ignore")
+    return head, line[len(head) :]
+
+
+def prefix_start(lines: list[str], cursor: int, first: int, budget: ContextSettings) -> int:
+    """Index (into `lines`) of the first prefix line: fits the budget, anchored for KV reuse."""
+    tokens = 0
+    start = cursor
+    while start > 0 and cursor - start < budget.prefix_lines:
+        cost = estimate_tokens(lines[start - 1]) + 1
+        if tokens + cost > budget.prefix_tokens:
+            break
+        tokens += cost
+        start -= 1
+    if start == 0:
+        return 0
+    # Round the buffer line up to the next anchor so the window start moves in steps.
+    buffer_line = start + first
+    anchored = -(-buffer_line // ANCHOR_STEP) * ANCHOR_STEP
+    return min(anchored - first, cursor)
+
+
+def suffix_end(lines: list[str], cursor: int, budget: ContextSettings) -> int:
+    tokens = 0
+    end = cursor + 1
+    while end < len(lines) and end - cursor - 1 < budget.suffix_lines:
+        cost = estimate_tokens(lines[end]) + 1
+        if tokens + cost > budget.suffix_tokens:
+            break
+        tokens += cost
+        end += 1
+    return end
+
+
+def _fallback_multiline(middle: str, line_suffix: str) -> bool:
+    if line_suffix.strip():
+        return False
+    stripped = middle.rstrip()
+    return not stripped or stripped.endswith(_OPENERS)
+
+
+def build_context(
+    snap: BufferSnapshot, budget: ContextSettings, *, root: str | None = None
+) -> FimContext:
+    """Cut the snapshot into a FimContext within the budget."""
+    lines = list(snap.lines)
+    cursor = snap.row - snap.first_line
+    if not 0 <= cursor < len(lines):
+        raise ValueError(f"cursor row {snap.row} is outside the lines sent")
+    middle, line_suffix = split_at_byte(lines[cursor], snap.col)
+
+    start = prefix_start(lines, cursor, snap.first_line, budget)
+    end = suffix_end(lines, cursor, budget)
+    prefix = "".join(line + "\n" for line in lines[start:cursor])
+    suffix = "".join(line + "\n" for line in lines[cursor + 1 : end])
+
+    language = treesitter.language_for(snap.filetype, snap.path)
+    multiline = _fallback_multiline(middle, line_suffix)
+    header_parts: list[str] = []
+    if language is not None:
+        text = "\n".join(lines)
+        info = treesitter.analyze(text, cursor, len(middle.encode("utf-8")), language)
+        if info is not None:
+            if info.in_string or info.in_comment or info.mid_expression:
+                multiline = False
+            elif info.block_opener and not line_suffix.strip():
+                multiline = True
+            if start + snap.first_line > 0:
+                imports = info.imports
+                imports_end = info.imports_end_row
+                if snap.first_line > 0 and snap.head:
+                    imports = treesitter.imports_of("\n".join(snap.head), language)
+                    imports_end = 0
+                if imports and imports_end <= start:
+                    header_parts.append(imports.rstrip("\n") + "\n")
+                sig_row = info.enclosing_signature_row
+                if info.enclosing_signature and sig_row is not None and sig_row < start:
+                    sig_end = sig_row + info.enclosing_signature.count("\n")
+                    sig_lines = lines[sig_row : min(sig_end, start - 1) + 1]
+                    header_parts.append("".join(line + "\n" for line in sig_lines))
+    header = "\n".join(header_parts)
+
+    return FimContext(
+        filename=display_name(snap.path, root),
+        language=language,
+        header=header,
+        prefix=prefix,
+        middle=middle,
+        line_suffix=line_suffix,
+        suffix=suffix,
+        multiline=multiline,
+        indent=snap.indent,
+        next_lines=tuple(lines[cursor + 1 : cursor + 1 + NEXT_LINES]),
+        first_line=snap.first_line + start,
+    )

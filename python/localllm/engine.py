@@ -1,0 +1,241 @@
+"""The life of a completion request: latest wins, one worker thread, streamed updates.
+
+`submit()` returns at once. The worker thread builds the context, looks in the cache, asks the
+backend and streams cleaned partial suggestions to `deliver`, then a final one. A newer request
+cancels the one in flight (the backend stops decoding) and replaces any that is still queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .backends import Cancellation, CompletionBackend, Notify, make_backend
+from .cache import SuggestionCache
+from .config import Settings
+from .context import build_context
+from .errors import LocalLLMError
+from .postprocess import clean
+from .types import BufferSnapshot, RequestTimings
+
+log = logging.getLogger(__name__)
+HISTORY = 200
+
+
+@dataclass(slots=True)
+class CompletionRequest:
+    id: int
+    bufnr: int
+    snapshot: BufferSnapshot
+    timings: RequestTimings = field(default_factory=RequestTimings)
+    root: str | None = None
+    cancel: Cancellation = field(default_factory=Cancellation)
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """One message to the UI: the suggestion so far (`final` once complete) or an error."""
+
+    id: int
+    bufnr: int
+    text: str
+    final: bool
+    source: str
+    timings: dict[str, Any]
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "bufnr": self.bufnr,
+            "text": self.text,
+            "final": self.final,
+            "source": self.source,
+            "timings": self.timings,
+            "error": self.error,
+        }
+
+
+Deliver = Callable[[Update], None]
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        deliver: Deliver,
+        *,
+        notify: Notify | None = None,
+        backend: CompletionBackend | None = None,
+        start_worker: bool = True,
+    ) -> None:
+        self.settings = settings
+        self._deliver = deliver
+        self._notify: Notify = notify or (lambda level, message: None)
+        self.backend = backend or make_backend(settings, self._notify)
+        self.cache = SuggestionCache(max(1, settings.cache_size))
+        self._cond = threading.Condition()
+        self._pending: CompletionRequest | None = None
+        self._current: CompletionRequest | None = None
+        self._closed = False
+        self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
+        self._thread: threading.Thread | None = None
+        if start_worker:
+            self._thread = threading.Thread(target=self._run, name="localllm-engine", daemon=True)
+            self._thread.start()
+
+    # -- called from the editor thread -----------------------------------------------------
+
+    def submit(self, request: CompletionRequest) -> None:
+        """Queue `request`; cancels the one in flight and drops any still queued."""
+        with self._cond:
+            if self._closed:
+                return
+            if self._current is not None:
+                self._current.cancel.cancel()
+            self._pending = request
+            self._cond.notify()
+
+    def cancel(self, request_id: int | None = None) -> None:
+        with self._cond:
+            for req in (self._pending, self._current):
+                if req is not None and (request_id is None or req.id == request_id):
+                    req.cancel.cancel()
+            if self._pending is not None and self._pending.cancel.cancelled:
+                self._pending = None
+
+    def idle(self) -> bool:
+        with self._cond:
+            return self._pending is None and self._current is None
+
+    def status(self) -> dict[str, Any]:
+        info = self.backend.info()
+        return {
+            "backend": info.name,
+            "model": info.model,
+            "fim": info.fim,
+            "state": info.state,
+            "detail": info.detail,
+            "cache_entries": len(self.cache),
+            "last": self.history[-1] if self.history else None,
+        }
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            for req in (self._pending, self._current):
+                if req is not None:
+                    req.cancel.cancel()
+            self._pending = None
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.backend.close()
+
+    # -- worker thread ---------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                request, self._pending = self._pending, None
+                self._current = request
+            try:
+                self.process(request)
+            except Exception:  # never let the worker die; the log has the traceback
+                log.exception("request %s failed", request.id)
+                self._send_error(request, "internal error; see the log file for details")
+            finally:
+                with self._cond:
+                    self._current = None
+
+    def _send(self, request: CompletionRequest, text: str, final: bool, source: str) -> None:
+        timings = request.timings
+        if final:
+            timings.done_ns = time.monotonic_ns()
+            timings.source = source
+            record = {"id": request.id, **timings.as_dict()}
+            self.history.append(record)
+        self._deliver(
+            Update(request.id, request.bufnr, text, final, source, request.timings.as_dict())
+        )
+
+    def _send_error(self, request: CompletionRequest, message: str) -> None:
+        request.timings.done_ns = time.monotonic_ns()
+        self._deliver(
+            Update(request.id, request.bufnr, "", True, "error", request.timings.as_dict(), message)
+        )
+
+    def process(self, request: CompletionRequest) -> str:
+        """Run one request to the end on the calling thread; returns the final suggestion."""
+        timings = request.timings
+        started = time.monotonic_ns()
+        if timings.received_ns:
+            timings.queue_ms = (started - timings.received_ns) / 1e6
+        else:
+            timings.received_ns = started
+        if request.cancel.cancelled:
+            return ""
+        ctx = build_context(request.snapshot, self.settings.context, root=request.root)
+        timings.context_ms = (time.monotonic_ns() - started) / 1e6
+
+        cached = self.cache.get(ctx)
+        if cached is not None:
+            self._send(request, cached, True, "cache")
+            return cached
+
+        try:
+            self.backend.prepare()
+        except LocalLLMError as exc:
+            self._send_error(request, str(exc))
+            return ""
+        if request.cancel.cancelled:
+            return ""
+
+        params = self.settings.generation
+        max_lines = self.settings.max_lines
+        raw = ""
+        shown = ""
+        timings.backend_start_ns = time.monotonic_ns()
+        stream = self.backend.complete(ctx, params, request.cancel, timings)
+        try:
+            for piece in stream:
+                now = time.monotonic_ns()
+                if not timings.first_token_ns:
+                    timings.first_token_ns = now
+                timings.last_token_ns = now
+                raw += piece
+                if request.cancel.cancelled:
+                    break
+                partial = clean(raw, ctx, final=False, max_lines=max_lines)
+                if partial.text and partial.text != shown:
+                    shown = partial.text
+                    self._send(request, shown, False, "model")
+                if partial.complete:
+                    timings.finish = timings.finish or partial.reason
+                    break
+        except LocalLLMError as exc:
+            self._send_error(request, str(exc))
+            return ""
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        if request.cancel.cancelled:
+            timings.finish = "cancelled"
+            timings.done_ns = time.monotonic_ns()
+            self.history.append({"id": request.id, **timings.as_dict()})
+            return ""
+        final = clean(raw, ctx, final=True, max_lines=max_lines).text
+        if final:
+            self.cache.put(ctx, final)
+        self._send(request, final, True, "model")
+        return final

@@ -1,0 +1,147 @@
+"""The only module that talks to Neovim (pynvim). Thin: it turns RPC payloads into requests
+for the engine and sends engine updates back to the Lua UI without ever blocking Neovim."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import time
+from typing import Any
+
+import pynvim
+
+from . import __version__
+from .engine import CompletionRequest, Engine, Update
+from .config import Settings, parse_settings
+from .errors import LocalLLMError
+from .types import BufferSnapshot, IndentStyle, RequestTimings
+
+log = logging.getLogger("localllm")
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
+           "error": logging.ERROR}
+
+
+def setup_logging(settings: Settings) -> None:
+    """Log to a file only (stdout is the RPC channel); no buffer text unless level is debug."""
+    log.setLevel(_LEVELS[settings.log_level])
+    log.propagate = False
+    for handler in list(log.handlers):
+        log.removeHandler(handler)
+        handler.close()
+    if settings.log_file:
+        os.makedirs(os.path.dirname(settings.log_file) or ".", exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            settings.log_file, maxBytes=1_000_000, backupCount=2, encoding="utf-8"
+        )
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+    else:
+        log.addHandler(logging.NullHandler())
+
+
+def snapshot_from_payload(p: dict[str, Any]) -> BufferSnapshot:
+    return BufferSnapshot(
+        path=str(p.get("path") or ""),
+        filetype=str(p.get("filetype") or ""),
+        lines=tuple(p["lines"]),
+        first_line=int(p.get("first_line", 0)),
+        row=int(p["row"]),
+        col=int(p["col"]),
+        line_count=int(p.get("line_count", len(p["lines"]))),
+        indent=IndentStyle(
+            use_tabs=not p.get("expandtab", True),
+            width=int(p.get("shiftwidth") or p.get("tabstop") or 4),
+            tabstop=int(p.get("tabstop") or 8),
+        ),
+        head=tuple(p.get("head") or ()),
+    )
+
+
+@pynvim.plugin
+class LocalLLMPlugin:
+    def __init__(self, nvim: pynvim.Nvim) -> None:
+        self.nvim = nvim
+        self.engine: Engine | None = None
+
+    # -- delivery (engine thread -> nvim main loop) ----------------------------------------
+
+    def _deliver(self, update: Update) -> None:
+        payload = update.as_dict()
+        self.nvim.async_call(
+            lambda: self.nvim.exec_lua(
+                "require('localllm.bridge').on_update(...)", payload, async_=True
+            )
+        )
+
+    def _notify(self, level: str, message: str) -> None:
+        self.nvim.async_call(
+            lambda: self.nvim.exec_lua(
+                "require('localllm.bridge').on_notify(...)", level, message, async_=True
+            )
+        )
+
+    # -- entry points ----------------------------------------------------------------------
+
+    @pynvim.function("LocalLLMHostInit", sync=True)
+    def host_init(self, args: list[Any]) -> dict[str, Any]:
+        """Start (or restart) the engine with the UI's config; returns the channel to use."""
+        raw = args[0] if args and isinstance(args[0], dict) else {}
+        error = self._configure(raw)
+        return {"channel": self.nvim.channel_id, "version": __version__, "error": error}
+
+    @pynvim.rpc_export("localllm_configure", sync=True)
+    def configure(self, raw: dict[str, Any]) -> str | None:
+        return self._configure(raw)
+
+    def _configure(self, raw: dict[str, Any]) -> str | None:
+        try:
+            settings = parse_settings(raw)
+        except LocalLLMError as exc:
+            return str(exc)
+        setup_logging(settings)
+        if self.engine is not None:
+            self.engine.close()
+        self.engine = Engine(settings, self._deliver, notify=self._notify)
+        log.info("localllm %s configured: backend %s", __version__, settings.backend)
+        return None
+
+    @pynvim.rpc_export("localllm_request", sync=False)
+    def request(self, payload: dict[str, Any]) -> None:
+        received = time.monotonic_ns()
+        if self.engine is None:
+            return
+        try:
+            snapshot = snapshot_from_payload(payload)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("bad request payload: %s", exc)
+            return
+        timings = RequestTimings(fired_ns=int(payload.get("fired_ns") or 0), received_ns=received)
+        self.engine.submit(
+            CompletionRequest(
+                id=int(payload["id"]),
+                bufnr=int(payload.get("bufnr", 0)),
+                snapshot=snapshot,
+                timings=timings,
+                root=payload.get("root") or None,
+            )
+        )
+
+    @pynvim.rpc_export("localllm_cancel", sync=False)
+    def cancel(self, request_id: int | None = None) -> None:
+        if self.engine is not None:
+            self.engine.cancel(request_id)
+
+    @pynvim.rpc_export("localllm_status", sync=True)
+    def status(self) -> dict[str, Any]:
+        if self.engine is None:
+            return {"state": "not configured"}
+        status = self.engine.status()
+        status["history"] = list(self.engine.history)[-50:]
+        return status
+
+    @pynvim.shutdown_hook
+    def shutdown(self) -> None:
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None

@@ -1,0 +1,93 @@
+"""Shared fixtures: real model files and real headless Neovim instances with the plugin."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import model_files
+
+REPO = Path(__file__).resolve().parent.parent
+NVIM_INIT = REPO / "tests" / "nvim" / "init.lua"
+
+
+def nvim_binary() -> str:
+    candidate = Path(sys.executable).parent / "nvim"
+    return str(candidate) if candidate.exists() else "nvim"
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> Path:
+    return model_files.tiny_path(["fmt.Println(", '"hello"', ")"])
+
+
+@pytest.fixture(scope="session")
+def gemma_model() -> Path:
+    return model_files.gemma_path()
+
+
+@pytest.fixture(scope="session")
+def gemma_fim_model() -> Path:
+    return model_files.gemma_fim_path()
+
+
+@pytest.fixture(scope="session")
+def rplugin_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Register the remote plugin once into a temporary manifest (:UpdateRemotePlugins)."""
+    manifest = tmp_path_factory.mktemp("rplugin") / "rplugin.vim"
+    env = nvim_env(manifest)
+    subprocess.run(
+        [nvim_binary(), "--headless", "-u", str(NVIM_INIT), "-i", "NONE", "-n",
+         "+UpdateRemotePlugins", "+qa!"],
+        env=env, check=True, capture_output=True, timeout=120,
+    )
+    text = manifest.read_text()
+    assert "LocalLLMHostInit" in text, text
+    return manifest
+
+
+def nvim_env(manifest: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        NVIM_RPLUGIN_MANIFEST=str(manifest),
+        LOCALLLM_REPO=str(REPO),
+        LOCALLLM_PYTHON=sys.executable,
+        XDG_STATE_HOME=str(manifest.parent / "state"),
+        XDG_DATA_HOME=str(manifest.parent / "data"),
+        XDG_CONFIG_HOME=str(manifest.parent / "config"),
+    )
+    return env
+
+
+@pytest.fixture
+def nvim_factory(rplugin_manifest: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Start real headless Neovim instances (pynvim child sessions) with the plugin loaded."""
+    import pynvim
+
+    for key, value in nvim_env(rplugin_manifest).items():
+        monkeypatch.setenv(key, value)
+    started: list[pynvim.Nvim] = []
+
+    def start() -> pynvim.Nvim:
+        nvim = pynvim.attach(
+            "child",
+            argv=[nvim_binary(), "--embed", "--headless", "-u", str(NVIM_INIT), "-i", "NONE", "-n"],
+        )
+        started.append(nvim)
+        return nvim
+
+    yield start
+    for nvim in started:
+        try:
+            nvim.command("qa!")
+        except Exception:
+            pass
+        try:
+            nvim.close()
+        except Exception:
+            pass

@@ -1,0 +1,279 @@
+"""End to end in a real headless Neovim: the remote plugin, the engine, llama.cpp in-process.
+
+Most tests use tiny deterministic GGUF models (real llama.cpp, known output); one runs the real
+gemma 3 270M model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import model_files
+from nvim_helpers import cursor, drawn, insert_at, lines, mode, open_buffer, setup_plugin, stats
+from nvim_helpers import wait_for
+
+pytestmark = pytest.mark.nvim
+
+GO_FILE = """package main
+
+import "fmt"
+
+func main() {
+\tx := 1
+
+\tfmt.Println(x)
+}
+"""
+
+MULTI = ["if err != nil {", "\n\t\treturn err", "\n\t}"]
+
+
+def start(nvim_factory: Any, model: Path, **opts: Any) -> Any:
+    nvim = nvim_factory()
+    config = {"model": str(model), "debounce_ms": 20}
+    config.update(opts)
+    setup_plugin(nvim, **config)
+    return nvim
+
+
+def test_ghost_text_streams_and_accept_inserts_it(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, tiny_model)
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("\t")
+    assert wait_for(lambda: drawn(nvim)) == 'fmt.Println("hello")'
+    counters = stats(nvim)
+    # The model emits three tokens; the UI saw partial updates before the final one.
+    assert counters["partial"] >= 2
+    assert lines(nvim) == GO_FILE.split("\n")[:-1]  # nothing inserted by showing
+    nvim.input("<Tab>")
+    wait_for(lambda: lines(nvim)[6] == '\tfmt.Println("hello")')
+    assert cursor(nvim) == (7, len('\tfmt.Println("hello")'))
+    assert mode(nvim) == "i"
+    # One undo step removes exactly the accepted text.
+    nvim.input("<Esc>")
+    wait_for(lambda: mode(nvim) == "n")
+    nvim.input("u")
+    wait_for(lambda: lines(nvim)[6] == "\t")
+
+
+def test_accept_word_and_line_then_rest(
+    nvim_factory: Any, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, model_files.tiny_path(MULTI))
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("\t")
+    full = "".join(MULTI)
+    assert wait_for(lambda: drawn(nvim) == full and drawn(nvim))
+    nvim.input("<M-Right>")  # accept word: "if"
+    wait_for(lambda: lines(nvim)[6] == "\tif")
+    assert drawn(nvim) == full[2:]
+    nvim.input("<M-Right>")  # " err"
+    wait_for(lambda: lines(nvim)[6] == "\tif err")
+    nvim.input("<S-Tab>")  # rest of the line
+    wait_for(lambda: lines(nvim)[6] == "\tif err != nil {")
+    assert drawn(nvim) == "\n\t\treturn err\n\t}"
+    nvim.input("<S-Tab>")  # the next line
+    wait_for(lambda: lines(nvim)[7] == "\t\treturn err")
+    assert cursor(nvim) == (8, len("\t\treturn err"))
+    nvim.input("<Tab>")
+    wait_for(lambda: lines(nvim)[8] == "\t}")
+    assert lines(nvim)[5:10] == ["\tx := 1", "\tif err != nil {", "\t\treturn err", "\t}", ""]
+
+
+def test_dismiss_and_leaving_insert_clear(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, tiny_model)
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("\t")
+    wait_for(lambda: drawn(nvim))
+    nvim.input("<C-]>")
+    wait_for(lambda: drawn(nvim) is None)
+    assert lines(nvim)[6] == "\t"
+    nvim.input("x")
+    wait_for(lambda: drawn(nvim))
+    nvim.input("<Esc>")
+    wait_for(lambda: drawn(nvim) is None)
+    assert lines(nvim)[6] == "\tx"
+
+
+def test_typing_through_keeps_the_suggestion_without_a_request(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, tiny_model)
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("\t")
+    wait_for(lambda: drawn(nvim) == 'fmt.Println("hello")')
+    requests = stats(nvim)["requests"]
+    nvim.input("fmt.P")
+    wait_for(lambda: lines(nvim)[6] == "\tfmt.P")
+    assert wait_for(lambda: drawn(nvim) == 'rintln("hello")')
+    assert stats(nvim)["requests"] == requests
+    # Typing something else drops it and asks again.
+    nvim.input("X")
+    wait_for(lambda: stats(nvim)["requests"] > requests)
+
+
+def test_stale_results_are_never_drawn(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, tiny_model, auto_trigger=False)
+    buf = open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("<M-\\>")  # trigger by hand
+    wait_for(lambda: drawn(nvim) == 'fmt.Println("hello")')
+    nvim.input("<C-]>")
+    wait_for(lambda: drawn(nvim) is None)
+    last_id = nvim.exec_lua("return require('localllm.session').last_record().id")
+
+    def deliver(update: dict[str, Any]) -> None:
+        nvim.exec_lua("require('localllm.bridge').on_update(...)", update)
+
+    base = {"bufnr": buf, "final": True, "source": "model", "timings": {}, "error": None}
+    # An older id, the dismissed id, and another buffer: all dropped.
+    deliver({**base, "id": last_id - 1, "text": "OLD"})
+    deliver({**base, "id": last_id, "text": "DISMISSED"})
+    deliver({**base, "id": last_id + 5, "text": "UNKNOWN", "bufnr": buf + 100})
+    # The latest request, but the buffer changed since (changedtick differs): dropped.
+    nvim.input("<M-\\>")
+    wait_for(lambda: drawn(nvim))
+    latest = nvim.exec_lua("return require('localllm.session').last_record().id")
+    nvim.input("<C-]>")
+    wait_for(lambda: drawn(nvim) is None)
+    nvim.exec_lua("require('localllm.session').request_now(0)")  # in flight, same id + 1
+    newest = latest + 1
+    nvim.input("z")  # edit after sending: changedtick moves on
+    wait_for(lambda: lines(nvim)[6] == "z")
+    deliver({**base, "id": newest, "text": "AFTER-EDIT"})
+    assert drawn(nvim) in (None, "")
+    assert lines(nvim)[6] == "z"
+
+
+def test_tab_passes_through_when_nothing_is_shown(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, tiny_model, auto_trigger=False)
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    nvim.command("setlocal noexpandtab")
+    insert_at(nvim, 7, 0)
+    nvim.input("<Tab>x")
+    wait_for(lambda: lines(nvim)[6] == "\tx")
+    assert drawn(nvim) is None
+
+
+def test_multibyte_and_wide_characters_before_the_cursor(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, tiny_model)
+    text = 'package main\n\nfunc main() {\n\ts := "héllo 世界 🎉"; \n}\n'
+    open_buffer(nvim, str(tmp_path / "wide.go"), text)
+    line = '\ts := "héllo 世界 🎉"; '
+    insert_at(nvim, 4, len(line.encode()))
+    nvim.input("<C-]>x<BS>")  # a fresh request at this position
+    wait_for(lambda: drawn(nvim) == 'fmt.Println("hello")')
+    nvim.input("<Tab>")
+    wait_for(lambda: lines(nvim)[3] == line + 'fmt.Println("hello")')
+    assert cursor(nvim) == (4, len((line + 'fmt.Println("hello")').encode()))
+
+
+def test_excluded_filetypes_and_buffer_switch_send_nothing(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, tiny_model)
+    open_buffer(nvim, str(tmp_path / "COMMIT_EDITMSG"), "\n", filetype="gitcommit")
+    insert_at(nvim, 1, 0)
+    nvim.input("fix")
+    wait_for(lambda: lines(nvim)[0] == "fix")
+    nvim.command("sleep 200m")
+    assert stats(nvim)["requests"] == 0
+    nvim.input("<Esc>")
+    nvim.exec_lua("vim.b.localllm_disable = true")
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("\t")
+    wait_for(lambda: drawn(nvim))
+    assert stats(nvim)["requests"] >= 1
+
+
+def test_coming_back_shows_the_cached_suggestion_at_once(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, tiny_model)
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("\t")
+    wait_for(lambda: drawn(nvim) == 'fmt.Println("hello")')
+    nvim.input("<Up>")
+    wait_for(lambda: cursor(nvim)[0] == 6)
+    nvim.input("<Down>")
+    wait_for(lambda: cursor(nvim) == (7, 1))
+    wait_for(lambda: drawn(nvim) == 'fmt.Println("hello")')
+    source = wait_for(
+        lambda: nvim.exec_lua(
+            "local r = require('localllm.session').last_record()"
+            " return r and r.timings and r.timings.source"
+        )
+    )
+    assert source == "cache"
+
+
+def test_status_reports_backend_model_and_timings(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, tiny_model)
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("\t")
+    wait_for(lambda: drawn(nvim))
+    text = "\n".join(nvim.exec_lua("return require('localllm').status_lines()"))
+    assert "backend: embedded" in text
+    assert str(tiny_model) in text
+    assert "FIM:     true" in text
+    assert "tokens: prompt" in text
+
+
+def test_bad_config_is_reported_with_the_key(nvim_factory: Any) -> None:
+    nvim = nvim_factory()
+    ok = nvim.exec_lua("return require('localllm').setup({ generation = { n_predict = 'many' } })")
+    assert ok is False
+    messages = nvim.exec_lua("return vim.api.nvim_exec2('messages', {output = true}).output")
+    assert "config.generation.n_predict" in messages
+
+
+def test_missing_model_is_one_clear_message_and_no_ghost_text(
+    nvim_factory: Any, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, tmp_path / "nope.gguf")
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("\tab")
+    error = wait_for(lambda: nvim.exec_lua("return require('localllm').last_error"))
+    assert "model file not found" in error and "nope.gguf" in error
+    assert drawn(nvim) is None
+    assert lines(nvim)[6] == "\tab"
+
+
+@pytest.mark.model
+def test_real_gemma_model_in_process(
+    nvim_factory: Any, gemma_model: Path, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, gemma_model, generation={"n_predict": 24})
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("\tfmt.")
+    shown = wait_for(lambda: drawn(nvim), timeout=90)
+    assert "\n" not in shown or shown.strip()
+    before = lines(nvim)
+    nvim.input("<Tab>")
+    wait_for(lambda: lines(nvim) != before)
+    inserted = "\n".join(lines(nvim)[6:])
+    assert inserted.startswith("\tfmt." + shown.split("\n")[0])
