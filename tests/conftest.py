@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -42,9 +43,21 @@ def rplugin_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     manifest = tmp_path_factory.mktemp("rplugin") / "rplugin.vim"
     env = nvim_env(manifest)
     subprocess.run(
-        [nvim_binary(), "--headless", "-u", str(NVIM_INIT), "-i", "NONE", "-n",
-         "+UpdateRemotePlugins", "+qa!"],
-        env=env, check=True, capture_output=True, timeout=120,
+        [
+            nvim_binary(),
+            "--headless",
+            "-u",
+            str(NVIM_INIT),
+            "-i",
+            "NONE",
+            "-n",
+            "+UpdateRemotePlugins",
+            "+qa!",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     text = manifest.read_text()
     assert "LocalLLMHostInit" in text, text
@@ -83,11 +96,7 @@ def nvim_factory(rplugin_manifest: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 
     yield start
     for nvim in started:
-        try:
+        with contextlib.suppress(Exception):
             nvim.command("qa!")
-        except Exception:
-            pass
-        try:
+        with contextlib.suppress(Exception):
             nvim.close()
-        except Exception:
-            pass

@@ -37,6 +37,17 @@ def open_buffer(nvim: Any, path: str, text: str, filetype: str | None = None) ->
 
 
 def drawn(nvim: Any) -> str | None:
+    """The suggestion text while an extmark shows it (tabs as in the text, not expanded)."""
+    return nvim.exec_lua(  # type: ignore[no-any-return]
+        "local buf = vim.api.nvim_get_current_buf()"
+        " if not require('localllm.ghost').drawn_text(buf) then return nil end"
+        " local s = require('localllm.session').suggestion(buf)"
+        " return s and s.text"
+    )
+
+
+def drawn_display(nvim: Any) -> str | None:
+    """What the extmark displays (tabs expanded)."""
     return nvim.exec_lua("return require('localllm.ghost').drawn_text(0)")  # type: ignore[no-any-return]
 
 
@@ -70,3 +81,21 @@ def insert_at(nvim: Any, row: int, col: int) -> None:
         nvim.input("i")
     wait_for(lambda: mode(nvim) == "i")
     wait_for(lambda: cursor(nvim) == (row, col))
+
+
+def last_record(nvim: Any) -> dict[str, Any] | None:
+    return nvim.exec_lua("return require('localllm.session').last_record()")  # type: ignore[no-any-return]
+
+
+def wait_final(nvim: Any, text: str | None = None, timeout: float = 20.0) -> dict[str, Any]:
+    """Wait until the latest request is finished (and, with `text`, that it is drawn)."""
+
+    def done() -> dict[str, Any] | None:
+        record = last_record(nvim)
+        if not record or not record.get("final_ns"):
+            return None
+        if text is not None and drawn(nvim) != text:
+            return None
+        return record
+
+    return wait_for(done, timeout)

@@ -12,8 +12,18 @@ from typing import Any
 import pytest
 
 import model_files
-from nvim_helpers import cursor, drawn, insert_at, lines, mode, open_buffer, setup_plugin, stats
-from nvim_helpers import wait_for
+from nvim_helpers import (
+    cursor,
+    drawn,
+    insert_at,
+    lines,
+    mode,
+    open_buffer,
+    setup_plugin,
+    stats,
+    wait_final,
+    wait_for,
+)
 
 pytestmark = pytest.mark.nvim
 
@@ -46,11 +56,13 @@ def test_ghost_text_streams_and_accept_inserts_it(
     open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
     insert_at(nvim, 7, 0)
     nvim.input("\t")
-    assert wait_for(lambda: drawn(nvim)) == 'fmt.Println("hello")'
+    wait_final(nvim, 'fmt.Println("hello")')
     counters = stats(nvim)
     # The model emits three tokens; the UI saw partial updates before the final one.
     assert counters["partial"] >= 2
-    assert lines(nvim) == GO_FILE.split("\n")[:-1]  # nothing inserted by showing
+    expected = GO_FILE.split("\n")[:-1]
+    expected[6] = "\t"
+    assert lines(nvim) == expected  # showing inserts nothing
     nvim.input("<Tab>")
     wait_for(lambda: lines(nvim)[6] == '\tfmt.Println("hello")')
     assert cursor(nvim) == (7, len('\tfmt.Println("hello")'))
@@ -62,9 +74,7 @@ def test_ghost_text_streams_and_accept_inserts_it(
     wait_for(lambda: lines(nvim)[6] == "\t")
 
 
-def test_accept_word_and_line_then_rest(
-    nvim_factory: Any, tmp_path: Path
-) -> None:
+def test_accept_word_and_line_then_rest(nvim_factory: Any, tmp_path: Path) -> None:
     nvim = start(nvim_factory, model_files.tiny_path(MULTI))
     open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
     insert_at(nvim, 7, 0)
@@ -84,7 +94,7 @@ def test_accept_word_and_line_then_rest(
     assert cursor(nvim) == (8, len("\t\treturn err"))
     nvim.input("<Tab>")
     wait_for(lambda: lines(nvim)[8] == "\t}")
-    assert lines(nvim)[5:10] == ["\tx := 1", "\tif err != nil {", "\t\treturn err", "\t}", ""]
+    assert lines(nvim)[5:10] == ["\tx := 1", "\tif err != nil {", "\t\treturn err", "\t}", "\tfmt.Println(x)"]
 
 
 def test_dismiss_and_leaving_insert_clear(
@@ -123,9 +133,7 @@ def test_typing_through_keeps_the_suggestion_without_a_request(
     wait_for(lambda: stats(nvim)["requests"] > requests)
 
 
-def test_stale_results_are_never_drawn(
-    nvim_factory: Any, tiny_model: Path, tmp_path: Path
-) -> None:
+def test_stale_results_are_never_drawn(nvim_factory: Any, tiny_model: Path, tmp_path: Path) -> None:
     nvim = start(nvim_factory, tiny_model, auto_trigger=False)
     buf = open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
     insert_at(nvim, 7, 0)
@@ -211,7 +219,7 @@ def test_coming_back_shows_the_cached_suggestion_at_once(
     open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
     insert_at(nvim, 7, 0)
     nvim.input("\t")
-    wait_for(lambda: drawn(nvim) == 'fmt.Println("hello")')
+    wait_final(nvim, 'fmt.Println("hello")')
     nvim.input("<Up>")
     wait_for(lambda: cursor(nvim)[0] == 6)
     nvim.input("<Down>")
@@ -233,7 +241,7 @@ def test_status_reports_backend_model_and_timings(
     open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
     insert_at(nvim, 7, 0)
     nvim.input("\t")
-    wait_for(lambda: drawn(nvim))
+    wait_final(nvim, 'fmt.Println("hello")')
     text = "\n".join(nvim.exec_lua("return require('localllm').status_lines()"))
     assert "backend: embedded" in text
     assert str(tiny_model) in text
@@ -263,9 +271,7 @@ def test_missing_model_is_one_clear_message_and_no_ghost_text(
 
 
 @pytest.mark.model
-def test_real_gemma_model_in_process(
-    nvim_factory: Any, gemma_model: Path, tmp_path: Path
-) -> None:
+def test_real_gemma_model_in_process(nvim_factory: Any, gemma_model: Path, tmp_path: Path) -> None:
     nvim = start(nvim_factory, gemma_model, generation={"n_predict": 24})
     open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
     insert_at(nvim, 7, 0)

@@ -9,6 +9,7 @@ tokenizes) with Qwen-style FIM tokens, which llama.cpp reads from the GGUF metad
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Sequence
 
@@ -103,7 +104,7 @@ def write_tiny_model(path: str, pieces: Sequence[str], *, fim: bool = True) -> N
     emb = np.zeros((n_vocab, n_embd), f32)
     emb[np.arange(n_vocab), np.arange(n_vocab)] = 1.0
     following = {i: piece_ids[0] for i in range(n_vocab)}
-    for a, b in zip(piece_ids, piece_ids[1:]):
+    for a, b in itertools.pairwise(piece_ids):
         following[a] = b
     following[piece_ids[-1]] = eot
     out = np.zeros((n_vocab, n_embd), f32)

@@ -40,19 +40,17 @@ function M.channel()
   if state.failed then
     return nil
   end
-  if vim.fn.has('python3') == 0 and vim.fn.exists('*LocalLLMHostInit') == 0 then
-    state.failed = 'no python3 provider'
-  end
-  if vim.fn.exists('*LocalLLMHostInit') == 0 then
-    state.failed = state.failed or 'not registered'
+  -- The manifest defines the function lazily (FuncUndefined), so exists() cannot tell.
+  local ok, res = pcall(vim.fn.LocalLLMHostInit, python_config())
+  if not ok and tostring(res):find('E117', 1, true) then
+    state.failed = 'not registered'
     M.notify_once(
       vim.log.levels.ERROR,
       'localllm: the remote plugin is not registered. Run :UpdateRemotePlugins, then restart '
-        .. 'Neovim (and check :checkhealth provider for the Python host).'
+        .. 'Neovim (see :checkhealth provider for the Python host).'
     )
     return nil
   end
-  local ok, res = pcall(vim.fn.LocalLLMHostInit, python_config())
   if not ok or type(res) ~= 'table' then
     state.failed = tostring(res)
     M.notify_once(

@@ -1,7 +1,7 @@
 """`localllm` on the command line: the same engine as in Neovim, without Neovim.
 
-    localllm complete FILE --line L --col C [--stdin] [--backend NAME] [--model PATH] [--json]
-    localllm complete --batch [--backend NAME] [--model PATH]   (JSON lines on stdin)
+localllm complete FILE --line L --col C [--stdin] [--backend NAME] [--model PATH] [--json]
+localllm complete --batch [--backend NAME] [--model PATH]   (JSON lines on stdin)
 """
 
 from __future__ import annotations
@@ -46,7 +46,10 @@ def guess_indent(text: str) -> IndentStyle:
 def snapshot_for(path: str, text: str, line: int, col: int) -> BufferSnapshot:
     try:
         return BufferSnapshot.from_text(
-            text, line - 1, col, path=os.path.abspath(path) if path else "",
+            text,
+            line - 1,
+            col,
+            path=os.path.abspath(path) if path else "",
             indent=guess_indent(text),
         )
     except ValueError as exc:
@@ -146,8 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--line", type=int, help="1-based line of the cursor")
     c.add_argument("--col", type=int, help="0-based byte column of the cursor")
     c.add_argument("--stdin", action="store_true", help="read the buffer text from stdin")
-    c.add_argument("--batch", action="store_true",
-                   help='JSON lines {"path","text","line","col"} on stdin, one result each')
+    c.add_argument(
+        "--batch",
+        action="store_true",
+        help='JSON lines {"path","text","line","col"} on stdin, one result each',
+    )
     c.add_argument("--backend", choices=BACKENDS, default="embedded")
     c.add_argument("--model", help="path to a GGUF model (default: search the usual places)")
     c.add_argument("--json", action="store_true", help='print {"text", "source", "ms"}')

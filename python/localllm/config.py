@@ -66,7 +66,9 @@ def _int(raw: Mapping[str, Any], key: str, path: str, default: int, minimum: int
     return int(value)
 
 
-def _float(raw: Mapping[str, Any], key: str, path: str, default: float, lo: float, hi: float) -> float:
+def _float(
+    raw: Mapping[str, Any], key: str, path: str, default: float, lo: float, hi: float
+) -> float:
     value = raw.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(path, f"expected a number, got {value!r}")

@@ -144,9 +144,10 @@ class Engine:
             with self._cond:
                 while self._pending is None and not self._closed:
                     self._cond.wait()
-                if self._closed:
+                request = self._pending
+                if self._closed or request is None:
                     return
-                request, self._pending = self._pending, None
+                self._pending = None
                 self._current = request
             try:
                 self.process(request)

@@ -12,14 +12,18 @@ from typing import Any
 import pynvim
 
 from . import __version__
-from .engine import CompletionRequest, Engine, Update
 from .config import Settings, parse_settings
+from .engine import CompletionRequest, Engine, Update
 from .errors import LocalLLMError
 from .types import BufferSnapshot, IndentStyle, RequestTimings
 
 log = logging.getLogger("localllm")
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
-           "error": logging.ERROR}
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+}
 
 
 def setup_logging(settings: Settings) -> None:

@@ -124,6 +124,10 @@ class EmbeddedBackend:
             raise ModelError(f"{exc} — `model` must point to a .gguf file") from None
         except OSError as exc:
             raise ModelError(f"cannot read model file {path}: {exc.strerror}") from None
+        # llama.cpp's OpenMP threads spin while they wait; when the editor or anything else
+        # keeps a core busy that turns 20 ms tokens into 1 s tokens. Passive waiting costs
+        # little and must be set before the OpenMP runtime loads.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import llama_cpp
         except ImportError:
