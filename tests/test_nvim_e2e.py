@@ -94,7 +94,13 @@ def test_accept_word_and_line_then_rest(nvim_factory: Any, tmp_path: Path) -> No
     assert cursor(nvim) == (8, len("\t\treturn err"))
     nvim.input("<Tab>")
     wait_for(lambda: lines(nvim)[8] == "\t}")
-    assert lines(nvim)[5:10] == ["\tx := 1", "\tif err != nil {", "\t\treturn err", "\t}", "\tfmt.Println(x)"]
+    assert lines(nvim)[5:10] == [
+        "\tx := 1",
+        "\tif err != nil {",
+        "\t\treturn err",
+        "\t}",
+        "\tfmt.Println(x)",
+    ]
 
 
 def test_dismiss_and_leaving_insert_clear(
@@ -273,13 +279,21 @@ def test_missing_model_is_one_clear_message_and_no_ghost_text(
 @pytest.mark.model
 def test_real_gemma_model_in_process(nvim_factory: Any, gemma_model: Path, tmp_path: Path) -> None:
     nvim = start(nvim_factory, gemma_model, generation={"n_predict": 24})
-    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
-    insert_at(nvim, 7, 0)
-    nvim.input("\tfmt.")
-    shown = wait_for(lambda: drawn(nvim), timeout=90)
-    assert "\n" not in shown or shown.strip()
-    before = lines(nvim)
+    fixture = Path(__file__).parent / "fixtures" / "demo.go"
+    text = fixture.read_text()
+    open_buffer(nvim, str(tmp_path / "demo.go"), text)
+    nvim.command("setlocal noexpandtab")
+    insert_at(nvim, 33, 2)  # the empty body of the for loop
+    nvim.input("<M-\\>")
+    record = wait_final(nvim, timeout=120)
+    timings = record["timings"]
+    assert timings["source"] == "model"
+    assert timings["tokens_prompt"] > 100  # the file above the cursor went into the prompt
+    assert timings["tokens_generated"] >= 1
+    shown = drawn(nvim)
+    assert shown, f"gemma suggested nothing here ({timings['finish']})"
     nvim.input("<Tab>")
-    wait_for(lambda: lines(nvim) != before)
-    inserted = "\n".join(lines(nvim)[6:])
-    assert inserted.startswith("\tfmt." + shown.split("\n")[0])
+    wait_for(lambda: lines(nvim) != text.split("\n")[:-1])
+    new_lines = lines(nvim)
+    assert "\n".join(new_lines[32:]).startswith("\t\t" + shown)
+    assert new_lines[:32] == text.split("\n")[:32]

@@ -78,7 +78,8 @@ class Engine:
         self._deliver = deliver
         self._notify: Notify = notify or (lambda level, message: None)
         self.backend = backend or make_backend(settings, self._notify)
-        self.cache = SuggestionCache(max(1, settings.cache_size))
+        # Each suggestion is stored under four keys (see cache.py).
+        self.cache = SuggestionCache(max(1, settings.cache_size) * 4)
         self._cond = threading.Condition()
         self._pending: CompletionRequest | None = None
         self._current: CompletionRequest | None = None
