@@ -5,7 +5,6 @@ Prints the ghost text the plugin draws, then the lines after accepting it with <
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from _nvim import start_nvim, workdir  # noqa: E402
+from _nvim import start_nvim, stop_nvim, workdir  # noqa: E402
 
 
 def main(model: str) -> int:
@@ -55,8 +54,7 @@ def main(model: str) -> int:
         print("after <Tab>:")
         for line in nvim.current.buffer[29:37]:
             print("   ", line)
-    with contextlib.suppress(EOFError, OSError):
-        nvim.command("qa!")  # nvim exits: the connection closes under us
+    stop_nvim(nvim)
     return 0
 
 

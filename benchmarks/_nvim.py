@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ sys.path.insert(0, str(REPO / "python"))
 
 import model_files  # noqa: E402
 
-__all__ = ["go_file", "model_files", "percentile", "start_nvim", "summary", "workdir"]
+__all__ = ["go_file", "model_files", "percentile", "start_nvim", "stop_nvim", "summary", "workdir"]
 
 
 INIT = REPO / "tests" / "nvim" / "init.lua"
@@ -98,3 +99,9 @@ def go_file(functions: int = 20) -> str:
             "",
         ]
     return "\n".join(out) + "\n"
+
+
+def stop_nvim(nvim: Any) -> None:
+    """Quit; nvim exits and closes the connection under us, which is expected."""
+    with contextlib.suppress(EOFError, OSError):
+        nvim.command("qa!")

@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-from _nvim import go_file, model_files, start_nvim, summary, workdir
+from _nvim import go_file, model_files, start_nvim, stop_nvim, summary, workdir
 
 DEBOUNCE_MS = 60
 TYPED = "strings.ToUpper(name)"[:20]
@@ -97,7 +97,7 @@ def main(variant: str = "fim") -> dict[str, object]:
             evaluated.append(float(t["tokens_evaluated"]))
         if record.get("first_drawn_ns"):
             first_ghost_ms.append((record["first_drawn_ns"] - sent) / 1e6)
-    nvim.command("qa!")
+    stop_nvim(nvim)
     return {
         "benchmark": "embedded_typing",
         "model": os.path.basename(str(model)),
