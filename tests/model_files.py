@@ -95,5 +95,5 @@ def tiny_path(pieces: Sequence[str], *, fim: bool = True) -> Path:
     from tiny_model import write_tiny_model
 
     digest = hashlib.sha1("\x00".join(pieces).encode()).hexdigest()[:12]
-    name = "tiny-" + ("fim-" if fim else "") + digest + ".gguf"
+    name = "tiny-" + ("fim-" if fim else "nofim-") + digest + ".gguf"
     return _atomic(MODELS_DIR / name, lambda p: write_tiny_model(str(p), pieces, fim=fim))

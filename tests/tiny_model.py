@@ -52,9 +52,11 @@ def write_tiny_model(path: str, pieces: Sequence[str], *, fim: bool = True) -> N
     merges = ["Ġ Ġ"]  # llama.cpp needs at least one merge for a gpt2 tokenizer
     tokens.append("ĠĠ")
     first_special = len(tokens)
-    tokens += SPECIALS
+    # Without FIM, leave the FIM token texts out too: llama.cpp would find them by name.
+    specials = SPECIALS if fim else SPECIALS[:1]
+    tokens += specials
     ids = {t: i for i, t in enumerate(tokens)}
-    toktypes = [gguf.TokenType.NORMAL] * first_special + [gguf.TokenType.CONTROL] * len(SPECIALS)
+    toktypes = [gguf.TokenType.NORMAL] * first_special + [gguf.TokenType.CONTROL] * len(specials)
     piece_ids = []
     for piece in pieces:
         text = "".join(b2u[b] for b in piece.encode("utf-8"))

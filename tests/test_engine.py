@@ -1,0 +1,226 @@
+"""The engine and the embedded backend with real llama.cpp (tiny deterministic models and gemma)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import model_files
+from localllm.backends import Cancellation
+from localllm.backends.embedded import EmbeddedBackend
+from localllm.config import parse_settings
+from localllm.context import build_context
+from localllm.engine import CompletionRequest, Engine, Update
+from localllm.errors import ModelError
+from localllm.types import BufferSnapshot, RequestTimings
+
+GO = 'package main\n\nimport "fmt"\n\nfunc main() {\n\tx := 1\n\t\n\tfmt.Println(x)\n}\n'
+
+
+def snapshot(text: str = GO, row: int = 6, col: int = 1, path: str = "/src/app/main.go") -> Any:
+    return BufferSnapshot.from_text(text, row, col, path=path, filetype="go")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.updates: list[Update] = []
+        self.finals: dict[int, Update] = {}
+        self.event = threading.Condition()
+
+    def __call__(self, update: Update) -> None:
+        with self.event:
+            self.updates.append(update)
+            if update.final:
+                self.finals[update.id] = update
+            self.event.notify_all()
+
+    def wait(self, predicate: Any, timeout: float = 60) -> None:
+        with self.event:
+            assert self.event.wait_for(predicate, timeout), self.updates[-3:]
+
+
+def make_engine(model: Path, **raw: Any) -> tuple[Engine, Recorder]:
+    recorder = Recorder()
+    settings = parse_settings({"model": str(model), **raw})
+    return Engine(settings, recorder), recorder
+
+
+def test_fim_prompt_layout_puts_the_typed_line_after_the_middle_token(tiny_model: Path) -> None:
+    backend = EmbeddedBackend(parse_settings({"model": str(tiny_model)}))
+    backend.prepare()
+    ctx = build_context(snapshot(row=6, col=1), parse_settings({}).context, root="/src")
+    tokens = backend.build_prompt(ctx, 16)
+    llm = backend._llm
+    specials = {258: "PRE", 259: "SUF", 260: "MID", 263: "SEP"}
+
+    def text(ids: list[int]) -> str:
+        return str(llm.detokenize(ids).decode())
+
+    marks = [(i, specials[t]) for i, t in enumerate(tokens) if t in specials]
+    assert [name for _, name in marks] == ["SEP", "PRE", "SUF", "MID"]
+    (sep, _), (pre, _), (suf, _), (mid, _) = marks
+    assert sep == 0  # this model adds no BOS
+    assert text(tokens[sep + 1 : pre]) == "app/main.go\n"
+    assert text(tokens[pre + 1 : suf]) == ctx.prefix == GO.split("\t\n")[0]
+    assert text(tokens[suf + 1 : mid]) == "\n\tfmt.Println(x)\n}\n"
+    assert text(tokens[mid + 1 :]) == "\t"
+
+
+def test_model_without_fim_tokens_completes_from_the_prefix(tmp_path: Path) -> None:
+    model = model_files.tiny_path(["Println(x)"], fim=False)
+    engine, rec = make_engine(model)
+    try:
+        go = GO.replace("\t\n", "\tfmt.\n").replace("fmt.Println(x)\n}", "return\n}")
+        text = engine.process(CompletionRequest(1, 0, snapshot(go, row=6, col=5)))
+        assert text == "Println(x)"
+        assert engine.backend.info().fim is False
+        record = engine.history[-1]
+        assert record["source"] == "model"
+        assert record["tokens_prompt"] == record["tokens_evaluated"] > 10
+    finally:
+        engine.close()
+
+
+def test_streams_partial_updates_then_a_final_one(tiny_model: Path) -> None:
+    engine, rec = make_engine(tiny_model)
+    try:
+        engine.submit(CompletionRequest(7, 3, snapshot()))
+        rec.wait(lambda: 7 in rec.finals)
+        texts = [u.text for u in rec.updates if u.id == 7]
+        # The text grows piece by piece (each partial a prefix of the next), then the final.
+        assert len(texts) >= 3
+        assert all(b.startswith(a) for a, b in zip(texts, texts[1:]))
+        assert texts[-1] == 'fmt.Println("hello")'
+        assert [u.final for u in rec.updates] == [False] * (len(texts) - 1) + [True]
+        assert all(u.bufnr == 3 for u in rec.updates)
+        final = rec.finals[7].timings
+        assert final["tokens_generated"] >= 3 and final["ttft_ms"] >= 0
+    finally:
+        engine.close()
+
+
+def test_the_same_context_again_comes_from_the_cache(tiny_model: Path) -> None:
+    engine, rec = make_engine(tiny_model)
+    try:
+        assert engine.process(CompletionRequest(1, 0, snapshot())) == 'fmt.Println("hello")'
+        assert engine.process(CompletionRequest(2, 0, snapshot())) == 'fmt.Println("hello")'
+        assert rec.finals[2].source == "cache"
+        # Typed through the first characters: the cached rest, still without the model.
+        typed = GO.replace("\t\n", "\tfmt.\n")
+        assert engine.process(CompletionRequest(3, 0, snapshot(typed, col=5))) == 'Println("hello")'
+        assert rec.finals[3].source == "cache"
+    finally:
+        engine.close()
+
+
+def test_single_line_position_stops_generation_at_the_newline(tmp_path: Path) -> None:
+    model = model_files.tiny_path(["Println(x)", "\n\tnext()", "\n\tmore()"])
+    engine, rec = make_engine(model)
+    try:
+        snap = snapshot("package main\n\nfunc f() {\n\tfmt.  // note\n}\n", row=3, col=5)
+        assert engine.process(CompletionRequest(1, 0, snap)) == "Println(x)"
+        record = engine.history[-1]
+        assert record["finish"] == "single-line"
+        assert record["tokens_generated"] <= 2  # stopped at the newline, not after "more()"
+    finally:
+        engine.close()
+
+
+def test_missing_or_broken_model_is_a_clear_error(tmp_path: Path) -> None:
+    engine, rec = make_engine(tmp_path / "missing.gguf")
+    try:
+        assert engine.process(CompletionRequest(1, 0, snapshot())) == ""
+        assert rec.finals[1].error is not None
+        assert "model file not found" in rec.finals[1].error
+        assert "missing.gguf" in rec.finals[1].error
+    finally:
+        engine.close()
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"this is not a model" * 100)
+    backend = EmbeddedBackend(parse_settings({"model": str(broken)}))
+    with pytest.raises(ModelError, match="must point to a .gguf file"):
+        backend.prepare()
+    with pytest.raises(ModelError):  # remembered: no second load attempt per keystroke
+        backend.prepare()
+
+
+@pytest.mark.model
+def test_typing_on_a_line_evaluates_only_the_new_tokens(gemma_fim_model: Path) -> None:
+    backend = EmbeddedBackend(parse_settings({"model": str(gemma_fim_model)}))
+    backend.prepare()
+    settings = parse_settings({"generation": {"n_predict": 4}})
+    start, typed, rest = "\tresult := ", "strings.ToUpper(name", ")"
+    evaluated = []
+    for n in range(len(typed) + 1):
+        # Typing: the text before the cursor grows, the rest of the line stays.
+        line = start + typed[:n] + rest
+        text = GO.replace("\t\n", line + "\n")
+        ctx = build_context(snapshot(text, row=6, col=len(start) + n), settings.context)
+        timings = RequestTimings()
+        list(backend.complete(ctx, settings.generation, Cancellation(), timings))
+        evaluated.append(timings.tokens_evaluated)
+    assert evaluated[0] > 20  # the first request evaluates the whole prompt
+    assert max(evaluated[1:]) <= 4, evaluated
+    backend.close()
+
+
+STORY = "# Notes\n\nHere is a long story about a dragon who lived in the mountains.\n\n"
+
+
+def story_snapshot() -> Any:
+    # Plain text at the end of a file: the model writes on and on.
+    return BufferSnapshot.from_text(STORY + "\n", 4, 0, path="/notes/story.txt")
+
+
+@pytest.mark.model
+def test_cancelling_stops_decoding_at_once(gemma_model: Path) -> None:
+    settings = parse_settings({"generation": {"n_predict": 300, "time_limit_ms": 60000}})
+    backend = EmbeddedBackend(parse_settings({"model": str(gemma_model)}))
+    ctx = build_context(story_snapshot(), settings.context)
+    cancel = Cancellation()
+    timings = RequestTimings()
+    pieces = []
+    for piece in backend.complete(ctx, settings.generation, cancel, timings):
+        pieces.append(piece)
+        if len(pieces) == 10:
+            cancel.cancel()
+    assert timings.finish == "cancelled"
+    assert 10 <= timings.tokens_generated <= 12
+    assert len(pieces) <= 11
+    backend.close()
+
+
+@pytest.mark.model
+def test_a_newer_request_stops_the_older_generation(gemma_model: Path) -> None:
+    engine, rec = make_engine(
+        gemma_model,
+        generation={"n_predict": 300, "time_limit_ms": 60000, "max_lines": 100},
+    )
+    try:
+        engine.submit(CompletionRequest(1, 0, story_snapshot()))
+        rec.wait(lambda: any(u.id == 1 and not u.final for u in rec.updates), timeout=120)
+        engine.submit(CompletionRequest(2, 0, snapshot()))
+        rec.wait(lambda: 2 in rec.finals, timeout=120)
+        first = next(r for r in engine.history if r["id"] == 1)
+        assert first["finish"] == "cancelled"
+        assert first["tokens_generated"] < 100
+        assert 1 not in rec.finals  # a cancelled request is never delivered as final
+    finally:
+        engine.close()
+
+
+@pytest.mark.model
+def test_time_limit_ends_generation(gemma_model: Path) -> None:
+    engine, rec = make_engine(
+        gemma_model, generation={"n_predict": 300, "time_limit_ms": 1, "max_lines": 100}
+    )
+    try:
+        engine.process(CompletionRequest(1, 0, story_snapshot()))
+        record = engine.history[-1]
+        assert record["finish"] == "time_limit"
+        assert record["tokens_generated"] <= 3
+    finally:
+        engine.close()
