@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ def test_fim_prompt_layout_puts_the_typed_line_after_the_middle_token(tiny_model
 
 def test_model_without_fim_tokens_completes_from_the_prefix(tmp_path: Path) -> None:
     model = model_files.tiny_path(["Println(x)"], fim=False)
-    engine, rec = make_engine(model)
+    engine, _rec = make_engine(model)
     try:
         go = GO.replace("\t\n", "\tfmt.\n").replace("fmt.Println(x)\n}", "return\n}")
         text = engine.process(CompletionRequest(1, 0, snapshot(go, row=6, col=5)))
@@ -92,7 +93,7 @@ def test_streams_partial_updates_then_a_final_one(tiny_model: Path) -> None:
         texts = [u.text for u in rec.updates if u.id == 7]
         # The text grows piece by piece (each partial a prefix of the next), then the final.
         assert len(texts) >= 3
-        assert all(b.startswith(a) for a, b in zip(texts, texts[1:]))
+        assert all(b.startswith(a) for a, b in itertools.pairwise(texts))
         assert texts[-1] == 'fmt.Println("hello")'
         assert [u.final for u in rec.updates] == [False] * (len(texts) - 1) + [True]
         assert all(u.bufnr == 3 for u in rec.updates)
@@ -118,7 +119,7 @@ def test_the_same_context_again_comes_from_the_cache(tiny_model: Path) -> None:
 
 def test_single_line_position_stops_generation_at_the_newline(tmp_path: Path) -> None:
     model = model_files.tiny_path(["Println(x)", "\n\tnext()", "\n\tmore()"])
-    engine, rec = make_engine(model)
+    engine, _rec = make_engine(model)
     try:
         snap = snapshot("package main\n\nfunc f() {\n\tfmt.  // note\n}\n", row=3, col=5)
         assert engine.process(CompletionRequest(1, 0, snap)) == "Println(x)"
@@ -141,7 +142,7 @@ def test_missing_or_broken_model_is_a_clear_error(tmp_path: Path) -> None:
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"this is not a model" * 100)
     backend = EmbeddedBackend(parse_settings({"model": str(broken)}))
-    with pytest.raises(ModelError, match="must point to a .gguf file"):
+    with pytest.raises(ModelError, match=r"must point to a \.gguf file"):
         backend.prepare()
     with pytest.raises(ModelError):  # remembered: no second load attempt per keystroke
         backend.prepare()
@@ -214,7 +215,7 @@ def test_a_newer_request_stops_the_older_generation(gemma_model: Path) -> None:
 
 @pytest.mark.model
 def test_time_limit_ends_generation(gemma_model: Path) -> None:
-    engine, rec = make_engine(
+    engine, _rec = make_engine(
         gemma_model, generation={"n_predict": 300, "time_limit_ms": 1, "max_lines": 100}
     )
     try:
