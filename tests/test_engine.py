@@ -225,3 +225,45 @@ def test_time_limit_ends_generation(gemma_model: Path) -> None:
         assert record["tokens_generated"] <= 3
     finally:
         engine.close()
+
+
+def test_the_suggestion_after_an_accept_is_prepared_while_the_user_reads() -> None:
+    # Two pieces, neither a single byte: after a prompt ending in ")" the answer comes again.
+    engine, rec = make_engine(model_files.tiny_path(["fmt.Println(", '"hello")']))
+    try:
+        snap = snapshot()
+        engine.submit(CompletionRequest(1, 0, snap))
+        rec.wait(lambda: 1 in rec.finals)
+        wait_idle(engine)
+        accepted = snap.with_insertion(rec.finals[1].text)
+        assert accepted.cursor_line == '\tfmt.Println("hello")'
+        engine.submit(CompletionRequest(2, 0, accepted))
+        rec.wait(lambda: 2 in rec.finals)
+        assert rec.finals[2].source == "cache"
+        assert [u.id for u in rec.updates].count(1) >= 2  # the speculation delivered nothing
+        assert all(u.id in (1, 2) for u in rec.updates)
+    finally:
+        engine.close()
+
+
+def test_speculation_can_be_turned_off(tiny_model: Path) -> None:
+    engine, rec = make_engine(tiny_model, speculative=False)
+    try:
+        snap = snapshot()
+        engine.submit(CompletionRequest(1, 0, snap))
+        rec.wait(lambda: 1 in rec.finals)
+        wait_idle(engine)
+        engine.submit(CompletionRequest(2, 0, snap.with_insertion(rec.finals[1].text)))
+        rec.wait(lambda: 2 in rec.finals)
+        assert rec.finals[2].source == "model"
+    finally:
+        engine.close()
+
+
+def wait_idle(engine: Engine, timeout: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not engine.idle():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)

@@ -53,6 +53,8 @@ M.defaults = {
     n_threads = 0,
   },
   cache_size = 250,
+  -- After a suggestion is shown, prepare the next one as if it were accepted.
+  speculative = true,
   log_level = 'warn',
 }
 
@@ -95,6 +97,7 @@ local schema = {
     n_threads = 'integer',
   },
   cache_size = 'integer',
+  speculative = 'boolean',
   log_level = { 'string', { 'debug', 'info', 'warn', 'error' } },
 }
 

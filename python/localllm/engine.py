@@ -35,6 +35,9 @@ class CompletionRequest:
     timings: RequestTimings = field(default_factory=RequestTimings)
     root: str | None = None
     cancel: Cancellation = field(default_factory=Cancellation)
+    # Speculative: the suggestion for the position after accepting the previous one, made
+    # while the user looks at it; it only fills the cache (llama.vim does the same).
+    speculative: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,16 +153,35 @@ class Engine:
                     return
                 self._pending = None
                 self._current = request
+            text = ""
             try:
-                self.process(request)
+                text = self.process(request)
             except Exception:  # never let the worker die; the log has the traceback
                 log.exception("request %s failed", request.id)
-                self._send_error(request, "internal error; see the log file for details")
+                if not request.speculative:
+                    self._send_error(request, "internal error; see the log file for details")
             finally:
                 with self._cond:
                     self._current = None
+                    if (
+                        text
+                        and self.settings.speculative
+                        and not request.speculative
+                        and not request.cancel.cancelled
+                        and self._pending is None
+                        and not self._closed
+                    ):
+                        self._pending = CompletionRequest(
+                            id=request.id,
+                            bufnr=request.bufnr,
+                            snapshot=request.snapshot.with_insertion(text),
+                            root=request.root,
+                            speculative=True,
+                        )
 
     def _send(self, request: CompletionRequest, text: str, final: bool, source: str) -> None:
+        if request.speculative:
+            return
         timings = request.timings
         if final:
             timings.done_ns = time.monotonic_ns()
@@ -171,6 +193,8 @@ class Engine:
         )
 
     def _send_error(self, request: CompletionRequest, message: str) -> None:
+        if request.speculative:
+            return
         request.timings.done_ns = time.monotonic_ns()
         self._deliver(
             Update(request.id, request.bufnr, "", True, "error", request.timings.as_dict(), message)
@@ -190,6 +214,8 @@ class Engine:
         timings.context_ms = (time.monotonic_ns() - started) / 1e6
 
         cached = self.cache.get(ctx)
+        if cached is not None and request.speculative:
+            return ""
         if cached is not None:
             self._send(request, cached, True, "cache")
             return cached
@@ -234,7 +260,8 @@ class Engine:
         if request.cancel.cancelled:
             timings.finish = "cancelled"
             timings.done_ns = time.monotonic_ns()
-            self.history.append({"id": request.id, **timings.as_dict()})
+            if not request.speculative:
+                self.history.append({"id": request.id, **timings.as_dict()})
             return ""
         final = clean(raw, ctx, final=True, max_lines=max_lines).text
         if final:

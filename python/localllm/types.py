@@ -42,6 +42,27 @@ class BufferSnapshot:
     def cursor_line(self) -> str:
         return self.lines[self.row - self.first_line]
 
+    def with_insertion(self, text: str) -> BufferSnapshot:
+        """The snapshot as it would be after inserting `text` at the cursor (cursor after it)."""
+        index = self.row - self.first_line
+        line = self.lines[index]
+        raw = line.encode("utf-8")
+        head = raw[: self.col].decode("utf-8", errors="ignore")
+        tail = line[len(head) :]
+        inserted = (head + text).split("\n")
+        new_lines = [*inserted[:-1], inserted[-1] + tail]
+        return BufferSnapshot(
+            path=self.path,
+            filetype=self.filetype,
+            lines=self.lines[:index] + tuple(new_lines) + self.lines[index + 1 :],
+            first_line=self.first_line,
+            row=self.row + len(inserted) - 1,
+            col=len(inserted[-1].encode("utf-8")),
+            line_count=self.line_count + len(inserted) - 1,
+            indent=self.indent,
+            head=self.head,
+        )
+
     @classmethod
     def from_text(
         cls,
