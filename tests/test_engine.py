@@ -267,3 +267,15 @@ def wait_idle(engine: Engine, timeout: float = 30) -> None:
     while not engine.idle():
         assert time.monotonic() < deadline
         time.sleep(0.01)
+
+
+def test_invalid_utf8_in_the_buffer_does_not_break_completion(tiny_model: Path) -> None:
+    engine, rec = make_engine(tiny_model)
+    try:
+        # pynvim hands invalid UTF-8 bytes over as lone surrogates (surrogateescape).
+        latin1 = "caf\udce9"
+        text = GO.replace("x := 1", f'x := "{latin1}"')
+        assert engine.process(CompletionRequest(1, 0, snapshot(text))) == 'fmt.Println("hello")'
+        assert rec.finals[1].error is None
+    finally:
+        engine.close()

@@ -297,3 +297,20 @@ def test_real_gemma_model_in_process(nvim_factory: Any, gemma_model: Path, tmp_p
     new_lines = lines(nvim)
     assert "\n".join(new_lines[32:]).startswith("\t\t" + shown)
     assert new_lines[:32] == text.split("\n")[:32]
+
+
+def test_hidden_while_the_completion_popup_is_open(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, tiny_model)
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("\t")
+    wait_final(nvim, 'fmt.Println("hello")')
+    nvim.input("<C-n>")  # keyword completion opens the popup menu
+    wait_for(lambda: nvim.funcs.pumvisible() == 1)
+    wait_for(lambda: drawn(nvim) is None)
+    nvim.input("<C-e>")  # close it without inserting: the suggestion comes back
+    wait_for(lambda: nvim.funcs.pumvisible() == 0)
+    wait_for(lambda: drawn(nvim) == 'fmt.Println("hello")')
+    assert lines(nvim)[6] == "\t"

@@ -19,7 +19,14 @@ local function create_autocmds()
     vim.api.nvim_create_autocmd(event, { group = group, desc = 'localllm: ' .. desc, callback = callback })
   end
   au('InsertEnter', 'start a request on entering insert mode', function(args)
-    if session().enabled_for(args.buf) and M.config.auto_trigger then
+    if not session().enabled_for(args.buf) then
+      return
+    end
+    -- Start the Python host now (once), not when the first request fires.
+    vim.schedule(function()
+      require('localllm.bridge').channel()
+    end)
+    if M.config.auto_trigger then
       session().schedule(args.buf)
     end
   end)

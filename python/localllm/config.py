@@ -44,6 +44,7 @@ class Settings:
     max_lines: int = 12
     embedded: EmbeddedSettings = field(default_factory=EmbeddedSettings)
     cache_size: int = 250
+    speculative: bool = True
     log_level: str = "warn"
     log_file: str | None = None
 
@@ -59,7 +60,11 @@ def _section(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 def _int(raw: Mapping[str, Any], key: str, path: str, default: int, minimum: int) -> int:
     value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not value.is_integer())  # also inf and nan
+    ):
         raise ConfigError(path, f"expected an integer, got {value!r}")
     if value < minimum:
         raise ConfigError(path, f"must be at least {minimum}, got {value}")
@@ -146,6 +151,10 @@ def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
     if log_file is not None and not isinstance(log_file, str):
         raise ConfigError("log_file", f"expected a path, got {log_file!r}")
 
+    speculative = raw.get("speculative", d.speculative)
+    if not isinstance(speculative, bool):
+        raise ConfigError("speculative", f"expected true or false, got {speculative!r}")
+
     return Settings(
         backend=backend,
         model=model,
@@ -154,6 +163,7 @@ def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
         max_lines=max_lines,
         embedded=embedded,
         cache_size=_int(raw, "cache_size", "cache_size", d.cache_size, 0),
+        speculative=speculative,
         log_level=log_level,
         log_file=log_file or None,
     )

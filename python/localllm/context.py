@@ -21,7 +21,7 @@ _OPENERS = ("{", "(", "[")
 
 def estimate_tokens(text: str) -> int:
     """A cheap, slightly pessimistic token count for code (about 3 bytes per token)."""
-    return (len(text.encode("utf-8")) + 2) // 3
+    return (len(text.encode("utf-8", "surrogateescape")) + 2) // 3
 
 
 def display_name(path: str, root: str | None = None) -> str:
@@ -33,16 +33,19 @@ def display_name(path: str, root: str | None = None) -> str:
             rel = os.path.relpath(path, root)
         except ValueError:
             rel = ""
-        if rel and not rel.startswith(".."):
+        if rel and rel != os.pardir and not rel.startswith(os.pardir + os.sep):
             return rel.replace(os.sep, "/")
     return os.path.basename(path)
 
 
 def split_at_byte(line: str, col: int) -> tuple[str, str]:
     """Split a line at a byte column (a column inside a character snaps back to its start)."""
-    raw = line.encode("utf-8")
+    # surrogateescape: pynvim hands over the bytes of invalid UTF-8 as lone surrogates.
+    raw = line.encode("utf-8", "surrogateescape")
     col = max(0, min(col, len(raw)))
-    head = raw[:col].decode("utf-8", errors="ignore")
+    head = raw[:col].decode("utf-8", "surrogateescape")
+    while not line.startswith(head):  # cut inside a character: drop its partial bytes
+        head = head[:-1]
     return head, line[len(head) :]
 
 
@@ -103,7 +106,8 @@ def build_context(
     header_parts: list[str] = []
     if language is not None:
         text = "\n".join(lines)
-        info = treesitter.analyze(text, cursor, len(middle.encode("utf-8")), language)
+        col = len(middle.encode("utf-8", "surrogatepass"))  # the encoding analyze() uses
+        info = treesitter.analyze(text, cursor, col, language)
         if info is not None:
             if info.in_string or info.in_comment or info.mid_expression:
                 multiline = False

@@ -186,7 +186,9 @@ class EmbeddedBackend:
         if not text:
             return []
         # special=False: FIM or control-token text inside user code stays plain text.
-        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        # surrogateescape: invalid UTF-8 in the buffer reaches us as lone surrogates.
+        raw = text.encode("utf-8", "surrogateescape")
+        return list(self._llm.tokenize(raw, add_bos=False, special=False))
 
     def build_prompt(self, ctx: FimContext, n_predict: int) -> list[int]:
         """Token ids for `ctx`, cut at the start of the prefix if the context window is short."""
