@@ -135,8 +135,25 @@ end
 ---@param level string
 ---@param msg string
 function M.on_notify(level, msg)
-  local levels = { info = vim.log.levels.INFO, warn = vim.log.levels.WARN, error = vim.log.levels.ERROR }
-  M.notify_once(levels[level] or vim.log.levels.INFO, msg)
+  if level == 'info' then
+    -- Progress (model loading): shown in place on the command line, kept out of :messages
+    -- and never a hit-enter prompt.
+    require('localllm').progress = msg
+    vim.schedule(function()
+      -- One screen line, leaving room for the mode message: a longer one would wrap and
+      -- bring up the hit-enter prompt.
+      local width = math.max(10, vim.o.columns - 20)
+      local text = msg
+      if vim.fn.strdisplaywidth(text) > width then
+        text = vim.fn.strcharpart(text, 0, width - 1) .. '…'
+      end
+      vim.cmd('redraw') -- replace the previous progress line instead of adding one
+      vim.api.nvim_echo({ { text, 'LocalLLMInfo' } }, false, {})
+    end)
+    return
+  end
+  local levels = { warn = vim.log.levels.WARN, error = vim.log.levels.ERROR }
+  M.notify_once(levels[level] or vim.log.levels.WARN, msg)
 end
 
 return M

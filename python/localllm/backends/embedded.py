@@ -168,7 +168,7 @@ class EmbeddedBackend:
         self._bos = llm.token_bos() if llama_cpp.llama_vocab_get_add_bos(vocab) else None
         self._llm = llm
         self._state = "ready"
-        mode = "FIM" if has_fim else "prefix only (the model has no FIM tokens)"
+        mode = "FIM" if has_fim else "no FIM tokens: prefix only"
         self._detail = f"n_ctx {llm.n_ctx()}, {threads} threads, {mode}"
         log.info("loaded %s in %.2fs: %s", path, time.monotonic() - started, self._detail)
         self._notify("info", f"localllm: model ready ({os.path.basename(path)}, {mode})")
