@@ -49,14 +49,23 @@ def start(nvim_factory: Any, model: Path, **opts: Any) -> Any:
     return nvim
 
 
-def test_ghost_text_streams_and_accept_inserts_it(
-    nvim_factory: Any, tiny_model: Path, tmp_path: Path
-) -> None:
-    nvim = start(nvim_factory, tiny_model)
+HELLO = 'fmt.Println("hello")'
+
+
+def hello_shown(nvim_factory: Any, model: Path, tmp_path: Path, **opts: Any) -> Any:
+    """Neovim with GO_FILE, a Tab typed on the empty line 7 and the tiny model's answer shown."""
+    nvim = start(nvim_factory, model, **opts)
     open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
     insert_at(nvim, 7, 0)
     nvim.input("\t")
-    wait_final(nvim, 'fmt.Println("hello")')
+    wait_final(nvim, HELLO)
+    return nvim
+
+
+def test_ghost_text_streams_and_accept_inserts_it(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = hello_shown(nvim_factory, tiny_model, tmp_path)
     counters = stats(nvim)
     # The model emits three tokens; the UI saw partial updates before the final one.
     assert counters["partial"] >= 2
@@ -124,11 +133,7 @@ def test_dismiss_and_leaving_insert_clear(
 def test_typing_through_keeps_the_suggestion_without_a_request(
     nvim_factory: Any, tiny_model: Path, tmp_path: Path
 ) -> None:
-    nvim = start(nvim_factory, tiny_model)
-    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
-    insert_at(nvim, 7, 0)
-    nvim.input("\t")
-    wait_for(lambda: drawn(nvim) == 'fmt.Println("hello")')
+    nvim = hello_shown(nvim_factory, tiny_model, tmp_path)
     requests = stats(nvim)["requests"]
     nvim.input("fmt.P")
     wait_for(lambda: lines(nvim)[6] == "\tfmt.P")
@@ -144,7 +149,7 @@ def test_stale_results_are_never_drawn(nvim_factory: Any, tiny_model: Path, tmp_
     buf = open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
     insert_at(nvim, 7, 0)
     nvim.input("<M-\\>")  # trigger by hand
-    wait_for(lambda: drawn(nvim) == 'fmt.Println("hello")')
+    wait_for(lambda: drawn(nvim) == HELLO)
     nvim.input("<C-]>")
     wait_for(lambda: drawn(nvim) is None)
     last_id = nvim.exec_lua("return require('localllm.session').last_record().id")
@@ -193,10 +198,10 @@ def test_multibyte_and_wide_characters_before_the_cursor(
     line = '\ts := "héllo 世界 🎉"; '
     insert_at(nvim, 4, len(line.encode()))
     nvim.input("<C-]>x<BS>")  # a fresh request at this position
-    wait_for(lambda: drawn(nvim) == 'fmt.Println("hello")')
+    wait_for(lambda: drawn(nvim) == HELLO)
     nvim.input("<Tab>")
-    wait_for(lambda: lines(nvim)[3] == line + 'fmt.Println("hello")')
-    assert cursor(nvim) == (4, len((line + 'fmt.Println("hello")').encode()))
+    wait_for(lambda: lines(nvim)[3] == line + HELLO)
+    assert cursor(nvim) == (4, len((line + HELLO).encode()))
 
 
 def test_excluded_filetypes_and_buffer_switch_send_nothing(
@@ -221,16 +226,12 @@ def test_excluded_filetypes_and_buffer_switch_send_nothing(
 def test_coming_back_shows_the_cached_suggestion_at_once(
     nvim_factory: Any, tiny_model: Path, tmp_path: Path
 ) -> None:
-    nvim = start(nvim_factory, tiny_model)
-    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
-    insert_at(nvim, 7, 0)
-    nvim.input("\t")
-    wait_final(nvim, 'fmt.Println("hello")')
+    nvim = hello_shown(nvim_factory, tiny_model, tmp_path)
     nvim.input("<Up>")
     wait_for(lambda: cursor(nvim)[0] == 6)
     nvim.input("<Down>")
     wait_for(lambda: cursor(nvim) == (7, 1))
-    wait_for(lambda: drawn(nvim) == 'fmt.Println("hello")')
+    wait_for(lambda: drawn(nvim) == HELLO)
     source = wait_for(
         lambda: nvim.exec_lua(
             "local r = require('localllm.session').last_record()"
@@ -243,11 +244,7 @@ def test_coming_back_shows_the_cached_suggestion_at_once(
 def test_status_reports_backend_model_and_timings(
     nvim_factory: Any, tiny_model: Path, tmp_path: Path
 ) -> None:
-    nvim = start(nvim_factory, tiny_model)
-    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
-    insert_at(nvim, 7, 0)
-    nvim.input("\t")
-    wait_final(nvim, 'fmt.Println("hello")')
+    nvim = hello_shown(nvim_factory, tiny_model, tmp_path)
     text = "\n".join(nvim.exec_lua("return require('localllm').status_lines()"))
     assert "backend: embedded" in text
     assert str(tiny_model) in text
@@ -302,15 +299,11 @@ def test_real_gemma_model_in_process(nvim_factory: Any, gemma_model: Path, tmp_p
 def test_hidden_while_the_completion_popup_is_open(
     nvim_factory: Any, tiny_model: Path, tmp_path: Path
 ) -> None:
-    nvim = start(nvim_factory, tiny_model)
-    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
-    insert_at(nvim, 7, 0)
-    nvim.input("\t")
-    wait_final(nvim, 'fmt.Println("hello")')
+    nvim = hello_shown(nvim_factory, tiny_model, tmp_path)
     nvim.input("<C-n>")  # keyword completion opens the popup menu
     wait_for(lambda: nvim.funcs.pumvisible() == 1)
     wait_for(lambda: drawn(nvim) is None)
     nvim.input("<C-e>")  # close it without inserting: the suggestion comes back
     wait_for(lambda: nvim.funcs.pumvisible() == 0)
-    wait_for(lambda: drawn(nvim) == 'fmt.Println("hello")')
+    wait_for(lambda: drawn(nvim) == HELLO)
     assert lines(nvim)[6] == "\t"

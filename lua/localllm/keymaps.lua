@@ -28,6 +28,16 @@ M._act = act
 
 local installed = {} ---@type table<string, table> lhs -> previous mapping (or {})
 local fallbacks = {} ---@type table<integer, function>
+local next_fallback = 0
+
+--- Return keys from the expr mapping (not remapped), or feed them remappably.
+local function emit(keys, noremap)
+  if noremap then
+    return keys
+  end
+  vim.api.nvim_feedkeys(keys, 'm', false)
+  return ''
+end
 
 local function termcodes(keys)
   return vim.api.nvim_replace_termcodes(keys, true, true, true)
@@ -41,23 +51,14 @@ local function passthrough(lhs, prev)
   if prev.expr == 1 then
     local keys = prev.callback and prev.callback() or vim.api.nvim_eval(prev.rhs)
     keys = prev.replace_keycodes == 1 and termcodes(keys or '') or (keys or '')
-    if prev.noremap == 1 then
-      return keys
-    end
-    vim.api.nvim_feedkeys(keys, 'm', false)
-    return ''
+    return emit(keys, prev.noremap == 1)
   end
   if prev.callback then
-    local id = #fallbacks + 1
-    fallbacks[id] = prev.callback
-    return termcodes(('<Cmd>lua require("localllm.keymaps")._run(%d)<CR>'):format(id))
+    next_fallback = next_fallback + 1
+    fallbacks[next_fallback] = prev.callback
+    return termcodes(('<Cmd>lua require("localllm.keymaps")._run(%d)<CR>'):format(next_fallback))
   end
-  local keys = termcodes(prev.rhs or lhs)
-  if prev.noremap == 1 then
-    return keys
-  end
-  vim.api.nvim_feedkeys(keys, 'm', false)
-  return ''
+  return emit(termcodes(prev.rhs or lhs), prev.noremap == 1)
 end
 
 function M._run(id)
