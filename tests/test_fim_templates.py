@@ -43,7 +43,8 @@ def test_codellama_spaces_and_codestral_suffix_first() -> None:
 def test_header_goes_before_the_prefix_and_empty_suffix_stays_empty() -> None:
     c = ctx(header="package main\n", suffix="", line_suffix="")
     assert TEMPLATES["starcoder"].render(c) == (
-        "<file_sep>pkg/main.go\n<fim_prefix>package main\nfunc f() {\n<fim_suffix><fim_middle>\treturn "
+        "<file_sep>pkg/main.go\n"
+        "<fim_prefix>package main\nfunc f() {\n<fim_suffix><fim_middle>\treturn "
     )
 
 
