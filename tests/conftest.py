@@ -100,3 +100,29 @@ def nvim_factory(rplugin_manifest: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
             nvim.command("qa!")
         with contextlib.suppress(Exception):
             nvim.close()
+
+
+@pytest.fixture(scope="session")
+def llama_server_tiny(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model: Path
+) -> Iterator[object]:
+    """A real llama-server with the tiny deterministic FIM model (answers fmt.Println("hello"))."""
+    from llama_server import LlamaServer
+
+    log = tmp_path_factory.mktemp("llama-server") / "tiny.log"
+    server = LlamaServer(tiny_model, log_path=log).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def llama_server_gemma(
+    tmp_path_factory: pytest.TempPathFactory, gemma_fim_model: Path
+) -> Iterator[object]:
+    """A real llama-server with gemma 3 270M, FIM token ids declared (real speed, real cache)."""
+    from llama_server import LlamaServer
+
+    log = tmp_path_factory.mktemp("llama-server") / "gemma.log"
+    server = LlamaServer(gemma_fim_model, log_path=log).start()
+    yield server
+    server.stop()

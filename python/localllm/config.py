@@ -16,7 +16,11 @@ from typing import Any
 from .errors import ConfigError
 from .types import GenerationParams
 
-BACKENDS = ("embedded", "none")
+BACKENDS = ("auto", "embedded", "llama_server", "ollama", "openai", "none")
+LLAMA_SERVER_ENDPOINTS = ("auto", "infill", "completion")
+OLLAMA_MODES = ("auto", "suffix", "raw")
+OPENAI_SUFFIX = ("auto", "always", "never")
+FIM_TEMPLATES = ("qwen", "codellama", "deepseek", "starcoder", "codestral", "codegemma", "granite")
 LOG_LEVELS = ("debug", "info", "warn", "error")
 
 
@@ -36,13 +40,44 @@ class EmbeddedSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class LlamaServerSettings:
+    url: str | None = None  # None: look on 127.0.0.1:8012 (llama.vim's port), then :8080
+    api_key_env: str | None = "LLAMA_API_KEY"
+    endpoint: str = "auto"  # "auto": measured once; "infill" or "completion" to force one
+    timeout_ms: int = 10000
+
+
+@dataclass(frozen=True, slots=True)
+class OllamaSettings:
+    url: str = "http://127.0.0.1:11434"
+    model: str | None = None  # None: the first pulled model that can fill in the middle
+    keep_alive: str = "30m"
+    num_ctx: int = 4096
+    mode: str = "auto"  # "suffix" (the model's template), "raw" (our FIM prompt), "auto"
+    timeout_ms: int = 30000
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAISettings:
+    url: str | None = None  # e.g. http://127.0.0.1:8000/v1 (vLLM), http://127.0.0.1:1234/v1
+    model: str | None = None
+    api_key_env: str | None = "OPENAI_API_KEY"
+    suffix: str = "auto"  # send `suffix` ("always"), never, or find out ("auto")
+    timeout_ms: int = 30000
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
-    backend: str = "embedded"
+    backend: str = "auto"
     model: str | None = None
     context: ContextSettings = field(default_factory=ContextSettings)
     generation: GenerationParams = field(default_factory=GenerationParams)
     max_lines: int = 12
     embedded: EmbeddedSettings = field(default_factory=EmbeddedSettings)
+    llama_server: LlamaServerSettings = field(default_factory=LlamaServerSettings)
+    ollama: OllamaSettings = field(default_factory=OllamaSettings)
+    openai: OpenAISettings = field(default_factory=OpenAISettings)
+    fim_template: str | None = None  # None: from the model name; else a FIM_TEMPLATES name
     cache_size: int = 250
     speculative: bool = True
     log_level: str = "warn"
@@ -80,6 +115,33 @@ def _float(
     if not lo <= value <= hi:
         raise ConfigError(path, f"must be between {lo} and {hi}, got {value}")
     return float(value)
+
+
+def _choice(
+    raw: Mapping[str, Any], key: str, path: str, default: str, choices: tuple[str, ...]
+) -> str:
+    value = raw.get(key, default)
+    if value not in choices:
+        raise ConfigError(path, f"must be one of {', '.join(choices)}, got {value!r}")
+    return str(value)
+
+
+def _opt_str(raw: Mapping[str, Any], key: str, path: str, default: str | None) -> str | None:
+    value = raw.get(key, default)
+    if value is None or value is False or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(path, f"expected a string, got {value!r}")
+    return value
+
+
+def _url(raw: Mapping[str, Any], key: str, path: str, default: str | None) -> str | None:
+    value = _opt_str(raw, key, path, default)
+    if value is None:
+        return None
+    if not value.startswith(("http://", "https://")) or len(value) < 10:
+        raise ConfigError(path, f"expected an http:// or https:// URL, got {value!r}")
+    return value.rstrip("/")
 
 
 def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
@@ -151,6 +213,46 @@ def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
     if log_file is not None and not isinstance(log_file, str):
         raise ConfigError("log_file", f"expected a path, got {log_file!r}")
 
+    ls = _section(raw, "llama_server")
+    dl = d.llama_server
+    llama_server = LlamaServerSettings(
+        url=_url(ls, "url", "llama_server.url", dl.url),
+        api_key_env=_opt_str(ls, "api_key_env", "llama_server.api_key_env", dl.api_key_env),
+        endpoint=_choice(
+            ls, "endpoint", "llama_server.endpoint", dl.endpoint, LLAMA_SERVER_ENDPOINTS
+        ),
+        timeout_ms=_int(ls, "timeout_ms", "llama_server.timeout_ms", dl.timeout_ms, 100),
+    )
+    o = _section(raw, "ollama")
+    do = d.ollama
+    ollama = OllamaSettings(
+        url=_url(o, "url", "ollama.url", do.url) or do.url,
+        model=_opt_str(o, "model", "ollama.model", do.model),
+        keep_alive=_opt_str(o, "keep_alive", "ollama.keep_alive", do.keep_alive) or do.keep_alive,
+        num_ctx=_int(o, "num_ctx", "ollama.num_ctx", do.num_ctx, 256),
+        mode=_choice(o, "mode", "ollama.mode", do.mode, OLLAMA_MODES),
+        timeout_ms=_int(o, "timeout_ms", "ollama.timeout_ms", do.timeout_ms, 100),
+    )
+    oa = _section(raw, "openai")
+    doa = d.openai
+    openai = OpenAISettings(
+        url=_url(oa, "url", "openai.url", doa.url),
+        model=_opt_str(oa, "model", "openai.model", doa.model),
+        api_key_env=_opt_str(oa, "api_key_env", "openai.api_key_env", doa.api_key_env),
+        suffix=_choice(oa, "suffix", "openai.suffix", doa.suffix, OPENAI_SUFFIX),
+        timeout_ms=_int(oa, "timeout_ms", "openai.timeout_ms", doa.timeout_ms, 100),
+    )
+    if backend == "openai" and (openai.url is None or openai.model is None):
+        raise ConfigError(
+            "openai",
+            "backend 'openai' needs openai.url (e.g. http://127.0.0.1:8000/v1) and openai.model",
+        )
+    fim_template = raw.get("fim_template", d.fim_template)
+    if fim_template is not None and fim_template not in FIM_TEMPLATES:
+        raise ConfigError(
+            "fim_template", f"must be one of {', '.join(FIM_TEMPLATES)}, got {fim_template!r}"
+        )
+
     speculative = raw.get("speculative", d.speculative)
     if not isinstance(speculative, bool):
         raise ConfigError("speculative", f"expected true or false, got {speculative!r}")
@@ -162,6 +264,10 @@ def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
         generation=generation,
         max_lines=max_lines,
         embedded=embedded,
+        llama_server=llama_server,
+        ollama=ollama,
+        openai=openai,
+        fim_template=fim_template,
         cache_size=_int(raw, "cache_size", "cache_size", d.cache_size, 0),
         speculative=speculative,
         log_level=log_level,
