@@ -20,6 +20,9 @@ from localllm.config import (
     LOG_LEVELS,
     ContextSettings,
     EmbeddedSettings,
+    LlamaServerSettings,
+    OllamaSettings,
+    OpenAISettings,
     Settings,
     parse_settings,
 )
@@ -39,6 +42,9 @@ SECTIONS = {
     "context": ContextSettings,
     "generation": GenerationParams,
     "embedded": EmbeddedSettings,
+    "llama_server": LlamaServerSettings,
+    "ollama": OllamaSettings,
+    "openai": OpenAISettings,
 }
 
 
@@ -101,7 +107,7 @@ def test_empty_table_gives_the_defaults() -> None:
     s = parse_settings({})
     assert s == Settings()
     assert parse_settings(None) == Settings()
-    assert s.backend == "embedded"
+    assert s.backend == "auto"
     assert s.model is None
     assert s.context == ContextSettings(
         prefix_lines=256, suffix_lines=64, prefix_tokens=1024, suffix_tokens=256
@@ -180,7 +186,15 @@ def test_every_documented_key_parses(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_every_backend_parses(backend: str) -> None:
-    assert parse_settings({"backend": backend}).backend == backend
+    raw: dict[str, Any] = {"backend": backend}
+    if backend == "openai":
+        raw["openai"] = {"url": "http://127.0.0.1:8000/v1", "model": "m"}
+    assert parse_settings(raw).backend == backend
+
+
+def test_openai_backend_needs_url_and_model() -> None:
+    raises_for({"backend": "openai"}, "openai")
+    raises_for({"backend": "openai", "openai": {"url": "http://127.0.0.1:1/v1"}}, "openai")
 
 
 @pytest.mark.parametrize("level", LOG_LEVELS)
@@ -435,7 +449,7 @@ def lua_defaults(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_lua_defaults_are_read(lua_defaults: dict[str, Any]) -> None:
-    assert lua_defaults["backend"] == "embedded"
+    assert lua_defaults["backend"] == "auto"
     assert set(SECTIONS) <= set(lua_defaults)
     assert "model" not in lua_defaults  # `model = nil`
 
@@ -445,10 +459,9 @@ def test_lua_default_matches_python(lua_defaults: dict[str, Any], key: str) -> N
     python = python_defaults()[key]
     parsed = python_values(parse_settings({}))[key]
     assert parsed == python
-    if key in ("model", "log_file"):
-        # Not Lua defaults: model is nil there, log_file is added when the host starts.
-        assert python is None
-        assert key not in lua_defaults
+    if python is None:
+        # nil in Lua (model, URLs, fim_template); log_file is added when the host starts.
+        assert isinstance(lua_get(lua_defaults, key), KeyError), key
         return
     lua = lua_get(lua_defaults, key)
     if isinstance(python, tuple):
@@ -460,8 +473,10 @@ def test_lua_default_matches_python(lua_defaults: dict[str, Any], key: str) -> N
 
 def test_lua_sections_have_exactly_the_python_keys(lua_defaults: dict[str, Any]) -> None:
     for name, cls in SECTIONS.items():
-        expected = set(field_names(cls)) | ({"max_lines"} if name == "generation" else set())
-        assert set(lua_defaults[name]) == expected, name
+        defaults = cls()
+        expected = {f for f in field_names(cls) if getattr(defaults, f) is not None}
+        expected |= {"max_lines"} if name == "generation" else set()
+        assert set(lua_defaults[name]) == expected, name  # nil (None) keys are absent in Lua
 
 
 def test_every_lua_key_is_known_to_python_or_ui_only(lua_defaults: dict[str, Any]) -> None:
@@ -505,8 +520,9 @@ def lua_literal(value: Any) -> str:
 
 def test_doc_has_an_entry_for_every_top_level_key(lua_defaults: dict[str, Any]) -> None:
     documented = set(TAG_RE.findall(DOC))
-    assert set(lua_defaults) | {"model"} <= documented
-    assert documented - set(lua_defaults) == {"model"}  # nothing documented that does not exist
+    nil_keys = {"model", "fim_template"}  # nil by default, so absent from the Lua table
+    assert set(lua_defaults) | nil_keys <= documented
+    assert documented - set(lua_defaults) == nil_keys  # nothing documented that does not exist
 
 
 def test_doc_gives_the_top_level_defaults(lua_defaults: dict[str, Any]) -> None:
@@ -516,9 +532,12 @@ def test_doc_gives_the_top_level_defaults(lua_defaults: dict[str, Any]) -> None:
         section = doc_section(key)
         assert f"default `{lua_literal(value)}`" in section, key
     assert "default `nil`" in doc_section("model")
+    assert "default `nil`" in doc_section("fim_template")
 
 
-@pytest.mark.parametrize("table", ["context", "generation", "embedded", "keymaps"])
+@pytest.mark.parametrize(
+    "table", ["context", "generation", "embedded", "keymaps", "llama_server", "ollama", "openai"]
+)
 def test_doc_lists_every_key_of_the_nested_tables(lua_defaults: dict[str, Any], table: str) -> None:
     section = doc_section(table)
     assert lua_defaults[table], table

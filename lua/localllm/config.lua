@@ -4,8 +4,10 @@ local M = {}
 ---@class localllm.Config
 M.defaults = {
   enabled = true,
-  -- 'embedded': llama-cpp-python inside the plugin process; 'none': no model.
-  backend = 'embedded',
+  -- 'auto': a running llama-server, else Ollama with a FIM model, else 'embedded'.
+  -- 'embedded': llama-cpp-python inside the plugin process; 'llama_server', 'ollama',
+  -- 'openai' (any OpenAI-compatible server: vLLM, LM Studio...); 'none': no model.
+  backend = 'auto',
   -- Path to a GGUF model; nil: look where models are usually kept (see :h localllm-model).
   model = nil,
   auto_trigger = true,
@@ -52,6 +54,29 @@ M.defaults = {
     n_batch = 512,
     n_threads = 0,
   },
+  llama_server = {
+    url = nil, -- nil: http://127.0.0.1:8012, then :8080
+    api_key_env = 'LLAMA_API_KEY',
+    endpoint = 'auto', -- 'auto' | 'infill' | 'completion'
+    timeout_ms = 10000,
+  },
+  ollama = {
+    url = 'http://127.0.0.1:11434',
+    model = nil, -- nil: the first pulled model that can fill in the middle
+    keep_alive = '30m',
+    num_ctx = 4096,
+    mode = 'auto', -- 'auto' | 'suffix' | 'raw'
+    timeout_ms = 30000,
+  },
+  openai = {
+    url = nil, -- e.g. 'http://127.0.0.1:8000/v1'
+    model = nil,
+    api_key_env = 'OPENAI_API_KEY',
+    suffix = 'auto', -- 'auto' | 'always' | 'never'
+    timeout_ms = 30000,
+  },
+  -- FIM prompt family for servers that take a prompt string; nil: from the model name.
+  fim_template = nil,
   cache_size = 250,
   -- After a suggestion is shown, prepare the next one as if it were accepted.
   speculative = true,
@@ -61,7 +86,7 @@ M.defaults = {
 -- Expected type per dotted key; a table value means "a table with these keys".
 local schema = {
   enabled = 'boolean',
-  backend = { 'string', { 'embedded', 'none' } },
+  backend = { 'string', { 'auto', 'embedded', 'llama_server', 'ollama', 'openai', 'none' } },
   model = 'string?',
   auto_trigger = 'boolean',
   debounce_ms = 'integer',
@@ -96,6 +121,31 @@ local schema = {
     n_batch = 'integer',
     n_threads = 'integer',
   },
+  llama_server = {
+    url = 'string?',
+    api_key_env = 'string?',
+    endpoint = { 'string', { 'auto', 'infill', 'completion' } },
+    timeout_ms = 'integer',
+  },
+  ollama = {
+    url = 'string',
+    model = 'string?',
+    keep_alive = 'string',
+    num_ctx = 'integer',
+    mode = { 'string', { 'auto', 'suffix', 'raw' } },
+    timeout_ms = 'integer',
+  },
+  openai = {
+    url = 'string?',
+    model = 'string?',
+    api_key_env = 'string?',
+    suffix = { 'string', { 'auto', 'always', 'never' } },
+    timeout_ms = 'integer',
+  },
+  fim_template = {
+    'string?',
+    { 'qwen', 'codellama', 'deepseek', 'starcoder', 'codestral', 'codegemma', 'granite' },
+  },
   cache_size = 'integer',
   speculative = 'boolean',
   log_level = { 'string', { 'debug', 'info', 'warn', 'error' } },
@@ -104,7 +154,10 @@ local schema = {
 local function check(path, value, expected)
   local kind = type(value)
   if type(expected) == 'table' and expected[1] then
-    if kind ~= expected[1] or not vim.tbl_contains(expected[2], value) then
+    if expected[1] == 'string?' and value == nil then
+      return nil
+    end
+    if kind ~= 'string' or not vim.tbl_contains(expected[2], value) then
       return ('expected one of %s, got %s'):format(table.concat(expected[2], ', '), vim.inspect(value))
     end
     return nil

@@ -77,10 +77,28 @@ class CompletionBackend(Protocol):
 
 
 def make_backend(settings: Settings, notify: Notify) -> CompletionBackend:
-    if settings.backend == "none":
+    """The configured backend (modules are imported only when used)."""
+    kind = settings.backend
+    if kind == "none":
         from .none import NoModelBackend
 
         return NoModelBackend()
+    if kind == "llama_server":
+        from .llama_server import LlamaServerBackend
+
+        return LlamaServerBackend(settings, notify=notify)
+    if kind == "ollama":
+        from .ollama import OllamaBackend
+
+        return OllamaBackend(settings, notify=notify)
+    if kind == "openai":
+        from .openai_compat import OpenAIBackend
+
+        return OpenAIBackend(settings, notify=notify)
+    if kind == "auto":
+        from .auto import AutoBackend
+
+        return AutoBackend(settings, notify)
     from .embedded import EmbeddedBackend
 
     return EmbeddedBackend(settings, notify=notify)
