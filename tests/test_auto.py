@@ -15,10 +15,28 @@ def settings(**raw: Any) -> Any:
     return parse_settings({"backend": "auto", **raw})
 
 
-def test_nothing_running_falls_back_to_the_embedded_model(tiny_model: Path) -> None:
+def test_a_model_path_means_the_embedded_backend(tiny_model: Path, llama_server_tiny: Any) -> None:
+    auto = AutoBackend(
+        settings(model=str(tiny_model), llama_server={"url": llama_server_tiny.url}),
+        lambda level, message: None,
+    )
+    auto.prepare()
+    assert auto.info().name == "embedded"
+    assert "`model` is set" in auto.info().detail
+    auto.close()
+
+
+def test_nothing_running_falls_back_to_the_embedded_model(
+    tmp_path: Path, tiny_model: Path, monkeypatch: Any
+) -> None:
+    # No model configured: the embedded backend finds one in our models folder.
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "tiny.gguf").write_bytes(tiny_model.read_bytes())
+    monkeypatch.setenv("LOCALLLM_MODELS_DIR", str(models))
     nowhere = f"http://127.0.0.1:{free_port()}"
     auto = make_backend(
-        settings(model=str(tiny_model), llama_server={"url": nowhere}, ollama={"url": nowhere}),
+        settings(llama_server={"url": nowhere}, ollama={"url": nowhere}),
         lambda level, message: None,
     )
     assert isinstance(auto, AutoBackend)

@@ -97,6 +97,13 @@ def complete(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     raw: dict[str, Any] = {"backend": args.backend}
     if args.model:
         raw["model"] = args.model
+    if args.url or args.server_model:
+        # --url/--server-model go to the server backend named (for auto: llama-server's URL).
+        section = {"ollama": "ollama", "openai": "openai"}.get(args.backend, "llama_server")
+        raw[section] = {"url": args.url} if args.url else {}
+        if args.server_model:
+            raw.setdefault("ollama", {})["model"] = args.server_model
+            raw.setdefault("openai", {})["model"] = args.server_model
     settings = parse_settings(raw)
     collector = _Collector()
     engine = Engine(settings, collector, start_worker=False)
@@ -154,8 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help='JSON lines {"path","text","line","col"} on stdin, one result each',
     )
-    c.add_argument("--backend", choices=BACKENDS, default="embedded")
-    c.add_argument("--model", help="path to a GGUF model (default: search the usual places)")
+    c.add_argument("--backend", choices=BACKENDS, default="auto")
+    c.add_argument(
+        "--model", help="embedded backend: path to a GGUF model (default: search the usual places)"
+    )
+    c.add_argument("--url", help="server backends: the server's base URL")
+    c.add_argument("--server-model", help="ollama / openai backends: the model name")
     c.add_argument("--json", action="store_true", help='print {"text", "source", "ms"}')
     return parser
 

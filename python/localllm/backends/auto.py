@@ -1,9 +1,10 @@
 """`backend = "auto"`: use what the user already runs, else the embedded model.
 
-Order: a llama-server (the configured URL, else 127.0.0.1:8012, llama.vim's port, then :8080),
-then Ollama with a model that can fill in the middle, then the embedded backend. The probes are
-quick loopback requests made once, on the engine's worker thread; the choice and the reason show
-in :LocalLLM status. Once chosen, a server that goes away is retried with backoff by the backend
+A `model` path in the config means the embedded backend. Otherwise, in order: a llama-server
+(the configured URL, else 127.0.0.1:8012, llama.vim's port, then :8080), then Ollama with a
+model that can fill in the middle, then the embedded backend. The probes are quick loopback
+requests made once, on the engine's worker thread; the choice and the reason show in
+:LocalLLM status. Once chosen, a server that goes away is retried with backoff by the backend
 itself (it is used again when it comes back), so the choice is not re-made per request.
 """
 
@@ -81,6 +82,11 @@ class AutoBackend:
 
     def _probe(self) -> CompletionBackend:
         s = self._settings
+        if s.model:
+            from .embedded import EmbeddedBackend
+
+            self.reason = "`model` is set: the embedded backend runs it"
+            return EmbeddedBackend(s, notify=self._notify)
         tried: list[str] = []
         candidates = (
             [s.llama_server.url]
