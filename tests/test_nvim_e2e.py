@@ -307,3 +307,48 @@ def test_hidden_while_the_completion_popup_is_open(
     wait_for(lambda: nvim.funcs.pumvisible() == 0)
     wait_for(lambda: drawn(nvim) == HELLO)
     assert lines(nvim)[6] == "\t"
+
+
+QWEN_FIM_TEMPLATE = (
+    "{{- if .Suffix }}<|fim_prefix|>{{ .Prompt }}<|fim_suffix|>{{ .Suffix }}<|fim_middle|>"
+    "{{- else }}{{ .Prompt }}{{- end }}"
+)
+
+
+@pytest.fixture(params=["embedded", "llama_server", "ollama", "openai"])
+def backend_config(request: Any, tiny_model: Path) -> Any:
+    """Plugin config for each backend, all serving the same tiny deterministic model."""
+    kind = request.param
+    if kind == "embedded":
+        yield {"backend": "embedded", "model": str(tiny_model)}
+    elif kind == "llama_server":
+        server = request.getfixturevalue("llama_server_tiny")
+        yield {"backend": "llama_server", "llama_server": {"url": server.url}}
+    elif kind == "ollama":
+        from fake_ollama import FakeModel, FakeOllama
+
+        model = FakeModel("qwen2.5-coder:1.5b-base", tiny_model, template=QWEN_FIM_TEMPLATE)
+        with FakeOllama([model]) as fake:
+            yield {"backend": "ollama", "ollama": {"url": fake.url}}
+    else:
+        from fake_openai import FakeOpenAI
+
+        with FakeOpenAI(
+            tiny_model, model_name="Qwen/Qwen2.5-Coder-1.5B", behaviour="reject_suffix"
+        ) as fake:
+            yield {"backend": "openai", "openai": {"url": fake.url, "model": fake.model_name}}
+
+
+def test_every_backend_end_to_end(nvim_factory: Any, backend_config: Any, tmp_path: Path) -> None:
+    nvim = nvim_factory()
+    setup_plugin(nvim, debounce_ms=20, **backend_config)
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("\t")
+    record = wait_final(nvim, HELLO, timeout=60)
+    assert record["timings"]["source"] == "model"
+    status = "\n".join(nvim.exec_lua("return require('localllm').status_lines()"))
+    assert f"backend: {backend_config['backend']}" in status
+    nvim.input("<Tab>")
+    wait_for(lambda: lines(nvim)[6] == "\t" + HELLO)
+    assert cursor(nvim) == (7, len("\t" + HELLO))
