@@ -56,6 +56,8 @@ class LlamaServer:
             "-t", str(max(1, len(os.sched_getaffinity(0)))),
             "--cache-reuse", "256",
             "--no-webui",
+            # Some VMs advertise AMX but trap on it; the repacked kernels would use it.
+            "--no-repack",
             *self.args,
         ]  # fmt: skip
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
