@@ -352,3 +352,35 @@ def test_every_backend_end_to_end(nvim_factory: Any, backend_config: Any, tmp_pa
     nvim.input("<Tab>")
     wait_for(lambda: lines(nvim)[6] == "\t" + HELLO)
     assert cursor(nvim) == (7, len("\t" + HELLO))
+
+
+def test_a_server_that_goes_away_is_reported_once_and_used_again_when_back(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    from llama_server import LlamaServer
+
+    server = LlamaServer(tiny_model, log_path=tmp_path / "server.log").start()
+    try:
+        nvim = nvim_factory()
+        setup_plugin(nvim, debounce_ms=20, backend="llama_server", llama_server={"url": server.url})
+        open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+        insert_at(nvim, 7, 0)
+        nvim.input("\t")
+        wait_final(nvim, HELLO)
+        server.stop()
+        nvim.input("a")
+        error = wait_for(lambda: nvim.exec_lua("return require('localllm').last_error"))
+        assert error == f"cannot reach llama-server at {server.url} — is it running?"
+        nvim.input("b")  # still down: no second notification
+        wait_for(lambda: lines(nvim)[6] == "\tab")
+        messages = nvim.exec_lua("return vim.api.nvim_exec2('messages', {output = true}).output")
+        assert messages.count("cannot reach llama-server") <= 1
+        server.start()
+        nvim.command("sleep 2100m")  # retry pauses grow: 1 s, then 2 s
+        nvim.input("<BS><BS>x")  # a new place: not in the cache, the server must answer
+        record = wait_final(nvim, HELLO)
+        assert record["timings"]["source"] == "model"
+        assert nvim.exec_lua("return require('localllm').last_error") is None
+        assert lines(nvim)[6] == "\tx"
+    finally:
+        server.stop()

@@ -136,9 +136,13 @@ end
 ---@param msg string
 function M.on_notify(level, msg)
   if level == 'info' then
-    -- Progress (model loading): shown in place on the command line, kept out of :messages
-    -- and never a hit-enter prompt.
+    -- Progress (model loading, a server back): shown in place on the command line, kept out
+    -- of :messages and never a hit-enter prompt.
     require('localllm').progress = msg
+    if msg:find(' is back', 1, true) then
+      state.notified = {} -- a later outage is news again
+      require('localllm').last_error = nil
+    end
     vim.schedule(function()
       -- One screen line, leaving room for the mode message: a longer one would wrap and
       -- bring up the hit-enter prompt.
