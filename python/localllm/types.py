@@ -118,6 +118,10 @@ class FimContext:
     indent: IndentStyle
     next_lines: tuple[str, ...] = ()
     first_line: int = 0
+    # Other files' text for the prompt, as (path, text) chunks placed before this file:
+    # definitions from sibling files, recent edits, yanks, other buffers. Ordered so the
+    # most stable chunks come first (the KV cache of the prompt start stays valid).
+    extra: tuple[tuple[str, str], ...] = ()
 
     @property
     def indentation(self) -> str:
