@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import BackendError, ModelError
 from ..gguf_meta import GGUFError, read_gguf
 from ..models import NO_MODEL_HELP, pick_model
+from ..prompt import PromptTooLong, token_prompt
 from ..types import FimContext, GenerationParams, RequestTimings
 from . import BackendInfo, Cancellation, Notify
 
@@ -31,19 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COMMENT_LEADERS = {
-    "go": "//",
-    "javascript": "//",
-    "typescript": "//",
-    "tsx": "//",
-    "rust": "//",
-    "c": "//",
-    "cpp": "//",
-    "java": "//",
-    "python": "#",
-    "bash": "#",
-    "lua": "--",
-}
 NULL_TOKEN = -1
 _llama_log_callback: Any = None
 
@@ -191,35 +179,20 @@ class EmbeddedBackend:
         return list(self._llm.tokenize(raw, add_bos=False, special=False))
 
     def build_prompt(self, ctx: FimContext, n_predict: int) -> list[int]:
-        """Token ids for `ctx`, cut at the start of the prefix if the context window is short."""
-        head: list[int] = [] if self._bos is None else [self._bos]
-        limit = self._llm.n_ctx() - n_predict - 1
-        if self._fim:
-            if "sep" in self._fim:
-                head += [self._fim["sep"], *self._tokenize(ctx.filename + "\n")]
-            head.append(self._fim["pre"])
-            body = self._tokenize(ctx.header + ctx.prefix)
-            after = ctx.line_suffix + "\n" + ctx.suffix if (ctx.line_suffix or ctx.suffix) else ""
-            tail = [
-                self._fim["suf"],
-                *self._tokenize(after),
-                self._fim["mid"],
-                *self._tokenize(ctx.middle),
-            ]
-        else:
-            leader = COMMENT_LEADERS.get(ctx.language or "")
-            title = f"{leader} {ctx.filename}\n" if leader and ctx.first_line > 0 else ""
-            body = self._tokenize(title + ctx.header + ctx.prefix)
-            tail = self._tokenize(ctx.middle)
-        overflow = len(head) + len(body) + len(tail) - limit
-        if overflow > 0:
-            body = body[overflow:]
-            if len(head) + len(body) + len(tail) > limit:
-                raise BackendError(
-                    "the text around the cursor does not fit the model's context window; "
-                    "raise embedded.n_ctx or lower context.suffix_tokens"
-                )
-        return head + body + tail
+        """Token ids for `ctx`, cut at the start if the context window is short."""
+        try:
+            return token_prompt(
+                ctx,
+                self._tokenize,
+                fim=self._fim or None,
+                bos=self._bos,
+                limit=self._llm.n_ctx() - n_predict - 1,
+            )
+        except PromptTooLong:
+            raise BackendError(
+                "the text around the cursor does not fit the model's context window; "
+                "raise embedded.n_ctx or lower context.suffix_tokens"
+            ) from None
 
     # -- completion ------------------------------------------------------------------------
 

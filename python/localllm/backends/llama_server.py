@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import BackendError, BackendUnavailable
 from ..fim_templates import TEMPLATES, FimTemplate, template_for
 from ..gguf_meta import GGUFError, read_gguf
+from ..prompt import PromptTooLong, token_prompt
 from ..types import FimContext, GenerationParams, RequestTimings
 from . import BackendInfo, Cancellation, Notify
-from .embedded import COMMENT_LEADERS
 from .http import (
     HttpService,
     HttpStatusError,
@@ -385,31 +385,19 @@ class LlamaServerBackend:
         return self._build_prompt(session, ctx, n_predict)
 
     def _build_prompt(self, session: _Session, ctx: FimContext, n_predict: int) -> list[int]:
-        """Token ids for /completion, cut at the start of the prefix to fit the context."""
-        head: list[int] = [] if session.bos is None else [session.bos]
-        if session.endpoint == COMPLETION:
-            ids = session.fim_ids
-            if "sep" in ids:
-                head += [ids["sep"], *self._tokenize(session, ctx.filename + "\n")]
-            head.append(ids["pre"])
-            body = self._tokenize(session, ctx.header + ctx.prefix)
-            after = ctx.line_suffix + "\n" + ctx.suffix if (ctx.line_suffix or ctx.suffix) else ""
-            tail = [
-                ids["suf"],
-                *self._tokenize(session, after),
-                ids["mid"],
-                *self._tokenize(session, ctx.middle),
-            ]
-        else:
-            leader = COMMENT_LEADERS.get(ctx.language or "")
-            title = f"{leader} {ctx.filename}\n" if leader and ctx.first_line > 0 else ""
-            body = self._tokenize(session, title + ctx.header + ctx.prefix)
-            tail = self._tokenize(session, ctx.middle)
-        if session.n_ctx:
-            overflow = len(head) + len(body) + len(tail) - (session.n_ctx - n_predict - 1)
-            if overflow > 0:
-                body = body[overflow:]
-        return head + body + tail
+        """Token ids for /completion, cut at the start to fit the server's context."""
+        fim = session.fim_ids if session.endpoint == COMPLETION else None
+        limit = session.n_ctx - n_predict - 1 if session.n_ctx else 1 << 30
+        try:
+            return token_prompt(
+                ctx,
+                lambda text: self._tokenize(session, text),
+                fim=fim,
+                bos=session.bos,
+                limit=limit,
+            )
+        except PromptTooLong:
+            raise self._context_error() from None
 
     def _request(
         self, session: _Session, ctx: FimContext, params: GenerationParams
