@@ -409,6 +409,10 @@ class LlamaServerBackend:
             body: dict[str, Any] = {
                 "input_prefix": clean_text(ctx.header + ctx.prefix),
                 "input_suffix": clean_text(after),
+                "input_extra": [
+                    {"filename": path, "text": clean_text(text.rstrip() + "\n")}
+                    for path, text in ctx.extra
+                ],
                 "prompt": clean_text(ctx.middle),
             }
         else:

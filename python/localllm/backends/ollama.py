@@ -296,7 +296,7 @@ class OllamaBackend:
         }
         before = ctx.header + ctx.prefix + ctx.middle
         if plan.mode == "raw" and plan.template is not None:
-            body["prompt"] = plan.template.render(ctx)
+            body["prompt"] = plan.template.render(ctx, ctx.extra)
             body["raw"] = True
         elif plan.mode == "suffix":
             body["prompt"] = before or "\n"  # an empty prompt only loads the model

@@ -277,7 +277,7 @@ class OpenAIBackend:
             body["prompt"] = before
             body["suffix"] = ctx.line_suffix + "\n" + ctx.suffix
         elif self._mode == "template" and self._template is not None:
-            body["prompt"] = self._template.render(ctx)
+            body["prompt"] = self._template.render(ctx, ctx.extra)
             stops += self._template.stop
         else:
             body["prompt"] = before
