@@ -240,9 +240,9 @@ def test_valid_values(raw: dict[str, Any], get: Any, expected: Any) -> None:
 
 
 def test_n_ctx_just_large_enough() -> None:
-    # prefix_tokens + suffix_tokens + n_predict + 16 must fit in n_ctx.
+    # prefix_tokens + suffix_tokens + extra_tokens + n_predict + 16 must fit in n_ctx.
     raw: dict[str, Any] = {
-        "context": {"prefix_tokens": 1000, "suffix_tokens": 0},
+        "context": {"prefix_tokens": 800, "suffix_tokens": 0, "extra_tokens": 200},
         "generation": {"n_predict": 100},
         "embedded": {"n_ctx": 1116},
     }

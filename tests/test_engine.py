@@ -45,7 +45,7 @@ class Recorder:
 
 def make_engine(model: Path, **raw: Any) -> tuple[Engine, Recorder]:
     recorder = Recorder()
-    settings = parse_settings({"model": str(model), **raw})
+    settings = parse_settings({"backend": "embedded", "model": str(model), **raw})
     return Engine(settings, recorder), recorder
 
 
@@ -277,5 +277,36 @@ def test_invalid_utf8_in_the_buffer_does_not_break_completion(tiny_model: Path) 
         text = GO.replace("x := 1", f'x := "{latin1}"')
         assert engine.process(CompletionRequest(1, 0, snapshot(text))) == 'fmt.Println("hello")'
         assert rec.finals[1].error is None
+    finally:
+        engine.close()
+
+
+def test_recent_activity_joins_the_prompt_at_a_quiet_moment_and_is_prewarmed(
+    tiny_model: Path,
+) -> None:
+    engine, rec = make_engine(tiny_model)
+    try:
+        engine.submit(CompletionRequest(1, 0, snapshot(), root="/src"))
+        rec.wait(lambda: 1 in rec.finals)
+        wait_idle(engine)
+        llm = engine.backend._llm  # type: ignore[attr-defined]
+
+        def prompt_text() -> str:
+            return str(llm.detokenize(list(llm._input_ids)).decode(errors="replace"))
+
+        yanked = "func helper(name string) string {\n\treturn strings.ToUpper(name)\n}"
+        engine.add_activity("/src/app/util.go", yanked, "yank", "/src")
+        assert "helper" not in prompt_text()  # queued, not yet in any prompt
+        engine.promote()
+        wait_idle(engine)
+        # The prewarm request evaluated the prompt with the chunk, before the next keystroke.
+        assert "app/util.go\nfunc helper(name string) string {" in prompt_text()
+        assert [u.id for u in rec.updates if u.final] == [1]  # the prewarm showed nothing
+        typed = snapshot(GO.replace("\t\n", "\tx\n"), col=2)
+        engine.submit(CompletionRequest(2, 0, typed, root="/src"))
+        rec.wait(lambda: 2 in rec.finals)
+        record = engine.history[-1]
+        # Only the changed end of the prompt was evaluated: the chunk was already in the cache.
+        assert record["tokens_evaluated"] < record["tokens_prompt"] // 2
     finally:
         engine.close()

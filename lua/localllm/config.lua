@@ -37,6 +37,8 @@ M.defaults = {
     suffix_lines = 64,
     prefix_tokens = 1024,
     suffix_tokens = 256,
+    extra_chunks = 8,
+    extra_tokens = 512,
   },
   generation = {
     n_predict = 96,
@@ -104,6 +106,8 @@ local schema = {
     suffix_lines = 'integer',
     prefix_tokens = 'integer',
     suffix_tokens = 'integer',
+    extra_chunks = 'integer',
+    extra_tokens = 'integer',
   },
   generation = {
     n_predict = 'integer',

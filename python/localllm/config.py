@@ -30,6 +30,8 @@ class ContextSettings:
     suffix_lines: int = 64
     prefix_tokens: int = 1024
     suffix_tokens: int = 256
+    extra_chunks: int = 8  # recent edits, yanks and left buffers kept for the prompt
+    extra_tokens: int = 512  # their budget; 0 turns them off
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +172,8 @@ def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
         suffix_lines=_int(c, "suffix_lines", "context.suffix_lines", dc.suffix_lines, 0),
         prefix_tokens=_int(c, "prefix_tokens", "context.prefix_tokens", dc.prefix_tokens, 16),
         suffix_tokens=_int(c, "suffix_tokens", "context.suffix_tokens", dc.suffix_tokens, 0),
+        extra_chunks=_int(c, "extra_chunks", "context.extra_chunks", dc.extra_chunks, 0),
+        extra_tokens=_int(c, "extra_tokens", "context.extra_tokens", dc.extra_tokens, 0),
     )
 
     g = _section(raw, "generation")
@@ -198,12 +202,16 @@ def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
         n_batch=_int(e, "n_batch", "embedded.n_batch", de.n_batch, 32),
         n_threads=_int(e, "n_threads", "embedded.n_threads", de.n_threads, 0),
     )
-    if context.prefix_tokens + context.suffix_tokens + generation.n_predict + 16 > embedded.n_ctx:
+    needed = (
+        context.prefix_tokens + context.suffix_tokens + context.extra_tokens + generation.n_predict
+    )
+    if needed + 16 > embedded.n_ctx:
         raise ConfigError(
             "embedded.n_ctx",
             f"{embedded.n_ctx} is too small for context.prefix_tokens + context.suffix_tokens "
-            f"+ generation.n_predict ({context.prefix_tokens} + {context.suffix_tokens} + "
-            f"{generation.n_predict}); raise it or lower those",
+            f"+ context.extra_tokens + generation.n_predict ({context.prefix_tokens} + "
+            f"{context.suffix_tokens} + {context.extra_tokens} + {generation.n_predict}); "
+            "raise it or lower those",
         )
 
     log_level = raw.get("log_level", d.log_level)

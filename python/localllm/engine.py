@@ -7,6 +7,7 @@ cancels the one in flight (the backend stops decoding) and replaces any that is 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -18,9 +19,10 @@ from typing import Any
 from .backends import Cancellation, CompletionBackend, Notify, make_backend
 from .cache import SuggestionCache
 from .config import Settings
-from .context import build_context
+from .context import build_context, display_name
 from .errors import LocalLLMError
 from .postprocess import clean
+from .ring import ActivityRing
 from .types import BufferSnapshot, RequestTimings
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,8 @@ class CompletionRequest:
     # Speculative: the suggestion for the position after accepting the previous one, made
     # while the user looks at it; it only fills the cache (llama.vim does the same).
     speculative: bool = False
+    # Prewarm: evaluate the prompt (new activity chunks) and generate one token; nothing kept.
+    prewarm: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,10 @@ class Engine:
         self.backend = backend or make_backend(settings, self._notify)
         # Each suggestion is stored under four keys (see cache.py).
         self.cache = SuggestionCache(max(1, settings.cache_size) * 4)
+        # ~3 characters per token, as context.estimate_tokens counts.
+        self.ring = ActivityRing(settings.context.extra_chunks, settings.context.extra_tokens * 3)
+        self._last: CompletionRequest | None = None
+        self._last_window = ""
         self._cond = threading.Condition()
         self._pending: CompletionRequest | None = None
         self._current: CompletionRequest | None = None
@@ -112,6 +120,29 @@ class Engine:
                     req.cancel.cancel()
             if self._pending is not None and self._pending.cancel.cancelled:
                 self._pending = None
+
+    def add_activity(self, path: str, text: str, kind: str, root: str | None = None) -> None:
+        """Recent activity (an edited region, a yank, a buffer left) for later prompts."""
+        if self.settings.context.extra_tokens and self.settings.context.extra_chunks:
+            self.ring.add(display_name(path, root), text, kind)
+
+    def promote(self) -> None:
+        """A quiet moment: queued activity joins the prompt; the model reads it now, while the
+        user pauses, so the next suggestion does not wait for it."""
+        if not self.ring.promote(self._last_window):
+            return
+        with self._cond:
+            last = self._last
+            if last is not None and self._pending is None and self._current is None:
+                self._pending = CompletionRequest(
+                    id=last.id,
+                    bufnr=last.bufnr,
+                    snapshot=last.snapshot,
+                    root=last.root,
+                    speculative=True,
+                    prewarm=True,
+                )
+                self._cond.notify()
 
     def idle(self) -> bool:
         with self._cond:
@@ -211,9 +242,15 @@ class Engine:
         if request.cancel.cancelled:
             return ""
         ctx = build_context(request.snapshot, self.settings.context, root=request.root)
+        extra = self.ring.chunks()
+        if extra:
+            ctx = dataclasses.replace(ctx, extra=extra)
+        if not request.speculative:
+            self._last = request
+            self._last_window = ctx.prefix + ctx.middle + ctx.line_suffix + ctx.suffix
         timings.context_ms = (time.monotonic_ns() - started) / 1e6
 
-        cached = self.cache.get(ctx)
+        cached = None if request.prewarm else self.cache.get(ctx)
         if cached is not None and request.speculative:
             return ""
         if cached is not None:
@@ -229,6 +266,8 @@ class Engine:
             return ""
 
         params = self.settings.generation
+        if request.prewarm:
+            params = dataclasses.replace(params, n_predict=1)
         max_lines = self.settings.max_lines
         raw = ""
         shown = ""
@@ -264,6 +303,8 @@ class Engine:
                 self.history.append({"id": request.id, **timings.as_dict()})
             return ""
         final = clean(raw, ctx, final=True, max_lines=max_lines).text
+        if request.prewarm:
+            return ""
         if final:
             self.cache.put(ctx, final)
         self._send(request, final, True, "model")

@@ -131,6 +131,26 @@ class LocalLLMPlugin:
             )
         )
 
+    @pynvim.rpc_export("localllm_activity", sync=False)
+    def activity(self, payload: dict[str, Any]) -> None:
+        """Recent activity from the editor: {kind, path, text, root}."""
+        if self.engine is None:
+            return
+        try:
+            self.engine.add_activity(
+                str(payload["path"]),
+                str(payload["text"]),
+                str(payload.get("kind") or "edit"),
+                payload.get("root") or None,
+            )
+        except (KeyError, TypeError) as exc:
+            log.warning("bad activity payload: %s", exc)
+
+    @pynvim.rpc_export("localllm_promote", sync=False)
+    def promote(self) -> None:
+        if self.engine is not None:
+            self.engine.promote()
+
     @pynvim.rpc_export("localllm_cancel", sync=False)
     def cancel(self, request_id: int | None = None) -> None:
         if self.engine is not None:
