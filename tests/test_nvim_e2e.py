@@ -384,3 +384,25 @@ def test_a_server_that_goes_away_is_reported_once_and_used_again_when_back(
         assert lines(nvim)[6] == "\tx"
     finally:
         server.stop()
+
+
+def test_yanked_text_and_edits_join_the_prompt_when_the_user_pauses(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = hello_shown(nvim_factory, tiny_model, tmp_path)
+    other = tmp_path / "util.go"
+    other.write_text("package main\n\nfunc helper(name string) string {\n\treturn name + name\n}\n")
+    nvim.input("<Esc>")
+    nvim.command(f"split {other}")
+    nvim.command("normal! 3GyG")  # yank the function
+    nvim.command("wincmd p")
+    insert_at(nvim, 7, 1)
+    nvim.input("<Esc>")  # InsertLeave: a quiet moment
+    status = wait_for(
+        lambda: (
+            "recent:"
+            in (t := "\n".join(nvim.exec_lua("return require('localllm').status_lines()")))
+            and t
+        )
+    )
+    assert "util.go" in status

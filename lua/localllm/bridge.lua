@@ -104,6 +104,21 @@ function M.request(payload)
   return ok
 end
 
+--- Recent activity for later prompts; never starts the host (nothing to complete yet).
+---@param payload table {kind, path, text, root}
+function M.activity(payload)
+  if state.chan then
+    pcall(vim.rpcnotify, state.chan, 'localllm_activity', payload)
+  end
+end
+
+--- A quiet moment: queued activity may join the prompt now.
+function M.promote()
+  if state.chan then
+    pcall(vim.rpcnotify, state.chan, 'localllm_promote')
+  end
+end
+
 ---@param id integer|nil
 function M.cancel(id)
   if state.chan then

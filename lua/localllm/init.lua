@@ -13,6 +13,26 @@ local function session()
   return require('localllm.session')
 end
 
+--- Send the lines around the cursor of `buf` as recent activity of `kind`.
+local function send_region(buf, kind)
+  if not session().enabled_for(buf) or vim.api.nvim_buf_get_name(buf) == '' then
+    return
+  end
+  local row = vim.api.nvim_buf_get_mark(buf, '"')[1]
+  if buf == vim.api.nvim_get_current_buf() then
+    row = vim.api.nvim_win_get_cursor(0)[1]
+  end
+  local half = 16
+  local first = math.max(0, row - 1 - half)
+  local lines = vim.api.nvim_buf_get_lines(buf, first, first + 2 * half, false)
+  require('localllm.bridge').activity({
+    kind = kind,
+    path = vim.api.nvim_buf_get_name(buf),
+    text = table.concat(lines, '\n'),
+    root = vim.fn.getcwd(),
+  })
+end
+
 local function create_autocmds()
   local group = vim.api.nvim_create_augroup(GROUP, { clear = true })
   local au = function(event, desc, callback)
@@ -35,6 +55,30 @@ local function create_autocmds()
   end)
   au({ 'InsertLeave', 'BufLeave' }, 'clear the suggestion', function(args)
     session().reset(args.buf)
+  end)
+  au('InsertLeave', 'the region just edited joins the prompt', function(args)
+    send_region(args.buf, 'edit')
+    require('localllm.bridge').promote()
+  end)
+  au('BufLeave', 'the buffer left joins the prompt', function(args)
+    send_region(args.buf, 'buffer')
+  end)
+  au('BufWritePost', 'the region saved joins the prompt', function(args)
+    send_region(args.buf, 'save')
+  end)
+  au('TextYankPost', 'yanked text joins the prompt', function(args)
+    if not session().enabled_for(args.buf) then
+      return
+    end
+    require('localllm.bridge').activity({
+      kind = 'yank',
+      path = vim.api.nvim_buf_get_name(args.buf),
+      text = table.concat(vim.v.event.regcontents or {}, '\n'),
+      root = vim.fn.getcwd(),
+    })
+  end)
+  au('CursorHold', 'a quiet moment: promote recent activity', function()
+    require('localllm.bridge').promote()
   end)
   au({ 'BufUnload', 'BufWipeout' }, 'forget buffer state', function(args)
     session().forget(args.buf)
@@ -143,6 +187,9 @@ function M.status_lines()
     add('  detail:  %s', st.detail)
   end
   add('  FIM:     %s   cache: %s entries', v(st.fim), v(st.cache_entries))
+  if type(st.extra_chunks) == 'table' and #st.extra_chunks > 0 then
+    add('  recent:  %s', table.concat(st.extra_chunks, ', '))
+  end
   local last = st.last
   if last and last ~= vim.NIL then
     add('  last request #%s (%s, %s):', v(last.id), v(last.source), v(last.finish))

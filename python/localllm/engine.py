@@ -157,6 +157,7 @@ class Engine:
             "state": info.state,
             "detail": info.detail,
             "cache_entries": len(self.cache),
+            "extra_chunks": [path for path, _ in self.ring.chunks()],
             "last": self.history[-1] if self.history else None,
         }
 
