@@ -12,6 +12,7 @@ import os
 
 from . import treesitter
 from .config import ContextSettings
+from .definitions import DefinitionIndex, relevant_definitions
 from .types import BufferSnapshot, FimContext
 
 ANCHOR_STEP = 16
@@ -86,10 +87,52 @@ def _fallback_multiline(middle: str, line_suffix: str) -> bool:
     return not stripped or stripped.endswith(_OPENERS)
 
 
+def definitions_for(
+    lines: list[str],
+    cursor: int,
+    start: int,
+    end: int,
+    language: str,
+    path: str,
+    index: DefinitionIndex,
+    root: str | None,
+    budget_chars: int,
+) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """Definitions of what the code around the cursor uses: the same file's (outside the
+    window) as header text, sibling files' as (path, text) chunks sorted by path and row.
+
+    The cursor line is left out of the search, so typing on it never changes them and the
+    prompt start (where they go) stays the same from one keystroke to the next."""
+    indent = lines[cursor][: len(lines[cursor]) - len(lines[cursor].lstrip(" \t"))]
+    text = "\n".join([*lines[:cursor], indent, *lines[cursor + 1 :]])
+    same, other = relevant_definitions(
+        text,
+        cursor,
+        len(indent.encode("utf-8", "surrogateescape")),
+        language,
+        path,
+        index,
+        budget_chars=budget_chars,
+        window_start_row=start,
+        window_end_row=end,
+    )
+    header = "".join(d.text.rstrip() + "\n\n" for d in sorted(same, key=lambda d: d.row))
+    by_path: dict[str, list[str]] = {}
+    for d in sorted(other, key=lambda d: (d.path, d.row)):
+        by_path.setdefault(display_name(d.path, root), []).append(d.text.rstrip())
+    chunks = tuple((p, "\n\n".join(texts)) for p, texts in by_path.items())
+    return header, chunks
+
+
 def build_context(
-    snap: BufferSnapshot, budget: ContextSettings, *, root: str | None = None
+    snap: BufferSnapshot,
+    budget: ContextSettings,
+    *,
+    root: str | None = None,
+    definitions: DefinitionIndex | None = None,
 ) -> FimContext:
-    """Cut the snapshot into a FimContext within the budget."""
+    """Cut the snapshot into a FimContext within the budget; with `definitions`, add what the
+    code around the cursor refers to (from this file and its package folder)."""
     lines = list(snap.lines)
     cursor = snap.row - snap.first_line
     if not 0 <= cursor < len(lines):
@@ -104,6 +147,7 @@ def build_context(
     language = treesitter.language_for(snap.filetype, snap.path)
     multiline = _fallback_multiline(middle, line_suffix)
     header_parts: list[str] = []
+    has_imports = False
     if language is not None:
         text = "\n".join(lines)
         col = len(middle.encode("utf-8", "surrogatepass"))  # the encoding analyze() uses
@@ -121,11 +165,28 @@ def build_context(
                     imports_end = 0
                 if imports and imports_end <= start:
                     header_parts.append(imports.rstrip("\n") + "\n")
+                    has_imports = True
                 sig_row = info.enclosing_signature_row
                 if info.enclosing_signature and sig_row is not None and sig_row < start:
                     sig_end = sig_row + info.enclosing_signature.count("\n")
                     sig_lines = lines[sig_row : min(sig_end, start - 1) + 1]
                     header_parts.append("".join(line + "\n" for line in sig_lines))
+    extra: tuple[tuple[str, str], ...] = ()
+    if definitions is not None and language is not None and budget.extra_tokens:
+        defs_header, extra = definitions_for(
+            lines,
+            cursor,
+            start,
+            end,
+            language,
+            snap.path,
+            definitions,
+            root,
+            budget.extra_tokens * 3 // 2,
+        )
+        if defs_header:
+            # After the imports, before the enclosing signature.
+            header_parts.insert(1 if has_imports else 0, defs_header)
     header = "\n".join(header_parts)
 
     return FimContext(
@@ -140,4 +201,5 @@ def build_context(
         indent=snap.indent,
         next_lines=tuple(lines[cursor + 1 : cursor + 1 + NEXT_LINES]),
         first_line=snap.first_line + start,
+        extra=extra,
     )

@@ -20,6 +20,7 @@ from .backends import Cancellation, CompletionBackend, Notify, make_backend
 from .cache import SuggestionCache
 from .config import Settings
 from .context import build_context, display_name
+from .definitions import DefinitionIndex
 from .errors import LocalLLMError
 from .postprocess import clean
 from .ring import ActivityRing
@@ -89,6 +90,7 @@ class Engine:
         self.cache = SuggestionCache(max(1, settings.cache_size) * 4)
         # ~3 characters per token, as context.estimate_tokens counts.
         self.ring = ActivityRing(settings.context.extra_chunks, settings.context.extra_tokens * 3)
+        self.definitions = DefinitionIndex()
         self._last: CompletionRequest | None = None
         self._last_window = ""
         self._cond = threading.Condition()
@@ -242,8 +244,14 @@ class Engine:
             timings.received_ns = started
         if request.cancel.cancelled:
             return ""
-        ctx = build_context(request.snapshot, self.settings.context, root=request.root)
-        extra = self.ring.chunks()
+        ctx = build_context(
+            request.snapshot,
+            self.settings.context,
+            root=request.root,
+            definitions=self.definitions,
+        )
+        # Recent activity first: it changes only at quiet moments; definitions follow the cursor.
+        extra = self.ring.chunks() + ctx.extra
         if extra:
             ctx = dataclasses.replace(ctx, extra=extra)
         if not request.speculative:

@@ -1,0 +1,1364 @@
+"""Definitions used near the cursor: the types, functions and constants the code refers to.
+
+A small model completes better when the prompt shows what the code around the cursor refers to:
+the struct it fills in, the function it calls, the constant it compares with. This module finds
+the identifiers used in the lines around the cursor (`identifiers_near`), looks them up among the
+top-level definitions of the current buffer and of its package folder (`DefinitionIndex`), and
+hands back compact copies of those definitions within a character budget
+(`relevant_definitions`).
+
+Languages: Go (types, functions, methods, const/var blocks, type parameters; the sibling files of
+the same package) and Python (classes, functions, module-level assignments; the modules of the
+same folder that the buffer imports from). Other languages give empty results.
+
+Speed: the current buffer is parsed incrementally (the last tree of each language is kept and
+edited with the difference to the new text), so the per-keystroke work is a short reparse, one
+range query over the lines around the cursor and dict lookups. Files on disk are parsed once per
+version, keyed by (path, mtime_ns, size).
+
+Thread safety: a tree-sitter parser is not thread-safe. This module keeps parsers of its own (one
+for buffers, one for files on disk, per language; never `treesitter`'s shared one, so it does not
+wait for `treesitter.analyze()`) and uses each under its lock. `DefinitionIndex` may be used from
+several threads; the dicts it returns are shared with its cache and must not be modified.
+
+Positions follow tree-sitter and Neovim: rows are 0-based, columns are 0-based byte offsets in the
+UTF-8 encoding of the line.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import os
+import re
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from tree_sitter import Node, Parser, Query, QueryCursor, Tree
+
+from . import treesitter
+
+__all__ = ["Definition", "DefinitionIndex", "identifiers_near", "relevant_definitions"]
+
+MAX_LINES = 40  # the most lines one definition's text has
+MAX_FILE_BYTES = 512 * 1024  # larger files on disk (generated tables, bundles) are not read
+MAX_PER_NAME = 2  # the most definitions one identifier contributes
+LINES_BEFORE = 40
+LINES_AFTER = 10
+
+_SUPPORTED = frozenset({"go", "python"})
+_EXTENSIONS = {"go": ".go", "python": ".py"}
+_MAX_FOLDERS = 16
+_MAX_BUFFERS = 8
+
+# Roles of an identifier use: which kinds of definition it can refer to.
+_NAME = 0  # a value, a call, a conversion: anything but a method
+_TYPE = 1  # a type position (Go type_identifier): types only
+_MEMBER = 2  # `x.name`: methods, and the types with a field (interface method) of that name
+
+
+def _words(*groups: str) -> frozenset[str]:
+    return frozenset(word for group in groups for word in group.split())
+
+
+_GO_BUILTINS = _words(
+    # types
+    "any bool byte comparable complex64 complex128 error float32 float64 int int8 int16 int32",
+    "int64 rune string uint uint8 uint16 uint32 uint64 uintptr",
+    # constants and the zero value
+    "true false iota nil",
+    # functions
+    "append cap clear close complex copy delete imag len make max min new panic print println",
+    "real recover",
+    # keywords (half-typed code can turn them into identifiers)
+    "break case chan const continue default defer else fallthrough for func go goto if import",
+    "interface map package range return select struct switch type var _",
+)
+_PY_BUILTINS = frozenset(
+    {
+        *dir(builtins),
+        *keyword.kwlist,
+        *keyword.softkwlist,
+        "self",
+        "cls",
+        "__file__",
+        "__name__",
+    }
+)
+_BUILTINS = {"go": _GO_BUILTINS, "python": _PY_BUILTINS}
+
+# Identifier uses and local definitions, per language. Captures: @name/@type/@member are uses,
+# @def binds a name in the window (a local, a parameter, a declaration), @skip and @key are
+# identifiers that are neither (a keyword argument, a struct literal's field key, the name of a
+# type from another package), @import covers a whole import statement.
+_QUERIES = {
+    "go": """
+(short_var_declaration left: (expression_list (identifier) @def))
+(parameter_declaration name: (identifier) @def)
+(variadic_parameter_declaration name: (identifier) @def)
+(var_spec name: (identifier) @def)
+(const_spec name: (identifier) @def)
+(range_clause left: (expression_list (identifier) @def))
+(type_spec name: (type_identifier) @def)
+(type_alias name: (type_identifier) @def)
+(type_parameter_declaration name: (identifier) @def)
+(function_declaration name: (identifier) @def)
+(method_declaration name: (field_identifier) @def)
+(type_switch_statement alias: (expression_list (identifier) @def))
+(receive_statement left: (expression_list (identifier) @def))
+(keyed_element key: (literal_element (identifier) @key))
+(qualified_type name: (type_identifier) @skip)
+(selector_expression field: (field_identifier) @member)
+(identifier) @name
+(type_identifier) @type
+""",
+    "python": """
+(assignment left: (identifier) @def)
+(pattern_list (identifier) @def)
+(tuple_pattern (identifier) @def)
+(list_pattern (identifier) @def)
+(list_splat_pattern (identifier) @def)
+(dictionary_splat_pattern (identifier) @def)
+(for_statement left: (identifier) @def)
+(for_in_clause left: (identifier) @def)
+(as_pattern_target (identifier) @def)
+(as_pattern_target (tuple (identifier) @def))
+(parameters (identifier) @def)
+(lambda_parameters (identifier) @def)
+(typed_parameter . (identifier) @def)
+(default_parameter name: (identifier) @def)
+(typed_default_parameter name: (identifier) @def)
+(function_definition name: (identifier) @def)
+(class_definition name: (identifier) @def)
+(named_expression name: (identifier) @def)
+(keyword_argument name: (identifier) @skip)
+(import_statement) @import
+(import_from_statement) @import
+(future_import_statement) @import
+(attribute attribute: (identifier) @member)
+(identifier) @name
+""",
+}
+
+_GO_FUNCTIONS = frozenset({"function_declaration", "method_declaration", "func_literal"})
+_GO_PARAMETER_LISTS = ("receiver", "type_parameters", "parameters", "result")
+_GO_PARAMETERS = frozenset(
+    {"parameter_declaration", "variadic_parameter_declaration", "type_parameter_declaration"}
+)
+_SCOPES = {
+    "go": frozenset(
+        {"function_declaration", "method_declaration", "func_literal", "type_parameter_list"}
+    ),
+    "python": frozenset(
+        {
+            "function_definition",
+            "lambda",
+            "class_definition",
+            "list_comprehension",
+            "set_comprehension",
+            "dictionary_comprehension",
+            "generator_expression",
+        }
+    ),
+}
+_PY_NESTING = frozenset(
+    {
+        "if_statement",
+        "elif_clause",
+        "else_clause",
+        "try_statement",
+        "except_clause",
+        "except_group_clause",
+        "finally_clause",
+        "with_statement",
+        "block",
+    }
+)
+_PY_STRING_RE = re.compile(r"""^[rRbBuUfF]*("{3}|'{3}|"|')(.*?)(?:\1)?$""", re.DOTALL)
+_GO_VERSION_RE = re.compile(r"^v\d+$")
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """One top-level definition, compacted for a prompt.
+
+    `kind` is "type", "func", "method", "const", "var" or "class". `path` is the file it comes
+    from ("" for a buffer without a name), `row` its 0-based start row there. `text` is its
+    source, compacted: types and const/var blocks whole, functions as their signature with the
+    body elided (Go `{ ... }`, Python `...` after the docstring's first line), Python classes as
+    their header, docstring line, fields and method signatures; never more than MAX_LINES lines.
+    `owner` is the receiver type of a Go method or the class of a Python method ("" otherwise).
+    """
+
+    name: str
+    kind: str
+    path: str
+    row: int
+    text: str
+    owner: str = ""
+
+
+Definitions = dict[str, list[Definition]]
+
+
+@dataclass(slots=True)
+class _Found:
+    """The definitions of a file (or a folder): name -> definitions; member name -> the types
+    with a field or an interface method (Go), or a class attribute (Python), of that name; and
+    the Go package clause."""
+
+    defs: Definitions = field(default_factory=dict)
+    members: Definitions = field(default_factory=dict)
+    package: str = ""
+
+
+@dataclass(slots=True)
+class _FileEntry:
+    key: tuple[int, int]  # (mtime_ns, size)
+    lang: str
+    found: _Found
+
+
+@dataclass(slots=True)
+class _PyImports:
+    """What a Python buffer imports: local name -> (module stem, name in that module), local
+    module aliases -> module stem, and the stems it star-imports."""
+
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    modules: dict[str, str] = field(default_factory=dict)
+    star: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _Near:
+    """The identifier uses around the cursor, nearest first: (name, role, module stem)."""
+
+    uses: list[tuple[str, int, str]]
+    owners: set[str]  # type names in the window and the enclosing receiver/class
+    package: str
+    imports: _PyImports
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing
+
+_lock = threading.Lock()
+_parsers: dict[tuple[str, str], tuple[Parser, threading.Lock]] = {}
+_last_trees: dict[str, tuple[bytes, Tree]] = {}
+_queries: dict[str, Query] = {}
+
+
+def _parser(lang: str, role: str) -> tuple[Parser, threading.Lock] | None:
+    """This module's own parser for `lang` and its lock: one for buffers, one for disk files."""
+    found = _parsers.get((lang, role))
+    if found is not None:
+        return found
+    shared = treesitter.get_parser(lang)
+    language = None if shared is None else shared.language
+    if language is None:
+        return None
+    with _lock:
+        found = _parsers.get((lang, role))
+        if found is None:
+            found = (Parser(language), threading.Lock())
+            _parsers[(lang, role)] = found
+        return found
+
+
+def _query(lang: str) -> Query | None:
+    query = _queries.get(lang)
+    if query is None and lang in _QUERIES:
+        shared = treesitter.get_parser(lang)
+        language = None if shared is None else shared.language
+        if language is None:
+            return None
+        query = Query(language, _QUERIES[lang])
+        _queries[lang] = query
+    return query
+
+
+def _parse_buffer(lang: str, data: bytes) -> Tree | None:
+    """The tree of a buffer's text, reparsed incrementally from the last buffer of `lang`."""
+    found = _parser(lang, "buffer")
+    if found is None:
+        return None
+    parser, lock = found
+    with lock:
+        last = _last_trees.get(lang)
+        if last is not None and last[0] == data:
+            return last[1]
+        if last is None:
+            tree = parser.parse(data)
+        else:
+            old = last[1].copy()  # the cached tree stays as it is: readers may hold it
+            _describe_edit(old, last[0], data)
+            tree = parser.parse(data, old)
+        _last_trees[lang] = (data, tree)
+        return tree
+
+
+def _parse_file(lang: str, data: bytes) -> Tree | None:
+    found = _parser(lang, "disk")
+    if found is None:
+        return None
+    parser, lock = found
+    with lock:
+        return parser.parse(data)
+
+
+def _describe_edit(tree: Tree, old: bytes, new: bytes) -> None:
+    """Tell `tree` (parsed from `old`) that its text became `new`: one replaced span."""
+    start = _common_prefix(old, new)
+    tail = _common_suffix(old, new, min(len(old), len(new)) - start)
+    tree.edit(
+        start_byte=start,
+        old_end_byte=len(old) - tail,
+        new_end_byte=len(new) - tail,
+        start_point=_point(old, start),
+        old_end_point=_point(old, len(old) - tail),
+        new_end_point=_point(new, len(new) - tail),
+    )
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:  # binary search over slice comparisons (memcmp), not a byte loop
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
+    lo, hi = 0, max(limit, 0)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[len(a) - mid :] == b[len(b) - mid :]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _point(data: bytes, offset: int) -> tuple[int, int]:
+    return data.count(b"\n", 0, offset), offset - (data.rfind(b"\n", 0, offset) + 1)
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")  # as treesitter.analyze()
+
+
+# --------------------------------------------------------------------------------------------
+# Text helpers
+
+
+def _text(data: bytes, start: int, end: int) -> str:
+    return data[start:end].decode("utf-8", "replace")
+
+
+def _node_text(data: bytes, node: Node) -> str:
+    return _text(data, node.start_byte, node.end_byte)
+
+
+def _line_start(data: bytes, pos: int) -> int:
+    return data.rfind(b"\n", 0, pos) + 1
+
+
+def _line_end(data: bytes, pos: int) -> int:
+    newline = data.find(b"\n", pos)
+    return len(data) if newline < 0 else newline
+
+
+def _dedented(data: bytes, start: int, end: int) -> str:
+    """data[start:end], its later lines stripped of the indentation of the line of `start`."""
+    first = _line_start(data, start)
+    lead = data[first:start]
+    text = _text(data, start, end)
+    if not lead or lead.strip(b" \t"):
+        return text  # `start` is not the first token of its line: leave the text as it is
+    width = len(lead)
+    lines = text.split("\n")
+    for i in range(1, len(lines)):
+        line = lines[i]
+        strip = len(line) - len(line.lstrip(" \t"))
+        lines[i] = line[min(strip, width) :]
+    return "\n".join(lines)
+
+
+def _indent_text(text: str, indent: str) -> str:
+    return "\n".join(indent + line if line else line for line in text.split("\n"))
+
+
+def _cap(text: str, lang: str) -> str:
+    """At most MAX_LINES lines: the head, a marker, and the closing line of a Go block."""
+    lines = text.split("\n")
+    if len(lines) <= MAX_LINES:
+        return text
+    inner = lines[1] if len(lines) > 1 else ""
+    indent = inner[: len(inner) - len(inner.lstrip(" \t"))]
+    if lang == "go":
+        last = lines[-1]
+        tail = [last] if last.strip() in ("}", ")", "})", "}}") else []
+        kept = lines[: MAX_LINES - 1 - len(tail)]
+        return "\n".join([*kept, indent + "// ...", *tail])
+    return "\n".join([*lines[: MAX_LINES - 1], indent + "..."])
+
+
+def _add(defs: Definitions, definition: Definition) -> None:
+    defs.setdefault(definition.name, []).append(definition)
+
+
+# --------------------------------------------------------------------------------------------
+# Go definitions
+
+
+def _go_node(node: Node, data: bytes, path: str, found: _Found) -> None:
+    """The definitions of one top-level Go node."""
+    defs = found.defs
+    kind = node.type
+    if kind == "package_clause":
+        for child in node.named_children:
+            if child.type == "package_identifier":
+                found.package = _node_text(data, child)
+    elif kind in ("function_declaration", "method_declaration"):
+        name = node.child_by_field_name("name")
+        if name is None or name.is_missing:
+            return
+        method = kind == "method_declaration"
+        _add(
+            defs,
+            Definition(
+                name=_node_text(data, name),
+                kind="method" if method else "func",
+                path=path,
+                row=node.start_point.row,
+                text=_cap(_go_function_text(node, data), "go"),
+                owner=_go_receiver(node, data) if method else "",
+            ),
+        )
+    elif kind == "type_declaration":
+        grouped = any(child.type == "(" for child in node.children)
+        for spec in node.named_children:
+            if spec.type not in ("type_spec", "type_alias"):
+                continue
+            name = spec.child_by_field_name("name")
+            if name is None or name.is_missing:
+                continue
+            if grouped:
+                text = "type " + _dedented(data, spec.start_byte, spec.end_byte)
+            else:
+                text = _node_text(data, node)
+            definition = Definition(
+                name=_node_text(data, name),
+                kind="type",
+                path=path,
+                row=spec.start_point.row if grouped else node.start_point.row,
+                text=_cap(text, "go"),
+            )
+            _add(defs, definition)
+            for member in _go_members(spec.child_by_field_name("type"), data):
+                found.members.setdefault(member, []).append(definition)
+    elif kind in ("const_declaration", "var_declaration"):
+        _go_values(node, data, path, defs)
+
+
+def _go_members(kind: Node | None, data: bytes) -> Iterator[str]:
+    """The field names of a struct type, the method names of an interface type."""
+    if kind is None or kind.type not in ("struct_type", "interface_type"):
+        return
+    for child in kind.named_children:
+        if child.type == "field_declaration_list":
+            for declaration in child.named_children:
+                if declaration.type == "field_declaration":
+                    for name in declaration.children_by_field_name("name"):
+                        yield _node_text(data, name)
+        elif child.type == "method_elem":
+            method = child.child_by_field_name("name")
+            if method is not None:
+                yield _node_text(data, method)
+
+
+def _go_function_text(node: Node, data: bytes) -> str:
+    body = node.child_by_field_name("body")
+    if body is None:
+        return _node_text(data, node)
+    return _text(data, node.start_byte, body.start_byte).rstrip() + " { ... }"
+
+
+def _go_receiver(node: Node, data: bytes) -> str:
+    """The type name of a method's receiver: `(s *Stack[T])` -> "Stack"."""
+    receiver = node.child_by_field_name("receiver")
+    if receiver is None:
+        return ""
+    for param in receiver.named_children:
+        if param.type != "parameter_declaration":
+            continue
+        kind = param.child_by_field_name("type")
+        while kind is not None and kind.type in ("pointer_type", "generic_type"):
+            if kind.type == "generic_type":
+                kind = kind.child_by_field_name("type")
+            else:
+                kind = kind.named_children[0] if kind.named_child_count else None
+        if kind is not None and kind.type == "type_identifier":
+            return _node_text(data, kind)
+    return ""
+
+
+def _go_values(node: Node, data: bytes, path: str, defs: Definitions) -> None:
+    """The names of a const or var declaration; a block stays whole unless it is too long."""
+    keyword_ = "const" if node.type == "const_declaration" else "var"
+    specs: list[Node] = []
+    for child in node.named_children:
+        if child.type in ("const_spec", "var_spec"):
+            specs.append(child)
+        elif child.type == "var_spec_list":
+            specs.extend(spec for spec in child.named_children if spec.type == "var_spec")
+    whole = _node_text(data, node)
+    fits = whole.count("\n") < MAX_LINES
+    for index, spec in enumerate(specs):
+        names = [n for n in spec.children_by_field_name("name") if not n.is_missing]
+        if not names:
+            continue
+        if fits or len(specs) == 1:
+            text, row = whole, node.start_point.row
+        else:
+            # A long block: its first spec (an iota sets the pattern for the rest), and this one.
+            parts = [f"{keyword_} ("]
+            if index > 0:
+                parts.append(_spec_lines(data, specs[0]))
+            if index > 1:
+                parts.append("\t// ...")
+            parts.append(_spec_lines(data, spec))
+            if index + 1 < len(specs):
+                parts.append("\t// ...")
+            parts.append(")")
+            text, row = "\n".join(parts), spec.start_point.row
+        text = _cap(text, "go")
+        for name in names:
+            value = _node_text(data, name)
+            if value != "_":
+                _add(defs, Definition(name=value, kind=keyword_, path=path, row=row, text=text))
+
+
+def _spec_lines(data: bytes, spec: Node) -> str:
+    """The whole lines of a spec in a block, with their comments and indentation."""
+    return _text(data, _line_start(data, spec.start_byte), _line_end(data, spec.end_byte))
+
+
+def _go_imports(root: Node, data: bytes) -> set[str]:
+    """The names the imported packages are used by: `str "strings"` -> str, "net/http" -> http."""
+    names: set[str] = set()
+    for node in root.children:
+        if node.type == "package_clause" or node.type == "comment":
+            continue
+        if node.type != "import_declaration":
+            break
+        specs = [child for child in node.named_children if child.type == "import_spec"]
+        for child in node.named_children:
+            if child.type == "import_spec_list":
+                specs.extend(spec for spec in child.named_children if spec.type == "import_spec")
+        for spec in specs:
+            alias = spec.child_by_field_name("name")
+            if alias is not None:
+                if alias.type == "package_identifier":
+                    names.add(_node_text(data, alias))
+                continue
+            target = spec.child_by_field_name("path")
+            if target is None:
+                continue
+            parts = _node_text(data, target).strip('"`').split("/")
+            while len(parts) > 1 and _GO_VERSION_RE.match(parts[-1]):
+                parts.pop()  # "example.com/mod/v2" is package mod
+            if parts and parts[-1]:
+                names.add(parts[-1].removeprefix("go-").split(".")[0].replace("-", "_"))
+    return names
+
+
+# --------------------------------------------------------------------------------------------
+# Python definitions
+
+
+def _py_block(block: Node, data: bytes, path: str, found: _Found, depth: int) -> None:
+    for node in block.named_children:
+        _py_node(node, data, path, found, depth)
+
+
+def _py_node(node: Node, data: bytes, path: str, found: _Found, depth: int) -> None:
+    """The definitions of one module-level Python statement."""
+    defs = found.defs
+    kind = node.type
+    inner = node
+    if kind == "decorated_definition":
+        definition = node.child_by_field_name("definition")
+        if definition is None:
+            return
+        inner = definition
+    if inner.type == "function_definition":
+        name = inner.child_by_field_name("name")
+        if name is not None and not name.is_missing:
+            text = _py_function_text(inner, node, data)
+            _add(
+                defs,
+                Definition(_node_text(data, name), "func", path, node.start_point.row, text),
+            )
+    elif inner.type == "class_definition":
+        _py_class(inner, node, data, path, found)
+    elif kind == "expression_statement":
+        _py_assignment(node, data, path, defs)
+    elif kind == "type_alias_statement":
+        left = node.child_by_field_name("left")
+        name = _first_identifier(left)
+        if name is not None:
+            text = _cap(_dedented(data, node.start_byte, node.end_byte), "python")
+            value = _node_text(data, name)
+            _add(defs, Definition(value, "type", path, node.start_point.row, text))
+    elif kind in _PY_NESTING and depth < 3:
+        # `if TYPE_CHECKING:`, `try: ... except ImportError:` at module level.
+        _py_block(node, data, path, found, depth + 1)
+
+
+def _first_identifier(node: Node | None) -> Node | None:
+    while node is not None and node.type != "identifier":
+        node = node.named_children[0] if node.named_child_count else None
+    return node
+
+
+def _py_assignment(node: Node, data: bytes, path: str, defs: Definitions) -> None:
+    if node.named_child_count != 1 or node.named_children[0].type != "assignment":
+        return
+    left = node.named_children[0].child_by_field_name("left")
+    if left is None or left.type != "identifier":
+        return
+    name = _node_text(data, left)
+    if name.startswith("__") and name.endswith("__"):
+        return  # __all__, __version__
+    kind = "const" if name.upper() == name and any(ch.isalpha() for ch in name) else "var"
+    text = _cap(_dedented(data, node.start_byte, node.end_byte), "python")
+    _add(defs, Definition(name, kind, path, node.start_point.row, text))
+
+
+def _py_header(definition: Node, outer: Node, data: bytes) -> str:
+    """Decorators and header of a def/class, up to its `:`; later lines dedented."""
+    end = definition.end_byte
+    body = definition.child_by_field_name("body")
+    for child in definition.children:
+        if body is not None and child.start_byte >= body.start_byte:
+            break
+        if child.type == ":":
+            end = child.end_byte
+    return _dedented(data, outer.start_byte, end).rstrip()
+
+
+def _py_body_indent(definition: Node, outer: Node, data: bytes) -> str:
+    body = definition.child_by_field_name("body")
+    if body is not None and body.start_point.row > definition.start_point.row:
+        lead = _text(data, _line_start(data, body.start_byte), body.start_byte)
+        if not lead.strip():
+            return lead[outer.start_point.column :] or "    "
+    return "    "
+
+
+def _py_docline(definition: Node, data: bytes) -> str | None:
+    """The first line of a def's or class's docstring, if it has one."""
+    body = definition.child_by_field_name("body")
+    if body is None:
+        return None
+    for statement in body.named_children:
+        if statement.type == "comment":
+            continue
+        if statement.type != "expression_statement" or statement.named_child_count != 1:
+            return None
+        string = statement.named_children[0]
+        if string.type != "string":
+            return None
+        match = _PY_STRING_RE.match(_node_text(data, string))
+        if match is None:
+            return None
+        for line in match.group(2).split("\n"):
+            line = line.strip()
+            if line:
+                return None if '"""' in line or line.endswith("\\") else line
+        return None
+    return None
+
+
+def _py_function_text(definition: Node, outer: Node, data: bytes) -> str:
+    lines = [_py_header(definition, outer, data)]
+    indent = _py_body_indent(definition, outer, data)
+    doc = _py_docline(definition, data)
+    if doc is not None:
+        lines.append(f'{indent}"""{doc}"""')
+    lines.append(indent + "...")
+    return _cap("\n".join(lines), "python")
+
+
+def _py_class(definition: Node, outer: Node, data: bytes, path: str, found: _Found) -> None:
+    name_node = definition.child_by_field_name("name")
+    if name_node is None or name_node.is_missing:
+        return
+    name = _node_text(data, name_node)
+    header = _py_header(definition, outer, data)
+    bare_header = _py_header(definition, definition, data)  # without decorators
+    indent = _py_body_indent(definition, outer, data)
+    lines = [header]
+    doc = _py_docline(definition, data)
+    if doc is not None:
+        lines.append(f'{indent}"""{doc}"""')
+    body = definition.child_by_field_name("body")
+    members = body.named_children if body is not None else []
+    attributes: list[str] = []
+    for member in members:
+        kind = member.type
+        inner = member
+        if kind == "decorated_definition":
+            decorated = member.child_by_field_name("definition")
+            if decorated is None:
+                continue
+            inner = decorated
+        if inner.type == "function_definition":
+            signature = _py_header(inner, member, data)
+            lines.append(_indent_text(signature + " ...", indent))
+            method = inner.child_by_field_name("name")
+            if method is not None and not method.is_missing:
+                text = (
+                    bare_header
+                    + "\n"
+                    + _indent_text(_py_function_text(inner, member, data), indent)
+                )
+                _add(
+                    found.defs,
+                    Definition(
+                        name=_node_text(data, method),
+                        kind="method",
+                        path=path,
+                        row=member.start_point.row,
+                        text=_cap(text, "python"),
+                        owner=name,
+                    ),
+                )
+        elif inner.type == "class_definition":
+            lines.append(_indent_text(_py_header(inner, member, data) + " ...", indent))
+        elif (
+            kind == "expression_statement"
+            and member.named_child_count == 1
+            and member.named_children[0].type == "assignment"
+        ):
+            lines.append(_indent_text(_dedented(data, member.start_byte, member.end_byte), indent))
+            left = member.named_children[0].child_by_field_name("left")
+            if left is not None and left.type == "identifier":
+                attributes.append(_node_text(data, left))
+    if len(lines) == 1 or (len(lines) == 2 and doc is not None):
+        lines.append(indent + "...")
+    text = _cap("\n".join(lines), "python")
+    definition_ = Definition(name, "class", path, outer.start_point.row, text)
+    _add(found.defs, definition_)
+    for attribute in attributes:
+        found.members.setdefault(attribute, []).append(definition_)
+
+
+def _py_imports(root: Node, data: bytes) -> _PyImports:
+    found = _PyImports()
+    stack = list(reversed(root.named_children))
+    while stack:
+        node = stack.pop()
+        kind = node.type
+        if kind in _PY_NESTING:
+            stack.extend(reversed(node.named_children))
+        elif kind == "import_statement":
+            for name in node.children_by_field_name("name"):
+                if name.type == "aliased_import":
+                    dotted = name.child_by_field_name("name")
+                    alias = name.child_by_field_name("alias")
+                    if dotted is not None and alias is not None:
+                        stem = _node_text(data, dotted).rsplit(".", 1)[-1]
+                        found.modules[_node_text(data, alias)] = stem
+                elif name.type == "dotted_name" and name.named_child_count == 1:
+                    module = _node_text(data, name)
+                    found.modules[module] = module
+        elif kind == "import_from_statement":
+            module_node = node.child_by_field_name("module_name")
+            if module_node is None:
+                continue
+            module = _node_text(data, module_node).lstrip(".")
+            stem = module.rsplit(".", 1)[-1] if module else "__init__"
+            if any(child.type == "wildcard_import" for child in node.named_children):
+                found.star.add(stem)
+            for name in node.children_by_field_name("name"):
+                alias = None
+                if name.type == "aliased_import":
+                    alias = name.child_by_field_name("alias")
+                    name = name.child_by_field_name("name") or name
+                original = _node_text(data, name)
+                local = _node_text(data, alias) if alias is not None else original
+                found.names[local] = (stem, original)
+                if not module:  # `from . import models`: a sibling module
+                    found.modules[local] = original
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Identifiers near the cursor
+
+
+def _near(
+    tree: Tree, data: bytes, row: int, col: int, lang: str, lines_before: int, lines_after: int
+) -> _Near:
+    root = tree.root_node
+    last_row = root.end_point.row
+    row = max(0, min(row, last_row))
+    first = max(0, row - max(lines_before, 0))
+    last = row + max(lines_after, 0)
+    query = _query(lang)
+    captures: dict[str, list[Node]] = {}
+    if query is not None:
+        cursor = QueryCursor(query)
+        cursor.set_point_range((first, 0), (last + 1, 0))
+        captures = cursor.captures(root)
+
+    cursor_node = root.descendant_for_point_range((row, col), (row, col))
+    locals_, owner = _enclosing_scope(cursor_node, data, lang)
+    skipped: set[int] = set()
+    scopes = _SCOPES[lang]
+    for node in captures.get("def", ()):
+        skipped.add(node.start_byte)
+        # Top-level names stay: the index has them, and the prompt may not show them.
+        if _in_scope(node, scopes):
+            locals_.add(_node_text(data, node))
+    for node in captures.get("skip", ()):
+        skipped.add(node.start_byte)
+    for node in captures.get("key", ()):
+        if not _map_key(node):
+            skipped.add(node.start_byte)
+    imports = [(n.start_byte, n.end_byte) for n in captures.get("import", ())]
+
+    package = ""
+    go_imports: set[str] = set()
+    py_imports = _PyImports()
+    if lang == "go":
+        go_imports = _go_imports(root, data)
+        for node in root.children:
+            if node.type == "package_clause":
+                for child in node.named_children:
+                    if child.type == "package_identifier":
+                        package = _node_text(data, child)
+                break
+    elif lang == "python":
+        py_imports = _py_imports(root, data)
+
+    builtin = _BUILTINS.get(lang, frozenset())
+    found: list[tuple[tuple[int, int, int], str, int, str]] = []
+
+    def place(node: Node) -> tuple[int, int, int]:
+        # Nearest row first (above before below); on the cursor's row the nearest column,
+        # on other rows reading order.
+        node_row, node_col = node.start_point
+        if node_row == row:
+            return (0, 0, abs(node_col - col))
+        return (abs(node_row - row), 1 if node_row > row else 0, node_col)
+
+    members: set[int] = set()
+    for node in captures.get("member", ()):
+        members.add(node.start_byte)
+        if not first <= node.start_point.row <= last:
+            continue
+        name = _node_text(data, node)
+        if name in builtin:
+            continue
+        parent = node.parent
+        operand = None
+        if parent is not None:
+            operand = parent.child_by_field_name("operand" if lang == "go" else "object")
+        base = _node_text(data, operand) if operand is not None else ""
+        if operand is not None and operand.type == "identifier":
+            if lang == "go" and base in go_imports and base not in locals_:
+                continue  # pkg.Name: another package
+            if lang == "python" and base in py_imports.modules and base not in locals_:
+                found.append((place(node), name, _NAME, py_imports.modules[base]))
+                continue
+        found.append((place(node), name, _MEMBER, ""))
+    for capture, role in (("name", _NAME), ("type", _TYPE)):
+        for node in captures.get(capture, ()):
+            start = node.start_byte
+            if start in skipped or start in members:
+                continue
+            if not first <= node.start_point.row <= last:
+                continue
+            if imports and any(a <= start < b for a, b in imports):
+                continue
+            name = _node_text(data, node)
+            if name in locals_ or name in builtin or (lang == "go" and name in go_imports):
+                continue
+            found.append((place(node), name, role, ""))
+
+    found.sort(key=lambda item: item[0])
+    uses: list[tuple[str, int, str]] = []
+    seen: set[tuple[str, int, str]] = set()
+    owners = {owner} if owner else set()
+    for _place, name, role, module in found:
+        use = (name, role, module)
+        if use not in seen:
+            seen.add(use)
+            uses.append(use)
+            if role != _MEMBER:
+                owners.add(name)
+    return _Near(uses=uses, owners=owners, package=package, imports=py_imports)
+
+
+def _in_scope(node: Node, scopes: frozenset[str]) -> bool:
+    """Whether a defined name is local to a function (or a class body, a type's parameters)."""
+    parent = node.parent
+    ancestor = None if parent is None else parent.parent  # the parent may be what it names
+    while ancestor is not None:
+        if ancestor.type in scopes:
+            return True
+        ancestor = ancestor.parent
+    return False
+
+
+def _map_key(key: Node) -> bool:
+    """Whether a composite literal's key is a value (a map key), not a struct field name."""
+    node = key.parent
+    while node is not None and node.type != "composite_literal":
+        node = node.parent
+    kind = None if node is None else node.child_by_field_name("type")
+    return kind is not None and kind.type == "map_type"
+
+
+def _enclosing_scope(node: Node | None, data: bytes, lang: str) -> tuple[set[str], str]:
+    """The parameters of the functions around the cursor, and the enclosing type or class."""
+    names: set[str] = set()
+    owner = ""
+    while node is not None:
+        kind = node.type
+        if lang == "go" and kind in _GO_FUNCTIONS:
+            for field_name in _GO_PARAMETER_LISTS:
+                params = node.child_by_field_name(field_name)
+                if params is None:
+                    continue
+                for param in params.named_children:
+                    if param.type in _GO_PARAMETERS:
+                        names.update(
+                            _node_text(data, n) for n in param.children_by_field_name("name")
+                        )
+            if kind == "method_declaration" and not owner:
+                owner = _go_receiver(node, data)
+        elif lang == "python" and kind in ("function_definition", "lambda"):
+            params = node.child_by_field_name("parameters")
+            if params is not None:
+                names.update(_py_parameter_names(params, data))
+        elif lang == "python" and kind == "class_definition" and not owner:
+            name = node.child_by_field_name("name")
+            owner = _node_text(data, name) if name is not None else ""
+        node = node.parent
+    return names, owner
+
+
+def _py_parameter_names(params: Node, data: bytes) -> Iterator[str]:
+    for param in params.named_children:
+        if param.type == "identifier":
+            yield _node_text(data, param)
+        elif param.type in ("default_parameter", "typed_default_parameter"):
+            name = param.child_by_field_name("name")
+            if name is not None:
+                yield _node_text(data, name)
+        else:
+            name = _first_identifier(param)
+            if name is not None:
+                yield _node_text(data, name)
+
+
+def identifiers_near(
+    text: str,
+    row: int,
+    col: int,
+    lang: str,
+    *,
+    lines_before: int = LINES_BEFORE,
+    lines_after: int = LINES_AFTER,
+) -> list[str]:
+    """The identifiers that the lines around (row, col) use and do not define, nearest first.
+
+    Type names, called functions, constants and variables, selector fields and methods (Go
+    `x.Field`, Python `x.attr`), from `lines_before` lines above the cursor to `lines_after`
+    below, deduplicated. Left out: keywords, builtins, imported package names and what they
+    qualify (`fmt.Println`), struct literal field keys, keyword argument names, and the names
+    defined in the window or as parameters of the functions around the cursor. Empty for a
+    language other than Go and Python.
+    """
+    if lang not in _SUPPORTED:
+        return []
+    data = _encode(text)
+    tree = _parse_buffer(lang, data)
+    if tree is None:
+        return []
+    near = _near(tree, data, row, col, lang, lines_before, lines_after)
+    names: list[str] = []
+    seen: set[str] = set()
+    for name, _role, _module in near.uses:
+        if name not in seen:
+            seen.add(name)
+            names.append(name)
+    return names
+
+
+# --------------------------------------------------------------------------------------------
+# The index
+
+
+_Memo = dict[tuple[tuple[int, int], bytes], _Found]  # (start, source) of a top-level node
+
+
+def _extract(
+    lang: str, tree: Tree, data: bytes, path: str, memo: _Memo | None = None
+) -> tuple[_Found, _Memo]:
+    """The definitions of a file, node by node; a top-level node whose position and source are
+    in `memo` (the previous version of the buffer) is not read again. Also the new memo."""
+    found = _Found()
+    fresh: _Memo = {}
+    for node in tree.root_node.children:
+        key = (node.start_point, data[node.start_byte : node.end_byte])
+        part = memo.get(key) if memo else None
+        if part is None:
+            part = _Found()
+            if lang == "go":
+                _go_node(node, data, path, part)
+            elif node.is_named:
+                _py_node(node, data, path, part, 0)
+        fresh[key] = part
+        if part.package:
+            found.package = part.package
+        for name, defs in part.defs.items():
+            found.defs.setdefault(name, []).extend(defs)
+        for name, defs in part.members.items():
+            found.members.setdefault(name, []).extend(defs)
+    return found, fresh
+
+
+def _norm(path: str) -> str:
+    return os.path.normcase(os.path.abspath(path)) if path else ""
+
+
+_Signature = tuple[tuple[str, int, int], ...]  # (path, mtime_ns, size) of a folder's files
+
+
+class DefinitionIndex:
+    """Definitions of one file (parsed once) and of a package folder: for Go the sibling .go
+    files of the same package, for Python the modules in the same folder.
+
+    Files on disk are parsed once and cached by (path, mtime_ns, size), at most `max_files` of
+    them; a changed file is parsed again. A folder's merged definitions are cached as long as
+    none of its files changes (the same dict comes back). A folder with more than `max_files`
+    candidate files contributes its `max_files` most recently modified ones; files larger than
+    MAX_FILE_BYTES are left out. `parsed_files` counts the parses of files on disk.
+
+    Safe to share between threads. The dicts it returns belong to its cache: do not modify them.
+    """
+
+    def __init__(self, max_files: int = 64) -> None:
+        self.max_files = max(1, max_files)
+        self.parsed_files = 0
+        self._lock = threading.Lock()
+        self._files: OrderedDict[str, _FileEntry] = OrderedDict()
+        self._folders: OrderedDict[tuple[str, str, str, str | None], tuple[_Signature, _Found]]
+        self._folders = OrderedDict()
+        self._buffers: OrderedDict[tuple[str, str], tuple[bytes, _Found, _Memo]]
+        self._buffers = OrderedDict()
+
+    def definitions_in_text(self, text: str, lang: str, path: str = "") -> Definitions:
+        """Name -> definitions of a buffer's text; their `path` is `path`.
+
+        The last result per (path, lang) is kept: the same text gives the same dict back, a new
+        text is reparsed incrementally.
+        """
+        return self._text(text, lang, path).defs
+
+    def definitions_in_folder(
+        self, folder: str, lang: str, *, exclude: str = "", package: str | None = None
+    ) -> Definitions:
+        """Name -> definitions of the files in `folder` (not its subfolders), `exclude` left out.
+
+        Go: the *.go files (*_test.go ones only when `exclude` is a test file) whose package
+        clause is `package` (default: the package of `exclude` on disk, else the most common
+        one). Python: the *.py files. Each file is parsed once per version; while no file
+        changes, the same dict comes back.
+        """
+        return self._folder(folder, lang, exclude, package).defs
+
+    def _text(self, text: str, lang: str, path: str) -> _Found:
+        if lang not in _SUPPORTED:
+            return _Found()
+        data = _encode(text)
+        key = (path, lang)
+        with self._lock:
+            cached = self._buffers.get(key)
+            if cached is not None and cached[0] == data:
+                self._buffers.move_to_end(key)
+                return cached[1]
+        tree = _parse_buffer(lang, data)
+        if tree is None:
+            return _Found()
+        found, memo = _extract(lang, tree, data, path, cached[2] if cached else None)
+        with self._lock:
+            self._buffers[key] = (data, found, memo)
+            self._buffers.move_to_end(key)
+            while len(self._buffers) > _MAX_BUFFERS:
+                self._buffers.popitem(last=False)
+        return found
+
+    def _folder(self, folder: str, lang: str, exclude: str, package: str | None) -> _Found:
+        extension = _EXTENSIONS.get(lang)
+        if extension is None or not folder:
+            return _Found()
+        excluded = _norm(exclude)
+        tests = lang == "go" and exclude.endswith("_test.go")
+        files: list[tuple[str, int, int]] = []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if not name.endswith(extension) or name.startswith("."):
+                        continue
+                    if lang == "go" and name.endswith("_test.go") and not tests:
+                        continue
+                    if excluded and _norm(entry.path) == excluded:
+                        continue
+                    try:
+                        if not entry.is_file():
+                            continue
+                        stat = entry.stat()
+                    except OSError:
+                        continue
+                    if stat.st_size <= MAX_FILE_BYTES:
+                        files.append((entry.path, stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            return _Found()
+        if len(files) > self.max_files:
+            files.sort(key=lambda item: (-item[1], item[0]))
+            del files[self.max_files :]
+        files.sort()
+        signature = tuple(files)
+        key = (_norm(folder), lang, excluded, package)
+        with self._lock:
+            cached = self._folders.get(key)
+            if cached is not None and cached[0] == signature:
+                self._folders.move_to_end(key)
+                return cached[1]
+
+        parsed: list[_Found] = []
+        for path, mtime, size in files:
+            entry_ = self._file(path, mtime, size, lang)
+            if entry_ is not None:
+                parsed.append(entry_.found)
+        if lang == "go":
+            wanted = package
+            if wanted is None and exclude.endswith(".go"):
+                own = self._stat_file(exclude, lang)
+                wanted = own.found.package if own is not None and own.found.package else None
+            if wanted is None:
+                counts = Counter(found.package for found in parsed if found.package)
+                wanted = counts.most_common(1)[0][0] if counts else ""
+            parsed = [found for found in parsed if found.package == wanted]
+        merged = _Found(package=package or "")
+        for found in parsed:
+            for name, defs in found.defs.items():
+                merged.defs.setdefault(name, []).extend(defs)
+            for name, defs in found.members.items():
+                merged.members.setdefault(name, []).extend(defs)
+        with self._lock:
+            self._folders[key] = (signature, merged)
+            self._folders.move_to_end(key)
+            while len(self._folders) > _MAX_FOLDERS:
+                self._folders.popitem(last=False)
+        return merged
+
+    def _stat_file(self, path: str, lang: str) -> _FileEntry | None:
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return None
+        if stat.st_size > MAX_FILE_BYTES:
+            return None
+        return self._file(path, stat.st_mtime_ns, stat.st_size, lang)
+
+    def _file(self, path: str, mtime: int, size: int, lang: str) -> _FileEntry | None:
+        """A file's definitions, from the cache while (mtime_ns, size) match."""
+        key = (mtime, size)
+        with self._lock:
+            entry = self._files.get(path)
+            if entry is not None and entry.key == key and entry.lang == lang:
+                self._files.move_to_end(path)
+                return entry
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError:
+            return None
+        tree = _parse_file(lang, data)
+        if tree is None:
+            return None
+        entry = _FileEntry(key=key, lang=lang, found=_extract(lang, tree, data, path)[0])
+        with self._lock:
+            self.parsed_files += 1
+            self._files[path] = entry
+            self._files.move_to_end(path)
+            while len(self._files) > self.max_files:
+                self._files.popitem(last=False)
+        return entry
+
+
+# --------------------------------------------------------------------------------------------
+# Putting it together
+
+
+def relevant_definitions(
+    text: str,
+    row: int,
+    col: int,
+    lang: str,
+    path: str,
+    index: DefinitionIndex,
+    *,
+    budget_chars: int = 2000,
+    window_start_row: int = 0,
+    window_end_row: int | None = None,
+) -> tuple[list[Definition], list[Definition]]:
+    """(same_file, other_files): the definitions of the identifiers used around the cursor.
+
+    `text` is the buffer (lines joined with "\\n"), (row, col) the cursor, `path` the buffer's
+    file (its folder holds the siblings; "" for none). Same-file definitions are only those the
+    prompt does not show: starting above `window_start_row` or at/after `window_end_row` (default:
+    LINES_AFTER + 1 rows below the cursor). A name defined in the buffer is not looked up
+    elsewhere. Other files: Go's package siblings; Python's sibling modules that the buffer
+    imports the name (or its module) from. `x.name` finds methods, and the types that have a
+    field or interface method `name` (those in sight preferred; none when it is a guess among
+    many). Both lists are ordered most relevant (nearest use) first, and their texts add up to at
+    most `budget_chars` characters (counting one newline per definition).
+    """
+    if lang not in _SUPPORTED or budget_chars <= 0:
+        return [], []
+    data = _encode(text)
+    tree = _parse_buffer(lang, data)
+    if tree is None:
+        return [], []
+    near = _near(tree, data, row, col, lang, LINES_BEFORE, LINES_AFTER)
+    if not near.uses:
+        return [], []
+    own = index._text(text, lang, path)
+    folder = _Found()
+    if path:
+        package = near.package if lang == "go" and near.package else None
+        folder = index._folder(os.path.dirname(path) or ".", lang, path, package)
+    end_row = row + 1 + LINES_AFTER if window_end_row is None else window_end_row
+
+    picked = _Picked(budget_chars)
+    for name, role, module in near.uses:
+        here = _candidates(own, name, role)
+        if here:
+            for definition in _choose(here, role, near.owners):
+                if not window_start_row <= definition.row < end_row:
+                    picked.add(definition, same_file=True)
+            continue
+        lookup = name
+        if lang == "python" and role == _NAME and not module and name in near.imports.names:
+            lookup = near.imports.names[name][1]  # `from .models import Group as G`
+        there = [
+            d
+            for d in _candidates(folder, lookup, role)
+            if lang != "python" or _py_visible(d, name, role, module, near)
+        ]
+        for definition in _choose(there, role, near.owners):
+            picked.add(definition, same_file=False)
+    return picked.same, picked.other
+
+
+def _candidates(found: _Found, name: str, role: int) -> list[Definition]:
+    defs = [d for d in found.defs.get(name, ()) if _fits(d, role)]
+    if role == _MEMBER:
+        defs.extend(found.members.get(name, ()))
+    return defs
+
+
+def _fits(definition: Definition, role: int) -> bool:
+    if role == _MEMBER:
+        return definition.kind == "method"
+    if role == _TYPE:
+        return definition.kind in ("type", "class")
+    return definition.kind != "method"
+
+
+def _owner(definition: Definition) -> str:
+    return definition.owner if definition.kind == "method" else definition.name
+
+
+def _choose(candidates: list[Definition], role: int, owners: set[str]) -> list[Definition]:
+    if role == _MEMBER and len(candidates) > 1:
+        # `x.Close()`: the methods of the types in sight; a guess among many is noise.
+        preferred = [d for d in candidates if _owner(d) in owners]
+        if preferred:
+            return preferred[:MAX_PER_NAME]
+        return candidates if len(candidates) <= MAX_PER_NAME else []
+    return candidates[:MAX_PER_NAME]
+
+
+def _stem(path: str) -> str:
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def _py_visible(definition: Definition, name: str, role: int, module: str, near: _Near) -> bool:
+    """Whether the buffer imports a sibling module's definition (the module or the name)."""
+    stem = _stem(definition.path)
+    imports = near.imports
+    if stem in imports.star:
+        return True
+    if role == _MEMBER:
+        owner = _owner(definition)
+        return stem in imports.modules.values() or any(
+            (module_stem, original) == (stem, owner)
+            for module_stem, original in imports.names.values()
+        )
+    if module:
+        return module == stem
+    imported = imports.names.get(name)
+    return imported is not None and imported[0] == stem
+
+
+class _Picked:
+    """The definitions taken so far, within a character budget, without repeats."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self.same: list[Definition] = []
+        self.other: list[Definition] = []
+        self.seen: set[tuple[str, int, str]] = set()
+
+    def add(self, definition: Definition, *, same_file: bool) -> None:
+        key = (definition.path, definition.row, definition.text)
+        if key in self.seen:
+            return
+        chosen = self.same if same_file else self.other
+        if definition.kind == "method" and any(
+            d.kind == "class" and d.name == definition.owner and d.path == definition.path
+            for d in chosen
+        ):
+            return  # a Python class already shows the method's signature
+        if definition.kind == "class":
+            # The class shows its methods' signatures: drop the methods taken on their own.
+            for d in [d for d in chosen if d.kind == "method" and d.owner == definition.name]:
+                if d.path == definition.path:
+                    chosen.remove(d)
+                    self.used -= len(d.text) + 1
+        cost = len(definition.text) + 1
+        if self.used + cost > self.budget:
+            return
+        self.seen.add(key)
+        self.used += cost
+        chosen.append(definition)
