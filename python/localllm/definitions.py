@@ -250,7 +250,6 @@ class _Near:
 
 _lock = threading.Lock()
 _parsers: dict[tuple[str, str], tuple[Parser, threading.Lock]] = {}
-_last_trees: dict[str, tuple[bytes, Tree]] = {}
 _queries: dict[str, Query] = {}
 
 
@@ -284,23 +283,8 @@ def _query(lang: str) -> Query | None:
 
 
 def _parse_buffer(lang: str, data: bytes) -> Tree | None:
-    """The tree of a buffer's text, reparsed incrementally from the last buffer of `lang`."""
-    found = _parser(lang, "buffer")
-    if found is None:
-        return None
-    parser, lock = found
-    with lock:
-        last = _last_trees.get(lang)
-        if last is not None and last[0] == data:
-            return last[1]
-        if last is None:
-            tree = parser.parse(data)
-        else:
-            old = last[1].copy()  # the cached tree stays as it is: readers may hold it
-            _describe_edit(old, last[0], data)
-            tree = parser.parse(data, old)
-        _last_trees[lang] = (data, tree)
-        return tree
+    """The buffer's tree: shared with treesitter.analyze(), which parsed the same text."""
+    return treesitter.parse_text(lang, data)
 
 
 def _parse_file(lang: str, data: bytes) -> Tree | None:
@@ -310,46 +294,6 @@ def _parse_file(lang: str, data: bytes) -> Tree | None:
     parser, lock = found
     with lock:
         return parser.parse(data)
-
-
-def _describe_edit(tree: Tree, old: bytes, new: bytes) -> None:
-    """Tell `tree` (parsed from `old`) that its text became `new`: one replaced span."""
-    start = _common_prefix(old, new)
-    tail = _common_suffix(old, new, min(len(old), len(new)) - start)
-    tree.edit(
-        start_byte=start,
-        old_end_byte=len(old) - tail,
-        new_end_byte=len(new) - tail,
-        start_point=_point(old, start),
-        old_end_point=_point(old, len(old) - tail),
-        new_end_point=_point(new, len(new) - tail),
-    )
-
-
-def _common_prefix(a: bytes, b: bytes) -> int:
-    lo, hi = 0, min(len(a), len(b))
-    while lo < hi:  # binary search over slice comparisons (memcmp), not a byte loop
-        mid = (lo + hi + 1) // 2
-        if a[:mid] == b[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
-    lo, hi = 0, max(limit, 0)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[len(a) - mid :] == b[len(b) - mid :]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _point(data: bytes, offset: int) -> tuple[int, int]:
-    return data.count(b"\n", 0, offset), offset - (data.rfind(b"\n", 0, offset) + 1)
 
 
 def _encode(text: str) -> bytes:

@@ -179,6 +179,73 @@ def _parse(lang: str, data: bytes) -> Tree | None:
         return parser.parse(data)
 
 
+_last_trees: dict[str, tuple[bytes, Tree]] = {}
+
+
+def parse_text(lang: str, data: bytes) -> Tree | None:
+    """The tree of a buffer's text, reparsed incrementally from the last text of `lang`.
+
+    Successive requests differ by a keystroke, so this costs a fraction of a full parse, and
+    every user of the same text (analyze(), the definitions) shares one tree. Callers must not
+    edit the returned tree.
+    """
+    parser = get_parser(lang)
+    if parser is None:
+        return None
+    with _parse_locks[lang]:
+        last = _last_trees.get(lang)
+        if last is not None and last[0] == data:
+            return last[1]
+        if last is None:
+            tree = parser.parse(data)
+        else:
+            old = last[1].copy()  # the cached tree stays as it is: readers may hold it
+            describe_edit(old, last[0], data)
+            tree = parser.parse(data, old)
+        _last_trees[lang] = (data, tree)
+        return tree
+
+
+def describe_edit(tree: Tree, old: bytes, new: bytes) -> None:
+    """Tell `tree` (parsed from `old`) that its text became `new`: one replaced span."""
+    start = _common_prefix(old, new)
+    tail = _common_suffix(old, new, min(len(old), len(new)) - start)
+    tree.edit(
+        start_byte=start,
+        old_end_byte=len(old) - tail,
+        new_end_byte=len(new) - tail,
+        start_point=_point(old, start),
+        old_end_point=_point(old, len(old) - tail),
+        new_end_point=_point(new, len(new) - tail),
+    )
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:  # binary search over slice comparisons (memcmp), not a byte loop
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
+    lo, hi = 0, max(limit, 0)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[len(a) - mid :] == b[len(b) - mid :]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _point(data: bytes, offset: int) -> tuple[int, int]:
+    return data.count(b"\n", 0, offset), offset - (data.rfind(b"\n", 0, offset) + 1)
+
+
 # --------------------------------------------------------------------------------------------
 # Node kinds, per language family
 
@@ -465,7 +532,7 @@ def analyze(text: str, row: int, col: int, lang: str) -> SyntaxInfo | None:
     column within that line (as Neovim reports it). Positions past the end are clamped.
     """
     data = text.encode("utf-8", "surrogatepass")
-    tree = _parse(lang, data)
+    tree = parse_text(lang, data)
     if tree is None:
         return None
     root = tree.root_node
