@@ -2,7 +2,8 @@
 each request: the window of lines the editor sends, tree-sitter analysis, budgets, far context.
 
 Prints JSON: per-keystroke build time (typing 40 characters at several places), and the time of
-a full tree-sitter parse of the whole file next to it. Includes the definitions lookup. Target: p50 <= 2 ms, p99 <= 10 ms.
+a full tree-sitter parse of the whole file next to it. Includes the definitions lookup.
+Target: p50 <= 2 ms, p99 <= 10 ms.
 """
 
 from __future__ import annotations
