@@ -151,7 +151,7 @@ def build_context(
     if language is not None:
         text = "\n".join(lines)
         col = len(middle.encode("utf-8", "surrogatepass"))  # the encoding analyze() uses
-        info = treesitter.analyze(text, cursor, col, language)
+        info = treesitter.analyze(text, cursor, col, language, snap.path)
         if info is not None:
             if info.in_string or info.in_comment or info.mid_expression:
                 multiline = False

@@ -282,9 +282,9 @@ def _query(lang: str) -> Query | None:
     return query
 
 
-def _parse_buffer(lang: str, data: bytes) -> Tree | None:
-    """The buffer's tree: shared with treesitter.analyze(), which parsed the same text."""
-    return treesitter.parse_text(lang, data)
+def _parse_buffer(lang: str, data: bytes, key: str = "") -> Tree | None:
+    """The buffer's tree, reparsed incrementally (treesitter.parse_text, per buffer `key`)."""
+    return treesitter.parse_text(lang, data, key)
 
 
 def _parse_file(lang: str, data: bytes) -> Tree | None:
@@ -1046,7 +1046,7 @@ class DefinitionIndex:
             if cached is not None and cached[0] == data:
                 self._buffers.move_to_end(key)
                 return cached[1]
-        tree = _parse_buffer(lang, data)
+        tree = _parse_buffer(lang, data, path)
         if tree is None:
             return _Found()
         found, memo = _extract(lang, tree, data, path, cached[2] if cached else None)
@@ -1189,7 +1189,7 @@ def relevant_definitions(
     if lang not in _SUPPORTED or budget_chars <= 0:
         return [], []
     data = _encode(text)
-    tree = _parse_buffer(lang, data)
+    tree = _parse_buffer(lang, data, path)
     if tree is None:
         return [], []
     near = _near(tree, data, row, col, lang, LINES_BEFORE, LINES_AFTER)

@@ -19,6 +19,7 @@ import importlib
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -179,21 +180,24 @@ def _parse(lang: str, data: bytes) -> Tree | None:
         return parser.parse(data)
 
 
-_last_trees: dict[str, tuple[bytes, Tree]] = {}
+_last_trees: OrderedDict[tuple[str, str], tuple[bytes, Tree]] = OrderedDict()
+_MAX_TREES = 16
 
 
-def parse_text(lang: str, data: bytes) -> Tree | None:
-    """The tree of a buffer's text, reparsed incrementally from the last text of `lang`.
+def parse_text(lang: str, data: bytes, key: str = "") -> Tree | None:
+    """The tree of a buffer's text, reparsed incrementally from the last text of that buffer.
 
-    Successive requests differ by a keystroke, so this costs a fraction of a full parse, and
-    every user of the same text (analyze(), the definitions) shares one tree. Callers must not
-    edit the returned tree.
+    `key` names the buffer (its path). Successive requests differ by a keystroke, so this
+    costs a fraction of a full parse, and every user of the same text (analyze(), the
+    definitions) shares one tree. Callers must not edit the returned tree.
     """
     parser = get_parser(lang)
     if parser is None:
         return None
     with _parse_locks[lang]:
-        last = _last_trees.get(lang)
+        slot = (lang, key)
+        with _lock:
+            last = _last_trees.get(slot)
         if last is not None and last[0] == data:
             return last[1]
         if last is None:
@@ -202,7 +206,11 @@ def parse_text(lang: str, data: bytes) -> Tree | None:
             old = last[1].copy()  # the cached tree stays as it is: readers may hold it
             describe_edit(old, last[0], data)
             tree = parser.parse(data, old)
-        _last_trees[lang] = (data, tree)
+        with _lock:
+            _last_trees[slot] = (data, tree)
+            _last_trees.move_to_end(slot)
+            while len(_last_trees) > _MAX_TREES:
+                _last_trees.popitem(last=False)
         return tree
 
 
@@ -525,14 +533,14 @@ class SyntaxInfo:
 # Public functions
 
 
-def analyze(text: str, row: int, col: int, lang: str) -> SyntaxInfo | None:
+def analyze(text: str, row: int, col: int, lang: str, key: str = "") -> SyntaxInfo | None:
     """Syntax facts at (row, col) of `text`; None when `lang` has no grammar.
 
     `text` is the buffer's lines joined with "\\n"; `row` is 0-based and `col` a 0-based byte
     column within that line (as Neovim reports it). Positions past the end are clamped.
     """
     data = text.encode("utf-8", "surrogatepass")
-    tree = parse_text(lang, data)
+    tree = parse_text(lang, data, key)
     if tree is None:
         return None
     root = tree.root_node
