@@ -576,16 +576,29 @@ def test_python_window_header_with_head() -> None:
     assert c.header == "import os\nfrom typing import Any\n" + "\n" + PY_SIG
 
 
-def test_signature_cut_by_the_prefix_window_is_not_duplicated() -> None:
-    # The prefix starts at buffer line 16 on a Python file whose signature spans lines 14-16:
-    # the header carries the lines above the window, the prefix the rest.
+def test_a_window_never_starts_inside_a_multi_line_signature() -> None:
+    # The anchored start (buffer line 16) falls inside the parameter list of lines 14-17: the
+    # window starts after it, and the header carries the whole signature once.
     lines = ["import os", *["" for _ in range(13)], "def f(", "    a,", "    b,", "):"]
     lines += ["    x = a" for _ in range(60)]
     row = 60
     c = build_context(whole(lines, row, col=4, ft="python"), budget(prefix_lines=44))
-    assert c.first_line == 16
-    assert c.prefix.startswith("    b,\n):\n")
-    assert c.header == "import os\n\ndef f(\n    a,\n"
+    assert c.first_line == 18
+    assert c.prefix.startswith("    x = a\n")
+    assert c.header == "import os\n\ndef f(\n    a,\n    b,\n):\n"
+
+
+def test_windows_do_not_cut_a_multi_line_string_or_call() -> None:
+    go = ["package main", "", "func f() {", "\tq := `SELECT *", *["\t\tFROM t" for _ in range(30)]]
+    go += ["\t`", *["\tx := 1" for _ in range(30)], "\tcall(", *["\t\targ," for _ in range(20)]]
+    go += ["\t)", "}"]
+    row = 60  # the suffix budget (rows 61-72) ends inside the call of rows 65-86
+    c = build_context(whole(go, row, col=1), budget(prefix_lines=40, suffix_lines=12))
+    # The start (anchored inside the raw string) moved past the string's end.
+    assert c.first_line == 35 and go[c.first_line - 1] == "\t`"
+    # The suffix stops before the call whose arguments the budget would have cut.
+    assert c.suffix == "\tx := 1\n" * 4
+    assert "call(" not in c.suffix
 
 
 @pytest.mark.parametrize("row", [20, 30, 39])

@@ -141,15 +141,18 @@ def build_context(
 
     start = prefix_start(lines, cursor, snap.first_line, budget)
     end = suffix_end(lines, cursor, budget)
+    language = treesitter.language_for(snap.filetype, snap.path)
+    text = "\n".join(lines) if language is not None else ""
+    if language is not None:
+        # Cut at statement boundaries: never inside a multi-line string or expression.
+        start, end = treesitter.statement_window(text, language, start, cursor, end, snap.path)
     prefix = "".join(line + "\n" for line in lines[start:cursor])
     suffix = "".join(line + "\n" for line in lines[cursor + 1 : end])
 
-    language = treesitter.language_for(snap.filetype, snap.path)
     multiline = _fallback_multiline(middle, line_suffix)
     header_parts: list[str] = []
     has_imports = False
     if language is not None:
-        text = "\n".join(lines)
         col = len(middle.encode("utf-8", "surrogatepass"))  # the encoding analyze() uses
         info = treesitter.analyze(text, cursor, col, language, snap.path)
         if info is not None:

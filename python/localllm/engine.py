@@ -24,6 +24,7 @@ from .definitions import DefinitionIndex
 from .errors import LocalLLMError
 from .postprocess import clean
 from .ring import ActivityRing
+from .syntax_check import fit_to_syntax
 from .types import BufferSnapshot, RequestTimings
 
 log = logging.getLogger(__name__)
@@ -312,6 +313,7 @@ class Engine:
                 self.history.append({"id": request.id, **timings.as_dict()})
             return ""
         final = clean(raw, ctx, final=True, max_lines=max_lines).text
+        final = fit_to_syntax(final, ctx)  # multi-line only: cut back to what parses
         if request.prewarm:
             return ""
         if final:

@@ -256,6 +256,8 @@ class _Document:
         """Put `text` at the cursor instead of the current insertion; the new error count
         (-1 when the parser gave up)."""
         self._set([self._before, text, self._after, b""])
+        if not self._depth:  # nothing may be closed at the end: no need to look
+            return _count_errors(self._tree)
         _, open_blocks = self._scan()
         return self._close(open_blocks)
 

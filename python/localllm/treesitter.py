@@ -533,6 +533,63 @@ class SyntaxInfo:
 # Public functions
 
 
+_INSIDE_WORDS = (
+    "string",
+    "comment",
+    "argument",
+    "parameter",
+    "call",
+    "literal",
+    "expression",
+    "list",
+    "dictionary",
+    "tuple",
+    "composite",
+    "table",
+    "array",
+    "object",
+    "heredoc",
+    "template",
+)
+
+
+def _not_to_split(node: Node) -> bool:
+    """Nodes a window must not start or end inside: strings, comments, expressions, argument
+    lists, literals (statements and blocks may be cut: the header shows the signature)."""
+    kind = node.type
+    return any(word in kind for word in _INSIDE_WORDS) and "statement" not in kind
+
+
+def statement_window(
+    text: str, lang: str, start: int, cursor: int, end: int, key: str = ""
+) -> tuple[int, int]:
+    """Move a window [start, end) of rows so it neither starts nor ends inside a multi-line
+    string, comment or expression: the start moves down past it, the end up before it (never
+    past the cursor row). Unchanged without a grammar."""
+    tree = parse_text(lang, text.encode("utf-8", "surrogatepass"), key)
+    if tree is None:
+        return start, end
+    root = tree.root_node
+    new_start = start
+    if 0 < start < cursor:
+        node: Node | None = root.descendant_for_point_range((start, 0), (start, 0))
+        while node is not None and node != root:
+            if node.start_point.row < start and _not_to_split(node):
+                new_start = max(new_start, node.end_point.row + 1)
+            node = node.parent
+        new_start = min(new_start, cursor)
+    new_end = end
+    last = end - 1
+    if cursor < last:
+        node = root.descendant_for_point_range((last, 0), (last, 0))
+        while node is not None and node != root:
+            if node.end_point.row > last and node.start_point.row <= last and _not_to_split(node):
+                new_end = min(new_end, node.start_point.row)
+            node = node.parent
+        new_end = max(new_end, cursor + 1)
+    return new_start, new_end
+
+
 def analyze(text: str, row: int, col: int, lang: str, key: str = "") -> SyntaxInfo | None:
     """Syntax facts at (row, col) of `text`; None when `lang` has no grammar.
 
