@@ -766,3 +766,19 @@ def test_a_cursor_row_inside_the_lines_sent_is_fine(row: int) -> None:
     )
     c = build_context(s, budget())
     assert c.middle + c.line_suffix == GO[row]
+
+
+def test_an_expression_around_the_cursor_does_not_empty_the_window() -> None:
+    # The whole function body sits inside one call (a closure): the window cannot avoid
+    # cutting it, and must keep the lines around the cursor rather than drop them.
+    js = [
+        "describe('store', () => {",
+        *[f"  it('case {i}', () => {{ expect({i}).toBe({i}) }})" for i in range(80)],
+    ]
+    js += ["  it('last', () => {", "    const x = 1", "    ", "    return x", "  })", "})"]
+    row = len(js) - 4
+    c = build_context(
+        whole(js, row, col=4, ft="javascript"), budget(prefix_lines=40, suffix_lines=2)
+    )
+    assert c.prefix.count("\n") >= 30
+    assert c.suffix == "    return x\n  })\n"

@@ -46,7 +46,7 @@ from contextlib import contextmanager
 
 from tree_sitter import Parser, Point, Tree
 
-from .treesitter import get_parser
+from .treesitter import count_errors, get_parser
 from .types import FimContext
 
 __all__ = ["adds_errors", "fit_to_syntax"]
@@ -122,9 +122,10 @@ def _document(ctx: FimContext) -> Iterator[_Document | None]:
 
 
 def _restarts(prefix: str) -> list[int]:
-    """Where the document may start instead of the window start: the first `_RESTARTS` of the
-    least indented lines of `prefix` (after its first line) that do not continue or close
-    something (they begin with a word character, ``@`` or ``/``, and not with a closing word)."""
+    """Where the document may start instead of the window start: up to `_RESTARTS` lines of
+    `prefix` (after its first) that do not continue or close something (they begin with a word
+    character, ``@`` or ``/``, not with a closing word); the least indented first and, among
+    equals, the closest to the cursor."""
     lines: list[tuple[int, int]] = []  # (indentation, start)
     start = prefix.find("\n") + 1
     while 0 < start < len(prefix):
@@ -257,7 +258,7 @@ class _Document:
         (-1 when the parser gave up)."""
         self._set([self._before, text, self._after, b""])
         if not self._depth:  # nothing may be closed at the end: no need to look
-            return _count_errors(self._tree)
+            return count_errors(self._tree)
         _, open_blocks = self._scan()
         return self._close(open_blocks)
 
@@ -323,7 +324,7 @@ class _Document:
                     lead + b"\n".join(closing) + b"\n",
                 ]
             )
-        return _count_errors(self._tree)
+        return count_errors(self._tree)
 
     def _set(self, segments: list[bytes]) -> None:
         """Make the text `segments`, editing the tree segment by segment from the last (the
@@ -369,20 +370,3 @@ def _common(a: bytes, b: bytes, limit: int, *, suffix: bool) -> int:
 def _point(data: bytes, offset: int) -> Point:
     """The row and (byte) column of `offset` in `data`."""
     return Point(data.count(b"\n", 0, offset), offset - data.rfind(b"\n", 0, offset) - 1)
-
-
-def _count_errors(tree: Tree | None) -> int:
-    """ERROR and MISSING nodes in `tree` (-1 without a tree), as treesitter.parse_errors."""
-    if tree is None:
-        return -1
-    root = tree.root_node
-    if not root.has_error:
-        return 0
-    count = 0
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.is_error or node.is_missing:
-            count += 1
-        stack.extend(child for child in node.children if child.has_error)
-    return count

@@ -574,7 +574,9 @@ def statement_window(
     if 0 < start < cursor:
         node: Node | None = root.descendant_for_point_range((start, 0), (start, 0))
         while node is not None and node != root:
-            if node.start_point.row < start and _not_to_split(node):
+            # Only what ends above the cursor: an expression around the cursor (a closure in a
+            # call, a test inside describe(...)) has to be cut, or nothing would be left.
+            if node.start_point.row < start and node.end_point.row < cursor and _not_to_split(node):
                 new_start = max(new_start, node.end_point.row + 1)
             node = node.parent
         new_start = min(new_start, cursor)
@@ -583,7 +585,11 @@ def statement_window(
     if cursor < last:
         node = root.descendant_for_point_range((last, 0), (last, 0))
         while node is not None and node != root:
-            if node.end_point.row > last and node.start_point.row <= last and _not_to_split(node):
+            if (
+                node.end_point.row > last
+                and cursor < node.start_point.row <= last
+                and _not_to_split(node)
+            ):
                 new_end = min(new_end, node.start_point.row)
             node = node.parent
         new_end = max(new_end, cursor + 1)
@@ -643,7 +649,11 @@ def imports_of(text: str, lang: str) -> str:
 
 def parse_errors(text: str, lang: str) -> int:
     """How many ERROR and MISSING nodes the parse of `text` has; -1 when `lang` has no grammar."""
-    tree = _parse(lang, text.encode("utf-8", "surrogatepass"))
+    return count_errors(_parse(lang, text.encode("utf-8", "surrogatepass")))
+
+
+def count_errors(tree: Tree | None) -> int:
+    """ERROR and MISSING nodes in `tree`; -1 without a tree."""
     if tree is None:
         return -1
     root = tree.root_node
