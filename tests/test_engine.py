@@ -310,3 +310,64 @@ def test_recent_activity_joins_the_prompt_at_a_quiet_moment_and_is_prewarmed(
         assert record["tokens_evaluated"] < record["tokens_prompt"] // 2
     finally:
         engine.close()
+
+
+def big_go(functions: int = 60) -> str:
+    out = [
+        "package main",
+        "",
+        'import "fmt"',
+        "",
+        "// Config is far above.",
+        "type Config struct {",
+    ]
+    out += ["\tName string", "}", ""]
+    for i in range(functions):
+        out += [f"func f{i}() {{", f"\tfmt.Println({i})", "}", ""]
+    out += ["func main() {", "\tcfg := Config{}", "\t", "\tfmt.Println(cfg)", "}"]
+    return "\n".join(out) + "\n"
+
+
+def window_of(text: str, row: int, col: int, before: int = 40) -> BufferSnapshot:
+    """A window of the buffer, as Lua sends it for a large file."""
+    lines = text.split("\n")[:-1]
+    first = max(0, row - before)
+    return BufferSnapshot(
+        path="/src/app/main.go",
+        filetype="go",
+        lines=tuple(lines[first : row + 10]),
+        first_line=first,
+        row=row,
+        col=col,
+        line_count=len(lines),
+        head=tuple(lines[:3]),
+    )
+
+
+def test_a_mirrored_buffer_gives_definitions_from_the_whole_file(tiny_model: Path) -> None:
+    text = big_go()
+    lines = text.split("\n")[:-1]
+    row = lines.index("\tcfg := Config{}") + 1
+    engine, _rec = make_engine(tiny_model, context={"prefix_lines": 20})
+    try:
+        snap = window_of(text, row, 1)
+        engine.process(CompletionRequest(1, 5, snap, root="/src"))
+        llm = engine.backend._llm  # type: ignore[attr-defined]
+
+        def prompt() -> str:
+            return str(llm.detokenize(list(llm._input_ids)).decode(errors="replace"))
+
+        assert "type Config struct" not in prompt()  # far above the window: not seen
+        assert engine.sync_buffer(5, {"full": lines}, 1, snap)
+        engine.process(CompletionRequest(2, 5, snap, root="/src"))
+        assert "type Config struct {\n\tName string\n}" in prompt()
+        # Changes arrive as the lines they replaced; the copy stays in step.
+        edited = [*lines[:row], "\tx := 1", *lines[row:]]
+        snap2 = window_of("\n".join(edited) + "\n", row + 1, 1)
+        assert engine.sync_buffer(5, {"edits": [[row, row, ["\tx := 1"]]]}, 2, snap2)
+        assert engine.status()["mirrored"] == {"5": len(edited)}
+        # Out of step (a change we never heard of): the copy is dropped, a resync is due.
+        assert not engine.sync_buffer(5, {"edits": []}, 3, window_of(text, row, 1))
+        assert engine.status()["mirrored"] == {}
+    finally:
+        engine.close()

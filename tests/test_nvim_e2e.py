@@ -16,6 +16,7 @@ from nvim_helpers import (
     cursor,
     drawn,
     insert_at,
+    last_record,
     lines,
     mode,
     open_buffer,
@@ -406,3 +407,40 @@ def test_yanked_text_and_edits_join_the_prompt_when_the_user_pauses(
         )
     )
     assert "util.go" in status
+
+
+def test_a_large_buffer_is_mirrored_in_step_through_every_kind_of_change(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    body = "".join(f'func f{i}() {{\n\tfmt.Println({i}, "x")\n}}\n\n' for i in range(300))
+    text = 'package main\n\nimport "fmt"\n\n' + body
+    nvim = start(nvim_factory, tiny_model)
+    buf = open_buffer(nvim, str(tmp_path / "big.go"), text)
+
+    def mirrored() -> Any:
+        status = nvim.exec_lua("return require('localllm.bridge').status()")
+        return (status or {}).get("mirrored", {}).get(str(buf))
+
+    def request_and_check() -> None:
+        before = (last_record(nvim) or {}).get("id", 0)
+        nvim.exec_lua("require('localllm.session').request_now(vim.api.nvim_get_current_buf())")
+
+        def answered() -> bool:
+            record = last_record(nvim) or {}
+            return record.get("id", 0) > before and bool(record.get("final_ns"))
+
+        wait_for(answered)
+        count = len(nvim.current.buffer)
+        wait_for(lambda: mirrored() == count)
+        assert nvim.exec_lua("return require('localllm').last_error") is None
+
+    insert_at(nvim, 1000, 0)
+    nvim.input("\tnew := 1<CR>\tmore := 2")
+    wait_for(lambda: lines(nvim)[1000].endswith("more := 2"))
+    request_and_check()
+    nvim.input("<Esc>")
+    for command in ("normal! 3J", "%s/Println/Print/g", "normal! 5dd", "normal! p", "undo"):
+        nvim.command(command)
+    insert_at(nvim, 900, 0)
+    request_and_check()
+    assert mirrored() == len(nvim.current.buffer)

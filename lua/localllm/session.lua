@@ -161,8 +161,11 @@ local function payload(buf, id, row, col)
   local first = math.max(0, row - before)
   local last = math.min(line_count, row + after + 1)
   local head = nil
-  if first > 0 then
-    head = vim.api.nvim_buf_get_lines(buf, 0, math.min(64, first), false)
+  local sync = nil
+  if first > 0 or last < line_count then
+    head = first > 0 and vim.api.nvim_buf_get_lines(buf, 0, math.min(64, first), false) or nil
+    -- The window does not show the whole file: keep Python's copy of it up to date.
+    sync = require('localllm.sync').take(buf)
   end
   return {
     id = id,
@@ -175,6 +178,8 @@ local function payload(buf, id, row, col)
     col = col,
     line_count = line_count,
     head = head,
+    sync = sync,
+    tick = vim.api.nvim_buf_get_changedtick(buf),
     expandtab = vim.bo[buf].expandtab,
     shiftwidth = vim.fn.shiftwidth(),
     tabstop = vim.bo[buf].tabstop,
@@ -362,6 +367,7 @@ end
 function M.forget(buf)
   M.reset(buf)
   buffers[buf] = nil
+  require('localllm.sync').forget(buf)
 end
 
 function M.forget_all()

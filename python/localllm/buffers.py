@@ -399,6 +399,12 @@ class BufferStore:
         with self._lock:
             return self._docs.get(bufnr)
 
+    def line_counts(self) -> dict[int, int]:
+        """bufnr -> line count of every mirrored buffer (status, tests)."""
+        with self._lock:
+            docs = dict(self._docs)
+        return {bufnr: doc.line_count for bufnr, doc in docs.items()}
+
     def _drop(self, bufnr: int, doc: BufferDoc) -> None:
         with self._lock:
             if self._docs.get(bufnr) is doc:  # not a document attached since

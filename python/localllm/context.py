@@ -130,9 +130,11 @@ def build_context(
     *,
     root: str | None = None,
     definitions: DefinitionIndex | None = None,
+    whole: str | None = None,
 ) -> FimContext:
     """Cut the snapshot into a FimContext within the budget; with `definitions`, add what the
-    code around the cursor refers to (from this file and its package folder)."""
+    code around the cursor refers to (from this file and its package folder). `whole` is the
+    whole buffer when the host mirrors it: imports and definitions then come from all of it."""
     lines = list(snap.lines)
     cursor = snap.row - snap.first_line
     if not 0 <= cursor < len(lines):
@@ -143,9 +145,12 @@ def build_context(
     end = suffix_end(lines, cursor, budget)
     language = treesitter.language_for(snap.filetype, snap.path)
     text = "\n".join(lines) if language is not None else ""
+    # The window's tree and the whole file's tree are kept apart (each reparses incrementally).
+    window_key = snap.path + "\0window"
+    whole_lines = whole.split("\n") if whole is not None and snap.first_line > 0 else None
     if language is not None:
         # Cut at statement boundaries: never inside a multi-line string or expression.
-        start, end = treesitter.statement_window(text, language, start, cursor, end, snap.path)
+        start, end = treesitter.statement_window(text, language, start, cursor, end, window_key)
     prefix = "".join(line + "\n" for line in lines[start:cursor])
     suffix = "".join(line + "\n" for line in lines[cursor + 1 : end])
 
@@ -154,7 +159,7 @@ def build_context(
     has_imports = False
     if language is not None:
         col = len(middle.encode("utf-8", "surrogatepass"))  # the encoding analyze() uses
-        info = treesitter.analyze(text, cursor, col, language, snap.path)
+        info = treesitter.analyze(text, cursor, col, language, window_key)
         if info is not None:
             if info.in_string or info.in_comment or info.mid_expression:
                 multiline = False
@@ -163,7 +168,10 @@ def build_context(
             if start + snap.first_line > 0:
                 imports = info.imports
                 imports_end = info.imports_end_row
-                if snap.first_line > 0 and snap.head:
+                if whole_lines is not None:
+                    imports = treesitter.imports_of("\n".join(whole_lines[:400]), language)
+                    imports_end = 0
+                elif snap.first_line > 0 and snap.head:
                     imports = treesitter.imports_of("\n".join(snap.head), language)
                     imports_end = 0
                 if imports and imports_end <= start:
@@ -176,11 +184,15 @@ def build_context(
                     header_parts.append("".join(line + "\n" for line in sig_lines))
     extra: tuple[tuple[str, str], ...] = ()
     if definitions is not None and language is not None and budget.extra_tokens:
+        if whole_lines is not None:
+            def_lines, def_cursor, offset = whole_lines, snap.row, snap.first_line
+        else:
+            def_lines, def_cursor, offset = lines, cursor, 0
         defs_header, extra = definitions_for(
-            lines,
-            cursor,
-            start,
-            end,
+            def_lines,
+            def_cursor,
+            start + offset,
+            end + offset,
             language,
             snap.path,
             definitions,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .backends import Cancellation, CompletionBackend, Notify, make_backend
+from .buffers import BufferStore
 from .cache import SuggestionCache
 from .config import Settings
 from .context import build_context, display_name
@@ -92,6 +93,7 @@ class Engine:
         # ~3 characters per token, as context.estimate_tokens counts.
         self.ring = ActivityRing(settings.context.extra_chunks, settings.context.extra_tokens * 3)
         self.definitions = DefinitionIndex()
+        self.buffers = BufferStore()  # the editor's buffers, mirrored for far context
         self._last: CompletionRequest | None = None
         self._last_window = ""
         self._cond = threading.Condition()
@@ -123,6 +125,29 @@ class Engine:
                     req.cancel.cancel()
             if self._pending is not None and self._pending.cancel.cancelled:
                 self._pending = None
+
+    def sync_buffer(
+        self, bufnr: int, sync: dict[str, Any], tick: int, snapshot: BufferSnapshot
+    ) -> bool:
+        """Bring our copy of a buffer up to date: its whole text, or the lines each change
+        replaced. False when the copy is out of step with the editor (send the whole text)."""
+        if "full" in sync:
+            text = "\n".join(map(str, sync["full"])).encode("utf-8", "surrogateescape")
+            self.buffers.attach(bufnr, text, tick, None)
+        else:
+            for first, last, lines in sync.get("edits") or ():
+                if not self.buffers.replace_lines(bufnr, int(first), int(last), lines, tick):
+                    return False
+        doc = self.buffers.get(bufnr)
+        row = snapshot.row
+        if (
+            doc is None
+            or doc.line_count != snapshot.line_count
+            or doc.lines(row, row + 1) != [snapshot.cursor_line]
+        ):
+            self.buffers.detach(bufnr)
+            return False
+        return True
 
     def add_activity(self, path: str, text: str, kind: str, root: str | None = None) -> None:
         """Recent activity (an edited region, a yank, a buffer left) for later prompts."""
@@ -161,6 +186,7 @@ class Engine:
             "detail": info.detail,
             "cache_entries": len(self.cache),
             "extra_chunks": [path for path, _ in self.ring.chunks()],
+            "mirrored": {str(b): n for b, n in self.buffers.line_counts().items()},
             "last": self.history[-1] if self.history else None,
         }
 
@@ -245,11 +271,16 @@ class Engine:
             timings.received_ns = started
         if request.cancel.cancelled:
             return ""
+        doc = self.buffers.get(request.bufnr)
+        whole = None
+        if doc is not None and doc.line_count == request.snapshot.line_count:
+            whole = doc.text.decode("utf-8", "surrogateescape")
         ctx = build_context(
             request.snapshot,
             self.settings.context,
             root=request.root,
             definitions=self.definitions,
+            whole=whole,
         )
         # Recent activity first: it changes only at quiet moments; definitions follow the cursor.
         extra = self.ring.chunks() + ctx.extra

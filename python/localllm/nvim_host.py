@@ -121,10 +121,21 @@ class LocalLLMPlugin:
             log.warning("bad request payload: %s", exc)
             return
         timings = RequestTimings(fired_ns=int(payload.get("fired_ns") or 0), received_ns=received)
+        bufnr = int(payload.get("bufnr", 0))
+        sync = payload.get("sync")
+        if isinstance(sync, dict):
+            tick = int(payload.get("tick") or 0)
+            try:
+                in_step = self.engine.sync_buffer(bufnr, sync, tick, snapshot)
+            except (TypeError, ValueError) as exc:
+                log.warning("bad buffer sync: %s", exc)
+                in_step = False
+            if not in_step:
+                self.nvim.exec_lua("require('localllm.sync').resync(...)", bufnr, async_=True)
         self.engine.submit(
             CompletionRequest(
                 id=int(payload["id"]),
-                bufnr=int(payload.get("bufnr", 0)),
+                bufnr=bufnr,
                 snapshot=snapshot,
                 timings=timings,
                 root=payload.get("root") or None,
