@@ -169,7 +169,9 @@ def build_context(
                 imports = info.imports
                 imports_end = info.imports_end_row
                 if whole_lines is not None:
-                    imports = treesitter.imports_of("\n".join(whole_lines[:400]), language)
+                    imports = treesitter.imports_of(
+                        "\n".join(whole_lines[:400]), language, snap.path + "\0head"
+                    )
                     imports_end = 0
                 elif snap.first_line > 0 and snap.head:
                     imports = treesitter.imports_of("\n".join(snap.head), language)

@@ -638,10 +638,11 @@ def analyze(text: str, row: int, col: int, lang: str, key: str = "") -> SyntaxIn
     )
 
 
-def imports_of(text: str, lang: str) -> str:
-    """The package clause and imports of `text` (the head of a file), as SyntaxInfo.imports."""
+def imports_of(text: str, lang: str, key: str = "") -> str:
+    """The package clause and imports of `text` (the head of a file), as SyntaxInfo.imports.
+    With a `key` (the buffer's), the parse is cached and incremental like parse_text()."""
     data = text.encode("utf-8", "surrogatepass")
-    tree = _parse(lang, data)
+    tree = parse_text(lang, data, key) if key else _parse(lang, data)
     if tree is None:
         return ""
     return _imports(tree.root_node, data, lang)[0]
