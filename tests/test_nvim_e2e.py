@@ -444,3 +444,8 @@ def test_a_large_buffer_is_mirrored_in_step_through_every_kind_of_change(
     insert_at(nvim, 900, 0)
     request_and_check()
     assert mirrored() == len(nvim.current.buffer)
+    # Unloading the buffer drops the host's copy.
+    nvim.input("<Esc>")
+    nvim.command("enew")
+    nvim.command(f"bwipeout! {buf}")
+    wait_for(lambda: mirrored() is None)

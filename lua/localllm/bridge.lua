@@ -112,6 +112,14 @@ function M.activity(payload)
   end
 end
 
+--- The buffer is gone: Python drops its copy.
+---@param buf integer
+function M.forget(buf)
+  if state.chan then
+    pcall(vim.rpcnotify, state.chan, 'localllm_forget', buf)
+  end
+end
+
 --- A quiet moment: queued activity may join the prompt now.
 function M.promote()
   if state.chan then

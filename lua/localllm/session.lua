@@ -368,6 +368,7 @@ function M.forget(buf)
   M.reset(buf)
   buffers[buf] = nil
   require('localllm.sync').forget(buf)
+  bridge.forget(buf)
 end
 
 function M.forget_all()

@@ -157,6 +157,12 @@ class LocalLLMPlugin:
         except (KeyError, TypeError) as exc:
             log.warning("bad activity payload: %s", exc)
 
+    @pynvim.rpc_export("localllm_forget", sync=False)
+    def forget(self, bufnr: int) -> None:
+        """The buffer was unloaded: drop our copy of it."""
+        if self.engine is not None:
+            self.engine.buffers.detach(int(bufnr))
+
     @pynvim.rpc_export("localllm_promote", sync=False)
     def promote(self) -> None:
         if self.engine is not None:
