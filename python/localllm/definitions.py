@@ -9,7 +9,18 @@ hands back compact copies of those definitions within a character budget
 
 Languages: Go (types, functions, methods, const/var blocks, type parameters; the sibling files of
 the same package) and Python (classes, functions, module-level assignments; the modules of the
-same folder that the buffer imports from). Other languages give empty results.
+same folder that the buffer imports from). The brace languages too, with functions as their
+signature and `{ ... }`, and types whole but for their methods' bodies: JavaScript, TypeScript
+and tsx (classes, interfaces, enums, type aliases, functions, top-level const/let/var; the files
+of the same folder that the buffer imports with `./name` or `require('./name')`), Rust (structs,
+enums, traits, type aliases, functions, impl methods, const/static items; the .rs files of the
+same folder), Java (classes, interfaces, enums, records, their methods and static final fields;
+the .java files of the same folder and package) and C/C++ (functions and prototypes, structs,
+unions, enums, classes, typedefs and `using` aliases, macros, global variables, inside
+namespaces, `extern "C"` and #if blocks too; the headers of the same folder that the buffer
+includes with quotes); and Lua (functions as `function m.f(a) ... end`, the functions and
+values of module tables, top-level variables; the modules of the same folder that the buffer
+binds with `local m = require("pkg.m")`). Other languages give empty results.
 
 Speed: the current buffer is parsed incrementally (the last tree of each language is kept and
 edited with the difference to the new text), so the per-keystroke work is a short reparse, one
@@ -33,7 +44,7 @@ import os
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from tree_sitter import Node, Parser, Query, QueryCursor, Tree
@@ -48,8 +59,15 @@ MAX_PER_NAME = 2  # the most definitions one identifier contributes
 LINES_BEFORE = 40
 LINES_AFTER = 10
 
-_SUPPORTED = frozenset({"go", "python"})
-_EXTENSIONS = {"go": ".go", "python": ".py"}
+_SUPPORTED = frozenset(
+    {"go", "python", "javascript", "typescript", "tsx", "rust", "java", "c", "cpp", "lua"}
+)
+_EXTENSIONS = {"go": ".go", "python": ".py", "rust": ".rs", "java": ".java", "lua": ".lua"}
+_JS_FAMILY = frozenset({"javascript", "typescript", "tsx"})
+# Siblings count when the buffer imports them (and names what it uses of them).
+_IMPORTING = frozenset({"python", "lua", *_JS_FAMILY})
+_PACKAGED = frozenset({"go", "java"})  # siblings count when in the same package
+_C_HEADERS = frozenset({".h", ".hh", ".hpp", ".hxx", ".h++", ".inc", ".ipp", ".tpp"})
 _MAX_FOLDERS = 16
 _MAX_BUFFERS = 8
 
@@ -87,7 +105,66 @@ _PY_BUILTINS = frozenset(
         "__name__",
     }
 )
-_BUILTINS = {"go": _GO_BUILTINS, "python": _PY_BUILTINS}
+_JS_BUILTINS = _words(
+    "undefined null true false this super new typeof instanceof void delete in of let const var",
+    "function class return if else for while do switch case break continue default throw try",
+    "catch finally async await yield import export from as extends static get set arguments",
+    "console Object Array String Number Boolean Symbol BigInt Map Set WeakMap WeakSet Promise",
+    "JSON Math Date RegExp Error TypeError RangeError SyntaxError Reflect Proxy Intl parseInt",
+    "parseFloat isNaN isFinite require module exports window document globalThis process Buffer",
+    "setTimeout clearTimeout setInterval clearInterval queueMicrotask fetch NaN Infinity",
+)
+_TS_BUILTINS = _JS_BUILTINS | _words(
+    "any unknown never string number boolean object symbol bigint readonly keyof infer is",
+    "declare namespace type interface enum implements private public protected abstract",
+    "Partial Required Readonly Record Pick Omit Exclude Extract NonNullable ReturnType",
+    "Parameters InstanceType Awaited Iterable AsyncIterable",
+)
+_RUST_BUILTINS = _words(
+    "self Self super crate true false i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize f32",
+    "f64 bool char str String Vec Option Some None Result Ok Err Box Rc Arc RefCell Cell Mutex",
+    "HashMap HashSet BTreeMap BTreeSet VecDeque println print eprintln eprint format vec assert",
+    "assert_eq assert_ne debug_assert panic write writeln todo unimplemented unreachable dbg",
+    "matches Default Clone Copy Debug PartialEq Eq PartialOrd Ord Hash Iterator IntoIterator From",
+    "Into ToString Send Sync Sized Fn FnMut FnOnce Drop AsRef AsMut clone unwrap expect",
+)
+_JAVA_BUILTINS = _words(
+    "this super null true false var String Object Integer Long Double Float Boolean Character",
+    "Byte Short Number System Math List Map Set ArrayList LinkedList HashMap HashSet TreeMap",
+    "Arrays Collections Objects Optional Stream Collectors Exception RuntimeException Override",
+    "IllegalArgumentException IllegalStateException NullPointerException Iterable Iterator",
+    "Comparable Runnable Thread StringBuilder out err println print printf",
+)
+_C_BUILTINS = _words(
+    "NULL true false bool size_t ssize_t ptrdiff_t intptr_t uintptr_t int8_t int16_t int32_t",
+    "int64_t uint8_t uint16_t uint32_t uint64_t FILE EOF stdin stdout stderr errno sizeof",
+    "printf fprintf sprintf snprintf puts fputs scanf malloc calloc realloc free memcpy memset",
+    "memmove memcmp strlen strcmp strncmp strcpy strncpy strcat strdup exit abort assert",
+)
+_CPP_BUILTINS = _C_BUILTINS | _words(
+    "std nullptr this string vector map unordered_map set unordered_set array pair tuple",
+    "unique_ptr shared_ptr weak_ptr make_unique make_shared make_pair move forward cout cin cerr",
+    "endl optional variant function size begin end push_back emplace_back",
+)
+_LUA_BUILTINS = _words(
+    "and break do else elseif end false for function goto if in local nil not or repeat return",
+    "then true until while self _G _VERSION assert collectgarbage dofile error getmetatable",
+    "ipairs load loadfile next pairs pcall print rawequal rawget rawlen rawset require select",
+    "setmetatable tonumber tostring type unpack xpcall string table math io os coroutine utf8",
+    "debug package vim",
+)
+_BUILTINS = {
+    "lua": _LUA_BUILTINS,
+    "go": _GO_BUILTINS,
+    "python": _PY_BUILTINS,
+    "javascript": _JS_BUILTINS,
+    "typescript": _TS_BUILTINS,
+    "tsx": _TS_BUILTINS,
+    "rust": _RUST_BUILTINS,
+    "java": _JAVA_BUILTINS,
+    "c": _C_BUILTINS,
+    "cpp": _CPP_BUILTINS,
+}
 
 # Identifier uses and local definitions, per language. Captures: @name/@type/@member are uses,
 # @def binds a name in the window (a local, a parameter, a declaration), @skip and @key are
@@ -141,6 +218,116 @@ _QUERIES = {
 (identifier) @name
 """,
 }
+_JS_COMMON = """
+(variable_declarator name: (identifier) @def)
+(arrow_function parameter: (identifier) @def)
+(shorthand_property_identifier_pattern) @def
+(pair_pattern value: (identifier) @def)
+(array_pattern (identifier) @def)
+(assignment_pattern left: (identifier) @def)
+(rest_pattern (identifier) @def)
+(function_declaration name: (identifier) @def)
+(generator_function_declaration name: (identifier) @def)
+(function_expression name: (identifier) @def)
+(class_declaration name: (_) @def)
+(catch_clause parameter: (identifier) @def)
+(for_in_statement left: (identifier) @def)
+(import_statement) @import
+(member_expression property: (property_identifier) @member)
+(identifier) @name
+"""
+_JS_QUERY = _JS_COMMON + "(formal_parameters (identifier) @def)\n"
+_TS_QUERY = (
+    _JS_COMMON
+    + """
+(required_parameter pattern: (identifier) @def)
+(optional_parameter pattern: (identifier) @def)
+(interface_declaration name: (type_identifier) @def)
+(type_alias_declaration name: (type_identifier) @def)
+(enum_declaration name: (identifier) @def)
+(type_parameter name: (type_identifier) @def)
+(type_identifier) @type
+"""
+)
+_QUERIES["javascript"] = _JS_QUERY
+_QUERIES["typescript"] = _TS_QUERY
+_QUERIES["tsx"] = _TS_QUERY
+_QUERIES["rust"] = """
+(let_declaration pattern: (identifier) @def)
+(parameter pattern: (identifier) @def)
+(closure_parameters (identifier) @def)
+(tuple_pattern (identifier) @def)
+(for_expression pattern: (identifier) @def)
+(function_item name: (identifier) @def)
+(struct_item name: (type_identifier) @def)
+(enum_item name: (type_identifier) @def)
+(trait_item name: (type_identifier) @def)
+(type_item name: (type_identifier) @def)
+(type_parameter name: (type_identifier) @def)
+(const_item name: (identifier) @def)
+(static_item name: (identifier) @def)
+(use_declaration) @import
+(field_expression field: (field_identifier) @member)
+(scoped_identifier name: (identifier) @member)
+(identifier) @name
+(type_identifier) @type
+"""
+_QUERIES["java"] = """
+(local_variable_declaration declarator: (variable_declarator name: (identifier) @def))
+(formal_parameter name: (identifier) @def)
+(spread_parameter (variable_declarator name: (identifier) @def))
+(catch_formal_parameter name: (identifier) @def)
+(enhanced_for_statement name: (identifier) @def)
+(lambda_expression parameters: (identifier) @def)
+(inferred_parameters (identifier) @def)
+(method_declaration name: (identifier) @def)
+(constructor_declaration name: (identifier) @def)
+(class_declaration name: (identifier) @def)
+(interface_declaration name: (identifier) @def)
+(enum_declaration name: (identifier) @def)
+(record_declaration name: (identifier) @def)
+(type_parameter (type_identifier) @def)
+(package_declaration) @import
+(import_declaration) @import
+(method_invocation name: (identifier) @member)
+(field_access field: (identifier) @member)
+(identifier) @name
+(type_identifier) @type
+"""
+_C_QUERY = """
+(declaration declarator: (identifier) @def)
+(init_declarator declarator: (identifier) @def)
+(parameter_declaration declarator: (identifier) @def)
+(pointer_declarator declarator: (identifier) @def)
+(array_declarator declarator: (identifier) @def)
+(function_declarator declarator: (identifier) @def)
+(preproc_include) @import
+(field_expression field: (field_identifier) @member)
+(identifier) @name
+(type_identifier) @type
+"""
+_QUERIES["c"] = _C_QUERY
+_QUERIES["cpp"] = (
+    _C_QUERY
+    + """
+(reference_declarator (identifier) @def)
+(for_range_loop declarator: (identifier) @def)
+(qualified_identifier scope: (namespace_identifier) name: (_) @skip)
+(using_declaration) @import
+"""
+)
+_QUERIES["lua"] = """
+(variable_declaration (assignment_statement (variable_list name: (identifier) @def)))
+(variable_declaration (variable_list name: (identifier) @def))
+(parameters name: (identifier) @def)
+(for_generic_clause (variable_list name: (identifier) @def))
+(for_numeric_clause name: (identifier) @def)
+(function_declaration name: (identifier) @def)
+(dot_index_expression field: (identifier) @member)
+(method_index_expression method: (identifier) @member)
+(field name: (identifier) @key)
+(identifier) @name
+"""
 
 _GO_FUNCTIONS = frozenset({"function_declaration", "method_declaration", "func_literal"})
 _GO_PARAMETER_LISTS = ("receiver", "type_parameters", "parameters", "result")
@@ -162,6 +349,43 @@ _SCOPES = {
             "generator_expression",
         }
     ),
+}
+_JS_SCOPES = frozenset(
+    {
+        "function_declaration",
+        "generator_function_declaration",
+        "function_expression",
+        "generator_function",
+        "function",
+        "arrow_function",
+        "method_definition",
+        "class_body",
+    }
+)
+_SCOPES["javascript"] = _SCOPES["typescript"] = _SCOPES["tsx"] = _JS_SCOPES
+_SCOPES["rust"] = frozenset({"function_item", "closure_expression", "impl_item", "trait_item"})
+_SCOPES["java"] = frozenset(
+    {
+        "method_declaration",
+        "constructor_declaration",
+        "compact_constructor_declaration",
+        "lambda_expression",
+        "class_body",
+        "interface_body",
+    }
+)
+_SCOPES["c"] = _SCOPES["cpp"] = frozenset(
+    {"function_definition", "lambda_expression", "field_declaration_list", "template_declaration"}
+)
+_SCOPES["lua"] = frozenset({"function_declaration", "function_definition"})
+# The field of a member access that holds the object: `x` in `x.name`.
+_OPERANDS = {
+    "lua": "table",
+    "go": "operand",
+    "rust": "value",
+    "c": "argument",
+    "cpp": "argument",
+    "java": "object",
 }
 _PY_NESTING = frozenset(
     {
@@ -191,9 +415,12 @@ class Definition:
     `kind` is "type", "func", "method", "const", "var" or "class". `path` is the file it comes
     from ("" for a buffer without a name), `row` its 0-based start row there. `text` is its
     source, compacted: types and const/var blocks whole, functions as their signature with the
-    body elided (Go `{ ... }`, Python `...` after the docstring's first line), Python classes as
-    their header, docstring line, fields and method signatures; never more than MAX_LINES lines.
-    `owner` is the receiver type of a Go method or the class of a Python method ("" otherwise).
+    body elided (Go and the other brace languages `{ ... }`, Python `...` after the docstring's
+    first line), Python classes as their header, docstring line, fields and method signatures,
+    the classes, structs, traits and interfaces of the brace languages whole but for the bodies
+    of their methods; never more than MAX_LINES lines. A method of the brace languages (but Go)
+    comes inside the header of its class or impl block. `owner` is the receiver type of a Go
+    method, the class (impl type) of a method, or the class of a Java constant ("" otherwise).
     """
 
     name: str
@@ -210,8 +437,9 @@ Definitions = dict[str, list[Definition]]
 @dataclass(slots=True)
 class _Found:
     """The definitions of a file (or a folder): name -> definitions; member name -> the types
-    with a field or an interface method (Go), or a class attribute (Python), of that name; and
-    the Go package clause."""
+    with a field or an interface method (Go), a class attribute (Python), a field, property,
+    enum member or trait/interface method (the brace languages), of that name; and the Go or
+    Java package clause."""
 
     defs: Definitions = field(default_factory=dict)
     members: Definitions = field(default_factory=dict)
@@ -243,6 +471,7 @@ class _Near:
     owners: set[str]  # type names in the window and the enclosing receiver/class
     package: str
     imports: _PyImports
+    includes: frozenset[str] = frozenset()  # C/C++: the files of the folder it includes
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,17 +571,18 @@ def _indent_text(text: str, indent: str) -> str:
 
 
 def _cap(text: str, lang: str) -> str:
-    """At most MAX_LINES lines: the head, a marker, and the closing line of a Go block."""
+    """At most MAX_LINES lines: the head, a marker, and the closing line of a brace block."""
     lines = text.split("\n")
     if len(lines) <= MAX_LINES:
         return text
     inner = lines[1] if len(lines) > 1 else ""
     indent = inner[: len(inner) - len(inner.lstrip(" \t"))]
-    if lang == "go":
+    if lang == "go" or lang in _BRACE_NODES or lang == "lua":
         last = lines[-1]
-        tail = [last] if last.strip() in ("}", ")", "})", "}}") else []
+        tail = [last] if last.strip() in ("}", ")", "})", "}}", "};") else []
         kept = lines[: MAX_LINES - 1 - len(tail)]
-        return "\n".join([*kept, indent + "// ...", *tail])
+        marker = "-- ..." if lang == "lua" else "// ..."
+        return "\n".join([*kept, indent + marker, *tail])
     return "\n".join([*lines[: MAX_LINES - 1], indent + "..."])
 
 
@@ -749,6 +979,684 @@ def _py_imports(root: Node, data: bytes) -> _PyImports:
 
 
 # --------------------------------------------------------------------------------------------
+# JavaScript/TypeScript, Rust, Java, C/C++ definitions (the brace languages)
+
+# Function-like nodes whose block body a compacted text elides as `{ ... }`.
+_BODY_OWNERS = frozenset(
+    {
+        # javascript / typescript
+        "function_declaration",
+        "generator_function_declaration",
+        "function_expression",
+        "generator_function",
+        "function",
+        "arrow_function",
+        "method_definition",
+        # rust
+        "function_item",
+        "closure_expression",
+        # java
+        "method_declaration",
+        "constructor_declaration",
+        "compact_constructor_declaration",
+        "lambda_expression",
+        # c / c++
+        "function_definition",
+    }
+)
+_BODIES = frozenset({"statement_block", "block", "compound_statement", "constructor_body"})
+
+
+def _compact(outer: Node, data: bytes, lang: str) -> str:
+    """`outer`'s source with the bodies of the functions in it elided, dedented and capped."""
+    cuts: list[tuple[int, int]] = []
+    stack = [outer]
+    while stack:
+        node = stack.pop()
+        if node.type in _BODY_OWNERS:
+            body = node.child_by_field_name("body")
+            if body is not None and body.type in _BODIES:
+                cuts.append((body.start_byte, body.end_byte))
+                stack.extend(c for c in node.named_children if c.start_byte < body.start_byte)
+                continue
+        stack.extend(node.named_children)
+    cuts.sort()
+    parts: list[str] = []
+    pos = outer.start_byte
+    for start, end in cuts:
+        if start < pos:
+            continue
+        parts.append(_text(data, pos, start))
+        parts.append("{ ... }")
+        pos = end
+    parts.append(_text(data, pos, outer.end_byte))
+    return _cap(_dedent_text(data, outer.start_byte, "".join(parts)).rstrip(), lang)
+
+
+def _dedent_text(data: bytes, start: int, text: str) -> str:
+    """`text` (the source from `start` on, maybe edited), its later lines stripped of the
+    indentation of the line of `start`."""
+    lead = data[_line_start(data, start) : start]
+    if not lead or lead.strip(b" \t"):
+        return text
+    width = len(lead)
+    lines = text.split("\n")
+    for i in range(1, len(lines)):
+        line = lines[i]
+        strip = len(line) - len(line.lstrip(" \t"))
+        lines[i] = line[min(strip, width) :]
+    return "\n".join(lines)
+
+
+def _member_indent(container: Node, member: Node, data: bytes) -> str:
+    lead = _text(data, _line_start(data, member.start_byte), member.start_byte)
+    if member.start_point.row > container.start_point.row and not lead.strip():
+        return lead[container.start_point.column :] or "    "
+    return "    "
+
+
+def _in_container(container: Node, body: Node, member: Node, data: bytes, lang: str) -> str:
+    """A member's compacted text inside its container's header: `class X {\\n  m() { ... }\\n}`."""
+    header = _dedented(data, container.start_byte, body.start_byte).rstrip()
+    inner = _compact(member, data, lang)
+    indent = _member_indent(container, member, data)
+    return _cap(f"{header} {{\n{_indent_text(inner, indent)}\n}}", lang)
+
+
+def _simple_name(node: Node | None, data: bytes) -> str:
+    """The name of a type node: `Stack<T>` -> "Stack", `&mut a::B` -> "B"."""
+    while node is not None:
+        if node.type in ("type_identifier", "identifier", "field_identifier"):
+            return _node_text(data, node)
+        inner = node.child_by_field_name("type") or node.child_by_field_name("name")
+        if inner is None and node.named_child_count:
+            inner = node.named_children[-1 if node.type == "scoped_type_identifier" else 0]
+        node = inner
+    return ""
+
+
+def _named(node: Node, data: bytes) -> str:
+    name = node.child_by_field_name("name")
+    if name is None or name.is_missing:
+        return ""
+    return _node_text(data, name)
+
+
+# JavaScript / TypeScript
+
+_JS_FUNCTIONS = frozenset(
+    {"function_declaration", "generator_function_declaration", "function_signature"}
+)
+_JS_CLASSES = frozenset({"class_declaration", "abstract_class_declaration", "class"})
+_JS_TYPES = frozenset({"interface_declaration", "type_alias_declaration", "enum_declaration"})
+
+
+def _js_node(node: Node, data: bytes, path: str, found: _Found, lang: str) -> None:
+    inner = node
+    if node.type == "export_statement":
+        declaration = node.child_by_field_name("declaration") or node.child_by_field_name("value")
+        if declaration is None:
+            return
+        inner = declaration
+    kind = inner.type
+    row = node.start_point.row
+    if kind in _JS_FUNCTIONS:
+        name = _named(inner, data)
+        if name:
+            _add(found.defs, Definition(name, "func", path, row, _compact(node, data, lang)))
+    elif kind in _JS_CLASSES:
+        name = _named(inner, data)
+        if not name:
+            return
+        definition = Definition(name, "class", path, row, _compact(node, data, lang))
+        _add(found.defs, definition)
+        body = inner.child_by_field_name("body")
+        if body is None:
+            return
+        for member in body.named_children:
+            member_name = _named(member, data)
+            if not member_name:
+                continue
+            if member.type == "method_definition":
+                text = _in_container(node, body, member, data, lang)
+                row_ = member.start_point.row
+                _add(found.defs, Definition(member_name, "method", path, row_, text, name))
+            else:
+                found.members.setdefault(member_name, []).append(definition)
+    elif kind in _JS_TYPES:
+        name = _named(inner, data)
+        if not name:
+            return
+        definition = Definition(name, "type", path, row, _compact(node, data, lang))
+        _add(found.defs, definition)
+        body = inner.child_by_field_name("body")
+        for member in body.named_children if body is not None else ():
+            if member.type == "property_identifier":
+                member_name = _node_text(data, member)  # an enum member
+            else:
+                member_name = _named(member, data)
+            if member_name:
+                found.members.setdefault(member_name, []).append(definition)
+    elif kind in ("lexical_declaration", "variable_declaration"):
+        constant = _node_text(data, inner).startswith("const")
+        declarators = [c for c in inner.named_children if c.type == "variable_declarator"]
+        text = _compact(node, data, lang)
+        for declarator in declarators:
+            name_node = declarator.child_by_field_name("name")
+            if name_node is None or name_node.type != "identifier":
+                continue
+            value = declarator.child_by_field_name("value")
+            if value is not None and _js_require(value, data):
+                continue  # `const m = require('./m')` is an import
+            if value is not None and value.type in ("arrow_function", "function_expression"):
+                kind_ = "func"
+            elif value is not None and value.type == "class":
+                kind_ = "class"
+            else:
+                kind_ = "const" if constant else "var"
+            _add(found.defs, Definition(_node_text(data, name_node), kind_, path, row, text))
+
+
+def _js_require(value: Node, data: bytes) -> bool:
+    if value.type != "call_expression":
+        return False
+    function = value.child_by_field_name("function")
+    return function is not None and _node_text(data, function) == "require"
+
+
+def _js_imports(root: Node, data: bytes) -> _PyImports:
+    """The relative imports of a JS/TS file from its own folder (`./m`), as Python's."""
+    found = _PyImports()
+    for node in root.named_children:
+        if node.type == "import_statement":
+            source = node.child_by_field_name("source")
+            stem = _js_stem(source, data)
+            if stem is None:
+                continue
+            for clause in node.named_children:
+                if clause.type != "import_clause":
+                    continue
+                for part in clause.named_children:
+                    if part.type == "identifier":  # a default import
+                        local = _node_text(data, part)
+                        found.names[local] = (stem, local)
+                    elif part.type == "namespace_import":
+                        for child in part.named_children:
+                            found.modules[_node_text(data, child)] = stem
+                    elif part.type == "named_imports":
+                        for spec in part.named_children:
+                            name = spec.child_by_field_name("name")
+                            if name is None:
+                                continue
+                            alias = spec.child_by_field_name("alias") or name
+                            found.names[_node_text(data, alias)] = (stem, _node_text(data, name))
+        elif node.type in ("lexical_declaration", "variable_declaration"):
+            for declarator in node.named_children:
+                if declarator.type != "variable_declarator":
+                    continue
+                value = declarator.child_by_field_name("value")
+                target = declarator.child_by_field_name("name")
+                if value is None or target is None or value.type != "call_expression":
+                    continue
+                function = value.child_by_field_name("function")
+                arguments = value.child_by_field_name("arguments")
+                if function is None or _node_text(data, function) != "require":
+                    continue
+                if arguments is None or arguments.named_child_count != 1:
+                    continue
+                stem = _js_stem(arguments.named_children[0], data)
+                if stem is None:
+                    continue
+                if target.type == "identifier":
+                    found.modules[_node_text(data, target)] = stem
+                elif target.type == "object_pattern":
+                    for part in target.named_children:
+                        if part.type == "shorthand_property_identifier_pattern":
+                            local = _node_text(data, part)
+                            found.names[local] = (stem, local)
+                        elif part.type == "pair_pattern":
+                            key = part.child_by_field_name("key")
+                            value_ = part.child_by_field_name("value")
+                            if key is not None and value_ is not None:
+                                local = _node_text(data, value_)
+                                found.names[local] = (stem, _node_text(data, key))
+    return found
+
+
+_JS_EXTENSIONS = {
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+}
+
+
+def _js_stem(source: Node | None, data: bytes) -> str | None:
+    """The file stem of a module specifier of the same folder: './m' and './m.js' -> "m"."""
+    if source is None or source.type != "string":
+        return None
+    spec = _node_text(data, source)[1:-1]
+    if not spec.startswith("./"):
+        return None
+    spec = spec[2:]
+    if not spec or "/" in spec:
+        return None
+    stem, extension = os.path.splitext(spec)
+    return stem if extension in _JS_EXTENSIONS else spec
+
+
+# Rust
+
+
+def _rust_node(node: Node, data: bytes, path: str, found: _Found, lang: str) -> None:
+    kind = node.type
+    row = node.start_point.row
+    if kind in ("function_item", "function_signature_item"):
+        name = _named(node, data)
+        if name:
+            _add(found.defs, Definition(name, "func", path, row, _compact(node, data, lang)))
+    elif kind in ("struct_item", "enum_item", "union_item", "type_item", "trait_item"):
+        name = _named(node, data)
+        if not name:
+            return
+        definition = Definition(name, "type", path, row, _compact(node, data, lang))
+        _add(found.defs, definition)
+        body = node.child_by_field_name("body")
+        for member in body.named_children if body is not None else ():
+            member_name = _named(member, data)
+            if member_name:
+                found.members.setdefault(member_name, []).append(definition)
+    elif kind in ("const_item", "static_item"):
+        name = _named(node, data)
+        if name:
+            kind_ = "const" if kind == "const_item" else "var"
+            _add(found.defs, Definition(name, kind_, path, row, _compact(node, data, lang)))
+    elif kind == "impl_item":
+        owner = _simple_name(node.child_by_field_name("type"), data)
+        body = node.child_by_field_name("body")
+        if not owner or body is None:
+            return
+        for member in body.named_children:
+            if member.type != "function_item":
+                continue
+            name = _named(member, data)
+            if name:
+                text = _in_container(node, body, member, data, lang)
+                _add(
+                    found.defs,
+                    Definition(name, "method", path, member.start_point.row, text, owner),
+                )
+
+
+# Java
+
+
+def _java_node(node: Node, data: bytes, path: str, found: _Found, lang: str) -> None:
+    if node.type == "package_declaration":
+        for child in node.named_children:
+            if child.type in ("scoped_identifier", "identifier"):
+                found.package = _node_text(data, child)
+    else:
+        _java_type(node, data, path, found, 0)
+
+
+_JAVA_TYPES = frozenset(
+    {
+        "class_declaration",
+        "interface_declaration",
+        "enum_declaration",
+        "record_declaration",
+        "annotation_type_declaration",
+    }
+)
+
+
+def _java_type(node: Node, data: bytes, path: str, found: _Found, depth: int) -> None:
+    if node.type not in _JAVA_TYPES:
+        return
+    name = _named(node, data)
+    body = node.child_by_field_name("body")
+    if not name:
+        return
+    kind = (
+        "type" if node.type in ("interface_declaration", "annotation_type_declaration") else "class"
+    )
+    definition = Definition(name, kind, path, node.start_point.row, _compact(node, data, "java"))
+    _add(found.defs, definition)
+    if body is None:
+        return
+    members = list(body.named_children)
+    for member in list(members):
+        if member.type == "enum_body_declarations":
+            members.extend(member.named_children)
+    for member in members:
+        kind_ = member.type
+        row = member.start_point.row
+        if kind_ == "method_declaration":  # a constructor shows in its class's text
+            method = _named(member, data)
+            if method:
+                text = _in_container(node, body, member, data, "java")
+                _add(found.defs, Definition(method, "method", path, row, text, name))
+        elif kind_ in ("field_declaration", "constant_declaration"):
+            modifiers = next((c for c in member.named_children if c.type == "modifiers"), None)
+            words = _node_text(data, modifiers).split() if modifiers is not None else []
+            constant = kind_ == "constant_declaration" or ("static" in words and "final" in words)
+            for declarator in member.children_by_field_name("declarator"):
+                field_name = _named(declarator, data)
+                if not field_name:
+                    continue
+                found.members.setdefault(field_name, []).append(definition)
+                if constant:
+                    text = _in_container(node, body, member, data, "java")
+                    _add(found.defs, Definition(field_name, "const", path, row, text, name))
+        elif kind_ == "enum_constant":
+            constant_name = _named(member, data)
+            if constant_name:
+                found.members.setdefault(constant_name, []).append(definition)
+        elif kind_ in _JAVA_TYPES and depth < 2:
+            _java_type(member, data, path, found, depth + 1)
+
+
+# C / C++
+
+_C_DESCEND = frozenset(
+    {
+        "preproc_ifdef",
+        "preproc_if",
+        "preproc_else",
+        "preproc_elif",
+        "preproc_elifdef",
+        "linkage_specification",
+        "declaration_list",
+        "namespace_definition",
+    }
+)
+_C_RECORDS = frozenset({"struct_specifier", "union_specifier", "class_specifier"})
+_C_DECLARATORS = frozenset(
+    {
+        "pointer_declarator",
+        "reference_declarator",
+        "array_declarator",
+        "init_declarator",
+        "parenthesized_declarator",
+        "attributed_declarator",
+    }
+)
+
+
+def _c_declarator(node: Node | None) -> tuple[Node | None, bool]:
+    """The name node of a declarator, and whether it declares a function."""
+    function = False
+    while node is not None and node.type in (*_C_DECLARATORS, "function_declarator"):
+        if node.type == "function_declarator":
+            function = True
+        inner = node.child_by_field_name("declarator")
+        if inner is None and node.named_child_count:
+            inner = node.named_children[0]
+        node = inner
+    return node, function
+
+
+def _c_node(node: Node, data: bytes, path: str, found: _Found, lang: str, depth: int = 0) -> None:
+    kind = node.type
+    row = node.start_point.row
+    outer = node
+    if kind == "template_declaration":
+        inner = next((c for c in node.named_children if c.type != "template_parameter_list"), None)
+        if inner is None:
+            return
+        node, kind = inner, inner.type
+    if kind in _C_DESCEND:
+        if depth < 4:
+            body = node.child_by_field_name("body")
+            for child in (body or node).named_children:
+                _c_node(child, data, path, found, lang, depth + 1)
+        return
+    if kind == "preproc_def":
+        name = _named(node, data)
+        if name and node.child_by_field_name("value") is not None:
+            text = _node_text(data, node).rstrip()
+            _add(found.defs, Definition(name, "const", path, row, text))
+    elif kind == "preproc_function_def":
+        name = _named(node, data)
+        if name:
+            _add(found.defs, Definition(name, "func", path, row, _node_text(data, node).rstrip()))
+    elif kind == "function_definition":
+        name_node, _function = _c_declarator(node.child_by_field_name("declarator"))
+        if name_node is None:
+            return
+        text = _compact(outer, data, lang)
+        if name_node.type == "qualified_identifier":
+            scope = name_node.child_by_field_name("scope")
+            method = name_node.child_by_field_name("name")
+            if scope is None or method is None:
+                return
+            owner = _simple_name(scope, data)
+            name = _node_text(data, method)
+            _add(found.defs, Definition(name, "method", path, row, text, owner))
+        elif name_node.type in ("identifier", "field_identifier"):
+            _add(found.defs, Definition(_node_text(data, name_node), "func", path, row, text))
+    elif kind == "declaration":
+        text = _compact(outer, data, lang)
+        words = {_node_text(data, c) for c in node.children if c.type == "type_qualifier"}
+        for declarator in node.children_by_field_name("declarator"):
+            name_node, function = _c_declarator(declarator)
+            if name_node is None or name_node.type != "identifier":
+                continue
+            name = _node_text(data, name_node)
+            if function:
+                kind_ = "func"
+            else:
+                kind_ = "const" if "const" in words or "constexpr" in words else "var"
+            _add(found.defs, Definition(name, kind_, path, row, text))
+        type_node = node.child_by_field_name("type")
+        if type_node is not None and type_node.type in (*_C_RECORDS, "enum_specifier"):
+            _c_record(outer, type_node, data, path, found, lang)
+    elif kind == "type_definition":
+        text = _compact(outer, data, lang)
+        type_node = node.child_by_field_name("type")
+        for declarator in node.children_by_field_name("declarator"):
+            name_node, _function = _c_declarator(declarator)
+            if name_node is None or name_node.type not in ("type_identifier", "identifier"):
+                continue
+            definition = Definition(_node_text(data, name_node), "type", path, row, text)
+            _add(found.defs, definition)
+            for member in _c_members(type_node, data):
+                found.members.setdefault(member, []).append(definition)
+    elif kind == "alias_declaration":
+        name = _named(node, data)
+        if name:
+            _add(found.defs, Definition(name, "type", path, row, _compact(outer, data, lang)))
+    elif kind in _C_RECORDS or kind == "enum_specifier":
+        _c_record(outer, node, data, path, found, lang)
+
+
+def _c_members(record: Node | None, data: bytes) -> Iterator[str]:
+    """The field, method and enumerator names of a struct, class, union or enum."""
+    body = None if record is None else record.child_by_field_name("body")
+    for member in body.named_children if body is not None else ():
+        if member.type == "enumerator":
+            name = _named(member, data)
+            if name:
+                yield name
+        elif member.type in ("field_declaration", "function_definition", "declaration"):
+            for declarator in member.children_by_field_name("declarator"):
+                name_node, _function = _c_declarator(declarator)
+                if name_node is not None and name_node.type in ("field_identifier", "identifier"):
+                    yield _node_text(data, name_node)
+
+
+def _c_record(outer: Node, record: Node, data: bytes, path: str, found: _Found, lang: str) -> None:
+    """A struct, union, class or enum with a name and a body."""
+    name = _named(record, data)
+    body = record.child_by_field_name("body")
+    if not name or body is None:
+        return
+    kind = "class" if record.type == "class_specifier" else "type"
+    if lang == "cpp" and record.type == "struct_specifier":
+        has_methods = any(m.type == "function_definition" for m in body.named_children)
+        kind = "class" if has_methods else "type"
+    definition = Definition(name, kind, path, outer.start_point.row, _compact(outer, data, lang))
+    _add(found.defs, definition)
+    for member_name in _c_members(record, data):
+        found.members.setdefault(member_name, []).append(definition)
+    for member in body.named_children:
+        if member.type != "function_definition":
+            continue
+        name_node, _function = _c_declarator(member.child_by_field_name("declarator"))
+        if name_node is not None and name_node.type in ("field_identifier", "identifier"):
+            text = _in_container(outer, body, member, data, lang)
+            method = _node_text(data, name_node)
+            _add(
+                found.defs,
+                Definition(method, "method", path, member.start_point.row, text, name),
+            )
+
+
+def _c_includes(root: Node, data: bytes) -> frozenset[str]:
+    """The files of the same folder that a C/C++ file includes with quotes."""
+    names: set[str] = set()
+    stack = list(root.named_children)
+    while stack:
+        node = stack.pop()
+        if node.type == "preproc_include":
+            target = node.child_by_field_name("path")
+            if target is not None and target.type == "string_literal":
+                name = _node_text(data, target).strip('"').removeprefix("./")
+                if name and "/" not in name:
+                    names.add(name)
+        elif node.type in ("preproc_ifdef", "preproc_if", "preproc_else", "preproc_elif"):
+            stack.extend(node.named_children)
+    return frozenset(names)
+
+
+# Lua
+
+
+def _lua_function_text(outer: Node, function: Node, data: bytes) -> str:
+    """`local function f(a, b) ... end`: the header up to the parameters, the body elided."""
+    params = function.child_by_field_name("parameters")
+    if params is None:
+        return _cap(_dedented(data, outer.start_byte, outer.end_byte), "lua")
+    return _dedented(data, outer.start_byte, params.end_byte) + " ... end"
+
+
+def _lua_target(node: Node | None, data: bytes) -> tuple[str, str, bool]:
+    """(name, owner, method) of a function or variable name: `M.f` -> ("f", "M", False)."""
+    if node is None:
+        return "", "", False
+    if node.type == "identifier":
+        return _node_text(data, node), "", False
+    field_name = {"dot_index_expression": "field", "method_index_expression": "method"}
+    inner = field_name.get(node.type)
+    if inner is None:
+        return "", "", False
+    name = node.child_by_field_name(inner)
+    table = node.child_by_field_name("table")
+    if name is None or table is None:
+        return "", "", False
+    method = node.type == "method_index_expression"
+    return _node_text(data, name), _node_text(data, table), method
+
+
+def _lua_node(node: Node, data: bytes, path: str, found: _Found, lang: str) -> None:
+    inner = node
+    if node.type == "variable_declaration":  # `local function f` parses as one, too
+        declared = next((c for c in node.named_children if c.type != "comment"), None)
+        if declared is None:
+            return
+        inner = declared
+    row = node.start_point.row
+    if inner.type == "function_declaration":
+        name, owner, _method = _lua_target(inner.child_by_field_name("name"), data)
+        if not name:
+            return
+        text = _lua_function_text(node, inner, data)
+        kind = "method" if owner else "func"
+        _add(found.defs, Definition(name, kind, path, row, text, owner))
+    elif inner.type == "assignment_statement":
+        targets = next((c for c in inner.named_children if c.type == "variable_list"), None)
+        values = next((c for c in inner.named_children if c.type == "expression_list"), None)
+        if targets is None:
+            return
+        value_nodes = values.named_children if values is not None else []
+        for i, target in enumerate(targets.children_by_field_name("name")):
+            name, owner, _method = _lua_target(target, data)
+            if not name:
+                continue
+            value = value_nodes[i] if i < len(value_nodes) else None
+            if value is not None and _lua_require(value, data) is not None:
+                continue  # `local m = require("m")` is an import
+            if value is not None and value.type == "function_definition":
+                text = _lua_function_text(node, value, data)
+                kind = "method" if owner else "func"
+            else:
+                text = _cap(_dedented(data, node.start_byte, node.end_byte), "lua")
+                constant = name.upper() == name and any(ch.isalpha() for ch in name)
+                kind = "const" if constant else "var"
+            definition = Definition(name, kind, path, row, text, owner)
+            _add(found.defs, definition)
+            if owner and kind != "method":
+                found.members.setdefault(name, []).append(definition)  # `M.MAX`
+
+
+def _lua_require(node: Node, data: bytes) -> str | None:
+    """The module stem of `require("a.b")` (with or without parentheses): "b"."""
+    if node.type != "function_call":
+        return None
+    function = node.child_by_field_name("name")
+    arguments = node.child_by_field_name("arguments")
+    if function is None or arguments is None or _node_text(data, function) != "require":
+        return None
+    strings = [c for c in (*arguments.named_children, arguments) if c.type == "string"]
+    if not strings:
+        return None
+    content = strings[0].child_by_field_name("content")
+    module = _node_text(data, content) if content is not None else ""
+    stem = module.replace("/", ".").rsplit(".", 1)[-1]
+    return stem or None
+
+
+def _lua_imports(root: Node, data: bytes) -> _PyImports:
+    """`local m = require("pkg.m")` -> module alias m of the sibling m.lua."""
+    found = _PyImports()
+    for node in root.named_children:
+        if node.type != "variable_declaration":
+            continue
+        for statement in node.named_children:
+            if statement.type != "assignment_statement":
+                continue
+            targets = next((c for c in statement.named_children if c.type == "variable_list"), None)
+            values = next(
+                (c for c in statement.named_children if c.type == "expression_list"), None
+            )
+            if targets is None or values is None:
+                continue
+            for target, value in zip(
+                targets.children_by_field_name("name"), values.named_children, strict=False
+            ):
+                stem = _lua_require(value, data)
+                if stem is not None and target.type == "identifier":
+                    found.modules[_node_text(data, target)] = stem
+    return found
+
+
+_BRACE_NODES: dict[str, Callable[[Node, bytes, str, _Found, str], None]] = {
+    "javascript": _js_node,
+    "typescript": _js_node,
+    "tsx": _js_node,
+    "rust": _rust_node,
+    "java": _java_node,
+    "c": _c_node,
+    "cpp": _c_node,
+}
+
+
+# --------------------------------------------------------------------------------------------
 # Identifiers near the cursor
 
 
@@ -774,7 +1682,7 @@ def _near(
     for node in captures.get("def", ()):
         skipped.add(node.start_byte)
         # Top-level names stay: the index has them, and the prompt may not show them.
-        if _in_scope(node, scopes):
+        if _in_scope(_c_declared(node) if lang in ("c", "cpp") else node, scopes):
             locals_.add(_node_text(data, node))
     for node in captures.get("skip", ()):
         skipped.add(node.start_byte)
@@ -796,6 +1704,18 @@ def _near(
                 break
     elif lang == "python":
         py_imports = _py_imports(root, data)
+    elif lang in _JS_FAMILY:
+        py_imports = _js_imports(root, data)
+    elif lang == "lua":
+        py_imports = _lua_imports(root, data)
+    elif lang == "java":
+        for node in root.named_children:
+            if node.type == "package_declaration":
+                for child in node.named_children:
+                    if child.type in ("scoped_identifier", "identifier"):
+                        package = _node_text(data, child)
+                break
+    includes = _c_includes(root, data) if lang in ("c", "cpp") else frozenset()
 
     builtin = _BUILTINS.get(lang, frozenset())
     found: list[tuple[tuple[int, int, int], str, int, str]] = []
@@ -819,13 +1739,15 @@ def _near(
         parent = node.parent
         operand = None
         if parent is not None:
-            operand = parent.child_by_field_name("operand" if lang == "go" else "object")
+            operand = parent.child_by_field_name(_OPERANDS.get(lang, "object"))
         base = _node_text(data, operand) if operand is not None else ""
         if operand is not None and operand.type == "identifier":
             if lang == "go" and base in go_imports and base not in locals_:
                 continue  # pkg.Name: another package
-            if lang == "python" and base in py_imports.modules and base not in locals_:
-                found.append((place(node), name, _NAME, py_imports.modules[base]))
+            if lang in _IMPORTING and base in py_imports.modules and base not in locals_:
+                # Lua: `m.f` is a function stored in the module's table, an "owned" one.
+                role = _MEMBER if lang == "lua" else _NAME
+                found.append((place(node), name, role, py_imports.modules[base]))
                 continue
         found.append((place(node), name, _MEMBER, ""))
     for capture, role in (("name", _NAME), ("type", _TYPE)):
@@ -853,7 +1775,7 @@ def _near(
             uses.append(use)
             if role != _MEMBER:
                 owners.add(name)
-    return _Near(uses=uses, owners=owners, package=package, imports=py_imports)
+    return _Near(uses=uses, owners=owners, package=package, imports=py_imports, includes=includes)
 
 
 def _in_scope(node: Node, scopes: frozenset[str]) -> bool:
@@ -865,6 +1787,18 @@ def _in_scope(node: Node, scopes: frozenset[str]) -> bool:
             return True
         ancestor = ancestor.parent
     return False
+
+
+def _c_declared(name: Node) -> Node:
+    """A C/C++ declared name as `_in_scope` wants it: a child of what declares it (for
+    `int *f(void)`, of the function definition or declaration, not of its declarators)."""
+    node = name
+    parent = name.parent
+    while parent is not None and (
+        parent.type in _C_DECLARATORS or parent.type == "function_declarator"
+    ):
+        node, parent = parent, parent.parent
+    return node
 
 
 def _map_key(key: Node) -> bool:
@@ -901,8 +1835,52 @@ def _enclosing_scope(node: Node | None, data: bytes, lang: str) -> tuple[set[str
         elif lang == "python" and kind == "class_definition" and not owner:
             name = node.child_by_field_name("name")
             owner = _node_text(data, name) if name is not None else ""
+        elif lang in _BRACE_NODES or lang == "lua":
+            if kind in _BODY_OWNERS:
+                names.update(_brace_parameter_names(node, data))
+            if not owner:
+                owner = _brace_owner(node, data)
         node = node.parent
     return names, owner
+
+
+_DEFAULTS = frozenset({"value", "right", "default_value", "type", "return_type"})
+
+
+def _brace_parameter_names(function: Node, data: bytes) -> Iterator[str]:
+    """The names a function's parameters bind (not the identifiers of their default values)."""
+    params = function.child_by_field_name("parameters") or function.child_by_field_name("parameter")
+    if params is None:  # C/C++: `int f(int a)` has them in its function declarator
+        declarator = function.child_by_field_name("declarator")
+        while declarator is not None and declarator.type != "function_declarator":
+            declarator = declarator.child_by_field_name("declarator")
+        if declarator is not None:
+            params = declarator.child_by_field_name("parameters")
+    if params is None:
+        return
+    stack = [params]
+    while stack:
+        node = stack.pop()
+        if node.type == "identifier":
+            yield _node_text(data, node)
+            continue
+        for i, child in enumerate(node.children):
+            if child.is_named and node.field_name_for_child(i) not in _DEFAULTS:
+                stack.append(child)
+
+
+def _brace_owner(node: Node, data: bytes) -> str:
+    """The type that a class body, an impl block or a C++ `T::method` definition belongs to."""
+    kind = node.type
+    if kind in _JS_CLASSES or kind in _JAVA_TYPES or kind in _C_RECORDS or kind == "trait_item":
+        return _named(node, data)
+    if kind == "impl_item":
+        return _simple_name(node.child_by_field_name("type"), data)
+    if kind == "function_definition":
+        name, _function = _c_declarator(node.child_by_field_name("declarator"))
+        if name is not None and name.type == "qualified_identifier":
+            return _simple_name(name.child_by_field_name("scope"), data)
+    return ""
 
 
 def _py_parameter_names(params: Node, data: bytes) -> Iterator[str]:
@@ -935,7 +1913,7 @@ def identifiers_near(
     below, deduplicated. Left out: keywords, builtins, imported package names and what they
     qualify (`fmt.Println`), struct literal field keys, keyword argument names, and the names
     defined in the window or as parameters of the functions around the cursor. Empty for a
-    language other than Go and Python.
+    language that the module does not support (see `_SUPPORTED`).
     """
     if lang not in _SUPPORTED:
         return []
@@ -974,8 +1952,14 @@ def _extract(
             part = _Found()
             if lang == "go":
                 _go_node(node, data, path, part)
+            elif lang == "python":
+                if node.is_named:
+                    _py_node(node, data, path, part, 0)
+            elif lang == "lua":
+                if node.is_named:
+                    _lua_node(node, data, path, part, lang)
             elif node.is_named:
-                _py_node(node, data, path, part, 0)
+                _BRACE_NODES[lang](node, data, path, part, lang)
         fresh[key] = part
         if part.package:
             found.package = part.package
@@ -991,11 +1975,24 @@ def _norm(path: str) -> str:
 
 
 _Signature = tuple[tuple[str, int, int], ...]  # (path, mtime_ns, size) of a folder's files
+_FolderKey = tuple[str, str, str, str | None, frozenset[str] | None]
+
+
+def _file_lang(lang: str, name: str) -> str | None:
+    """The language to read a sibling file `name` in, for a buffer in `lang`; None: not one."""
+    extension = os.path.splitext(name)[1]
+    if lang in _JS_FAMILY:
+        return _JS_EXTENSIONS.get(extension)
+    if lang in ("c", "cpp"):
+        return lang if extension in _C_HEADERS else None  # a header reads as its includer
+    wanted = _EXTENSIONS.get(lang)
+    return lang if wanted is not None and extension == wanted else None
 
 
 class DefinitionIndex:
-    """Definitions of one file (parsed once) and of a package folder: for Go the sibling .go
-    files of the same package, for Python the modules in the same folder.
+    """Definitions of one file (parsed once) and of a package folder: for Go (Java) the sibling
+    .go (.java) files of the same package, for Python the modules in the same folder, for the
+    other languages the files `definitions_in_folder` tells.
 
     Files on disk are parsed once and cached by (path, mtime_ns, size), at most `max_files` of
     them; a changed file is parsed again. A folder's merged definitions are cached as long as
@@ -1011,7 +2008,7 @@ class DefinitionIndex:
         self.parsed_files = 0
         self._lock = threading.Lock()
         self._files: OrderedDict[str, _FileEntry] = OrderedDict()
-        self._folders: OrderedDict[tuple[str, str, str, str | None], tuple[_Signature, _Found]]
+        self._folders: OrderedDict[_FolderKey, tuple[_Signature, _Found]]
         self._folders = OrderedDict()
         self._buffers: OrderedDict[tuple[str, str], tuple[bytes, _Found, _Memo]]
         self._buffers = OrderedDict()
@@ -1031,8 +2028,10 @@ class DefinitionIndex:
 
         Go: the *.go files (*_test.go ones only when `exclude` is a test file) whose package
         clause is `package` (default: the package of `exclude` on disk, else the most common
-        one). Python: the *.py files. Each file is parsed once per version; while no file
-        changes, the same dict comes back.
+        one); Java likewise with *.java files. Python: the *.py files; Rust: the *.rs files;
+        JavaScript/TypeScript: the files of those languages; C/C++: the headers (read in the
+        language asked for); Lua: the *.lua files. Each file is parsed once per version; while
+        no file changes, the same dict comes back.
         """
         return self._folder(folder, lang, exclude, package).defs
 
@@ -1057,9 +2056,15 @@ class DefinitionIndex:
                 self._buffers.popitem(last=False)
         return found
 
-    def _folder(self, folder: str, lang: str, exclude: str, package: str | None) -> _Found:
-        extension = _EXTENSIONS.get(lang)
-        if extension is None or not folder:
+    def _folder(
+        self,
+        folder: str,
+        lang: str,
+        exclude: str,
+        package: str | None,
+        only: frozenset[str] | None = None,
+    ) -> _Found:
+        if lang not in _SUPPORTED or not folder:
             return _Found()
         excluded = _norm(exclude)
         tests = lang == "go" and exclude.endswith("_test.go")
@@ -1068,7 +2073,9 @@ class DefinitionIndex:
             with os.scandir(folder) as entries:
                 for entry in entries:
                     name = entry.name
-                    if not name.endswith(extension) or name.startswith("."):
+                    if name.startswith(".") or _file_lang(lang, name) is None:
+                        continue
+                    if only is not None and name not in only and _stem(name) not in only:
                         continue
                     if lang == "go" and name.endswith("_test.go") and not tests:
                         continue
@@ -1089,7 +2096,7 @@ class DefinitionIndex:
             del files[self.max_files :]
         files.sort()
         signature = tuple(files)
-        key = (_norm(folder), lang, excluded, package)
+        key = (_norm(folder), lang, excluded, package, only)
         with self._lock:
             cached = self._folders.get(key)
             if cached is not None and cached[0] == signature:
@@ -1098,12 +2105,13 @@ class DefinitionIndex:
 
         parsed: list[_Found] = []
         for path, mtime, size in files:
-            entry_ = self._file(path, mtime, size, lang)
+            file_lang = _file_lang(lang, path)
+            entry_ = None if file_lang is None else self._file(path, mtime, size, file_lang)
             if entry_ is not None:
                 parsed.append(entry_.found)
-        if lang == "go":
+        if lang in _PACKAGED:
             wanted = package
-            if wanted is None and exclude.endswith(".go"):
+            if wanted is None and _file_lang(lang, exclude) is not None:
                 own = self._stat_file(exclude, lang)
                 wanted = own.found.package if own is not None and own.found.package else None
             if wanted is None:
@@ -1180,11 +2188,14 @@ def relevant_definitions(
     file (its folder holds the siblings; "" for none). Same-file definitions are only those the
     prompt does not show: starting above `window_start_row` or at/after `window_end_row` (default:
     LINES_AFTER + 1 rows below the cursor). A name defined in the buffer is not looked up
-    elsewhere. Other files: Go's package siblings; Python's sibling modules that the buffer
-    imports the name (or its module) from. `x.name` finds methods, and the types that have a
-    field or interface method `name` (those in sight preferred; none when it is a guess among
-    many). Both lists are ordered most relevant (nearest use) first, and their texts add up to at
-    most `budget_chars` characters (counting one newline per definition).
+    elsewhere. Other files: Go's and Java's package siblings; Python's, JavaScript's and
+    TypeScript's sibling modules that the buffer imports the name (or its module) from; Rust's
+    sibling modules; the headers of the folder that a C/C++ buffer includes with quotes; the
+    Lua modules of the folder that the buffer requires.
+    `x.name` finds methods, and the types that have a field or interface method `name` (those
+    in sight preferred; none when it is a guess among many). Both lists are ordered most
+    relevant (nearest use) first, and their texts add up to at most `budget_chars` characters
+    (counting one newline per definition).
     """
     if lang not in _SUPPORTED or budget_chars <= 0:
         return [], []
@@ -1198,8 +2209,19 @@ def relevant_definitions(
     own = index._text(text, lang, path)
     folder = _Found()
     if path:
-        package = near.package if lang == "go" and near.package else None
-        folder = index._folder(os.path.dirname(path) or ".", lang, path, package)
+        package = near.package if lang in _PACKAGED and near.package else None
+        only: frozenset[str] | None = None
+        if lang in _JS_FAMILY:
+            imports = near.imports
+            only = frozenset(
+                {stem for stem, _name in imports.names.values()}
+                | set(imports.modules.values())
+                | imports.star
+            )
+        elif lang in ("c", "cpp"):
+            only = near.includes
+        if only is None or only:
+            folder = index._folder(os.path.dirname(path) or ".", lang, path, package, only)
     end_row = row + 1 + LINES_AFTER if window_end_row is None else window_end_row
 
     picked = _Picked(budget_chars)
@@ -1211,12 +2233,12 @@ def relevant_definitions(
                     picked.add(definition, same_file=True)
             continue
         lookup = name
-        if lang == "python" and role == _NAME and not module and name in near.imports.names:
+        if lang in _IMPORTING and role == _NAME and not module and name in near.imports.names:
             lookup = near.imports.names[name][1]  # `from .models import Group as G`
         there = [
             d
             for d in _candidates(folder, lookup, role)
-            if lang != "python" or _py_visible(d, name, role, module, near)
+            if lang not in _IMPORTING or _py_visible(d, name, role, module, near)
         ]
         for definition in _choose(there, role, near.owners):
             picked.add(definition, same_file=False)
