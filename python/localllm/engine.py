@@ -343,10 +343,10 @@ class Engine:
             if not request.speculative:
                 self.history.append({"id": request.id, **timings.as_dict()})
             return ""
+        if request.prewarm:
+            return ""  # it only filled the model's cache
         final = clean(raw, ctx, final=True, max_lines=max_lines).text
         final = fit_to_syntax(final, ctx)  # multi-line only: cut back to what parses
-        if request.prewarm:
-            return ""
         if final:
             self.cache.put(ctx, final)
         self._send(request, final, True, "model")
