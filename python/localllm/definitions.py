@@ -1223,16 +1223,8 @@ def _js_imports(root: Node, data: bytes) -> _PyImports:
     return found
 
 
-_JS_EXTENSIONS = {
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".cjs": "javascript",
-    ".jsx": "javascript",
-    ".ts": "typescript",
-    ".mts": "typescript",
-    ".cts": "typescript",
-    ".tsx": "tsx",
-}
+# JS/TS file extensions, from the one extension table (treesitter.py).
+_JS_EXTENSIONS = {ext: lang for ext, lang in treesitter.EXTENSIONS.items() if lang in _JS_FAMILY}
 
 
 def _js_stem(source: Node | None, data: bytes) -> str | None:

@@ -74,7 +74,7 @@ _FILETYPES: dict[str, str] = {
 _UNSUPPORTED_FILETYPES = frozenset({"zsh", "fish", "csh", "tcsh", "ksh"})
 
 # File extension (lower case, with the dot) -> language id.
-_EXTENSIONS: dict[str, str] = {
+EXTENSIONS: dict[str, str] = {
     ".go": "go",
     ".py": "python",
     ".pyi": "python",
@@ -118,7 +118,7 @@ def language_for(filetype: str, path: str = "") -> str | None:
     if ft in _UNSUPPORTED_FILETYPES or not path:
         return None
     _root, ext = os.path.splitext(path)
-    return _EXTENSIONS.get(ext.lower())
+    return EXTENSIONS.get(ext.lower())
 
 
 _lock = threading.Lock()
