@@ -104,34 +104,33 @@ function M.request(payload)
   return ok
 end
 
---- Recent activity for later prompts; never starts the host (nothing to complete yet).
+--- Tell a running host something; never starts it (nothing to complete yet).
+local function notify_host(method, ...)
+  if state.chan then
+    pcall(vim.rpcnotify, state.chan, method, ...)
+  end
+end
+
+--- Recent activity for later prompts.
 ---@param payload table {kind, path, text, root}
 function M.activity(payload)
-  if state.chan then
-    pcall(vim.rpcnotify, state.chan, 'localllm_activity', payload)
-  end
+  notify_host('localllm_activity', payload)
 end
 
 --- The buffer is gone: Python drops its copy.
 ---@param buf integer
 function M.forget(buf)
-  if state.chan then
-    pcall(vim.rpcnotify, state.chan, 'localllm_forget', buf)
-  end
+  notify_host('localllm_forget', buf)
 end
 
 --- A quiet moment: queued activity may join the prompt now.
 function M.promote()
-  if state.chan then
-    pcall(vim.rpcnotify, state.chan, 'localllm_promote')
-  end
+  notify_host('localllm_promote')
 end
 
 ---@param id integer|nil
 function M.cancel(id)
-  if state.chan then
-    pcall(vim.rpcnotify, state.chan, 'localllm_cancel', id)
-  end
+  notify_host('localllm_cancel', id)
 end
 
 --- Synchronous status for :LocalLLM status (a user command, never the hot path).

@@ -46,7 +46,7 @@ class FimTemplate:
         """The prompt for `ctx`; `extra` is (path, text) chunks of other files, oldest first."""
         head = self._files_header(ctx, extra, repo)
         before = ctx.header + ctx.prefix
-        after = ctx.line_suffix + "\n" + ctx.suffix if (ctx.line_suffix or ctx.suffix) else ""
+        after = ctx.after_cursor
         if self.suffix_first:
             return (
                 f"{head}{self.suffix}{self.after_suffix}{after}"

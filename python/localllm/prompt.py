@@ -68,7 +68,7 @@ def token_prompt(
         else:
             file_head = [fim["pre"]]
             body = tokenize(chunk_blocks(ctx) + ctx.header + ctx.prefix)
-        after = ctx.line_suffix + "\n" + ctx.suffix if (ctx.line_suffix or ctx.suffix) else ""
+        after = ctx.after_cursor
         tail = [fim["suf"], *tokenize(after), fim["mid"], *tokenize(ctx.middle)]
     else:
         leader = COMMENT_LEADERS.get(ctx.language or "")

@@ -124,6 +124,14 @@ class FimContext:
     extra: tuple[tuple[str, str], ...] = ()
 
     @property
+    def after_cursor(self) -> str:
+        """The text after the cursor as a FIM suffix: the rest of the line, then the lines
+        below ("" when there is nothing after the cursor)."""
+        if not (self.line_suffix or self.suffix):
+            return ""
+        return self.line_suffix + "\n" + self.suffix
+
+    @property
     def indentation(self) -> str:
         """Leading whitespace of the cursor line."""
         line = self.middle + self.line_suffix

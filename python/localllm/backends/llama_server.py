@@ -404,7 +404,7 @@ class LlamaServerBackend:
     ) -> tuple[str, dict[str, Any]]:
         stop = list(params.stop)
         if session.endpoint == INFILL:
-            after = ctx.line_suffix + "\n" + ctx.suffix if (ctx.line_suffix or ctx.suffix) else ""
+            after = ctx.after_cursor
             path = "/infill"
             body: dict[str, Any] = {
                 "input_prefix": clean_text(ctx.header + ctx.prefix),
