@@ -1,7 +1,7 @@
 """Context build per keystroke on 10,000-line Go and Python files, as the engine does it for
 each request: the window of lines the editor sends, tree-sitter analysis, budgets, far context.
 
-Prints JSON: per-keystroke build time (typing 40 characters at several places), and the time of
+Prints JSON: per-keystroke build time (typing a statement at several places), and the time of
 a full tree-sitter parse of the whole file next to it. Includes the definitions lookup.
 Target: p50 <= 2 ms, p99 <= 10 ms.
 """
@@ -19,7 +19,12 @@ from localllm.context import build_context
 from localllm.definitions import DefinitionIndex
 from localllm.types import BufferSnapshot
 
-TYPED = "result := strings.ToUpper(strings.TrimSpace(name))"[:40]
+# A whole statement per place, typed a character at a time (brackets open while typing, all
+# closed at the end, as the user leaves them).
+TYPED = {
+    "go": "msg := strings.ToUpper(strings.TrimSpace(name))",
+    "python": 'msg = name.strip().upper().replace(",", "-")',
+}
 
 
 def go_source(lines: int) -> str:
@@ -76,16 +81,27 @@ def measure(
     c = settings.context
     lines = text.split("\n")[:-1]
     indent = "\t" if lang == "go" else "    "
-    rows = [len(lines) * k // 5 + 7 for k in range(5)]
+    # Five places ~2,000 lines apart, each a new line in a function body (after `parts = ...`),
+    # where the typed statement is valid code.
+    rows = []
+    for k in range(5):
+        row = len(lines) * k // 5 + 7
+        while not lines[row - 1].lstrip().startswith("parts"):
+            row += 1
+        rows.append(row)
     times: list[float] = []
     after_jump: list[float] = []  # the first keystroke at each new place (a jump of ~2,000 lines)
     index = DefinitionIndex()  # as the engine does: definitions near the cursor included
+    # One editing session: what was typed at one place stays when the user moves on and opens
+    # a new line ~2,000 lines further down.
+    base = list(lines)
     for row in rows:
-        base = list(lines)
+        base = list(base)
         base.insert(row, indent)
-        for n in range(len(TYPED) + 1):
+        statement = TYPED[lang]
+        for n in range(len(statement) + 1):
             typed = list(base)
-            typed[row] = indent + TYPED[:n]
+            typed[row] = indent + statement[:n]
             win, first = window(typed, row, c.prefix_lines * 2, c.suffix_lines + 16)
             snap = BufferSnapshot(
                 path=path,
@@ -102,6 +118,7 @@ def measure(
             build_context(snap, c, root="/src", definitions=index, whole=whole)
             elapsed = (time.perf_counter_ns() - started) / 1e6
             (after_jump if n == 0 else times).append(elapsed)
+        base = typed
     parser = treesitter.get_parser(lang)
     assert parser is not None
     data = text.encode()

@@ -811,3 +811,27 @@ def test_threads_share_an_index(go_pkg: Path, py_dir: Path) -> None:
     for thread in threads:
         thread.join()
     assert len(results) == 90 and all(results)
+
+
+def test_a_tree_nested_too_deep_around_the_cursor_gives_no_lookup() -> None:
+    # An unclosed bracket can make tree-sitter's error recovery nest the rest of a file ever
+    # deeper, and each step up a tree walks down from the root: past _MAX_DEPTH levels the
+    # lookup gives up (bounded work per keystroke). Deep nesting written out does the same.
+    depth = defs_module._MAX_DEPTH
+    nested = "g(" * depth + "F3(x)" + ")" * depth
+    text = (
+        f"package p\n\nfunc F3(a int) int {{ return a }}\n\nfunc main() {{\n\tx := {nested}\n}}\n"
+    )
+    row, col = 5, len("\tx := ") + 2 * depth + 1
+    tree = treesitter.parse_text("go", text.encode(), "")
+    assert tree is not None
+    assert defs_module._deeper_than(tree.root_node, (row, col), depth)
+    assert relevant_definitions(text, row, col, "go", "", DefinitionIndex()) == ([], [])
+    shallow = text.replace(nested, "g(F3(x))")
+    tree = treesitter.parse_text("go", shallow.encode(), "")
+    assert tree is not None
+    assert not defs_module._deeper_than(tree.root_node, (row, 10), depth)
+    same, _other = relevant_definitions(
+        shallow, row, 10, "go", "", DefinitionIndex(), window_start_row=4
+    )
+    assert [d.name for d in same] == ["F3"]

@@ -1126,3 +1126,40 @@ def test_analyze_large_files(functions: int) -> None:
     assert info.enclosing_signature == (
         f"func (s *Server) F{functions // 2}(name string, n int) (string, error)"
     )
+
+
+_EDIT_BASE = "package p\n\nfunc a() {\n\tx := 1\n}\n\nfunc b() int {\n\treturn 2\n}\n" * 3
+
+
+def _edited(text: str, at: float, cut: int, insert: str) -> str:
+    pos = int(at * len(text))
+    return text[:pos] + insert + text[pos + cut :]
+
+
+@needs("go")
+@settings(max_examples=80, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.floats(min_value=0, max_value=1),
+            st.integers(min_value=0, max_value=6),
+            st.text(alphabet=st.sampled_from(list("{}()\n\tx:=1 ")), max_size=6),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_a_reparse_through_intermediate_texts_matches_a_full_parse(
+    steps: list[tuple[float, int, str]],
+) -> None:
+    # parse_text(via=...) describes the change as one edit per step, the tree must still be
+    # the one a full parse of the final text gives.
+    texts = [_EDIT_BASE]
+    for at, cut, insert in steps:
+        texts.append(_edited(texts[-1], at, cut, insert))
+    key = "via-test"
+    ts.parse_text("go", texts[0].encode(), key)
+    tree = ts.parse_text("go", texts[-1].encode(), key, [t.encode() for t in texts[1:-1]])
+    parser = ts.get_parser("go")
+    assert tree is not None and parser is not None
+    assert str(tree.root_node) == str(parser.parse(texts[-1].encode()).root_node)

@@ -9,6 +9,8 @@ Pure: a BufferSnapshot in, a FimContext out. Two properties matter for speed:
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 
 from . import treesitter
 from .config import ContextSettings
@@ -87,6 +89,11 @@ def _fallback_multiline(middle: str, line_suffix: str) -> bool:
     return not stripped or stripped.endswith(_OPENERS)
 
 
+_real_lock = threading.Lock()
+_last_real: OrderedDict[tuple[str, str], bytes] = OrderedDict()  # per buffer: its last text
+_MAX_REAL = 16
+
+
 def definitions_for(
     lines: list[str],
     cursor: int,
@@ -104,7 +111,19 @@ def definitions_for(
     The cursor line is left out of the search, so typing on it never changes them and the
     prompt start (where they go) stays the same from one keystroke to the next."""
     indent = lines[cursor][: len(lines[cursor]) - len(lines[cursor].lstrip(" \t"))]
-    text = "\n".join([*lines[:cursor], indent, *lines[cursor + 1 :]])
+    # Python's parser reparses far around a whitespace-only line (its indentation scanner);
+    # a statement in its place keeps the reparse local.
+    blank = indent + "pass" if language == "python" else indent
+    text = "\n".join([*lines[:cursor], blank, *lines[cursor + 1 :]])
+    # The parse goes from the last text through the last real one (the old cursor line
+    # restored) to this one: two small edits, not one span between two far lines.
+    real = "\n".join(lines).encode("utf-8", "surrogatepass")
+    key = (path, language)
+    with _real_lock:
+        previous = _last_real.pop(key, None)
+        _last_real[key] = real
+        while len(_last_real) > _MAX_REAL:
+            _last_real.popitem(last=False)
     same, other = relevant_definitions(
         text,
         cursor,
@@ -115,6 +134,7 @@ def definitions_for(
         budget_chars=budget_chars,
         window_start_row=start,
         window_end_row=end,
+        via=() if previous is None else (previous,),
     )
     header = "".join(d.text.rstrip() + "\n\n" for d in sorted(same, key=lambda d: d.row))
     by_path: dict[str, list[str]] = {}

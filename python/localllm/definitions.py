@@ -44,8 +44,8 @@ import os
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
 from tree_sitter import Node, Parser, Query, QueryCursor, Tree
 
@@ -511,9 +511,9 @@ def _query(lang: str) -> Query | None:
     return query
 
 
-def _parse_buffer(lang: str, data: bytes, key: str = "") -> Tree | None:
+def _parse_buffer(lang: str, data: bytes, key: str = "", via: Sequence[bytes] = ()) -> Tree | None:
     """The buffer's tree, reparsed incrementally (treesitter.parse_text, per buffer `key`)."""
-    return treesitter.parse_text(lang, data, key)
+    return treesitter.parse_text(lang, data, key, via)
 
 
 def _parse_file(lang: str, data: bytes) -> Tree | None:
@@ -1667,6 +1667,10 @@ def _near(
         cursor.set_point_range((first, 0), (last + 1, 0))
         captures = cursor.captures(root)
 
+    if _deeper_than(root, (row, col), _MAX_DEPTH):
+        # An unclosed bracket can nest the rest of the file ever deeper (thousands of levels),
+        # and every step up a tree-sitter tree walks down from the root: bounded work instead.
+        return _Near(uses=[], owners=set(), package="", imports=_PyImports())
     cursor_node = root.descendant_for_point_range((row, col), (row, col))
     locals_, owner = _enclosing_scope(cursor_node, data, lang)
     skipped: set[int] = set()
@@ -1770,15 +1774,34 @@ def _near(
     return _Near(uses=uses, owners=owners, package=package, imports=py_imports, includes=includes)
 
 
+_MAX_DEPTH = 256  # deeper than this around the cursor: code broken by an unclosed bracket
+_SCOPE_STEPS = 64  # a top-level name sits a few levels below the root
+
+
+def _deeper_than(root: Node, point: tuple[int, int], limit: int) -> bool:
+    """Whether the node at `point` lies more than `limit` levels below the root (a cursor walks
+    down in one pass; Node.parent would walk down from the root at every step)."""
+    cursor = root.walk()
+    depth = 0
+    while cursor.goto_first_child_for_point(point) is not None:
+        depth += 1
+        if depth > limit:
+            return True
+    return False
+
+
 def _in_scope(node: Node, scopes: frozenset[str]) -> bool:
-    """Whether a defined name is local to a function (or a class body, a type's parameters)."""
+    """Whether a defined name is local to a function (or a class body, a type's parameters).
+    A name more than _SCOPE_STEPS levels deep counts as local (top-level ones are shallow)."""
     parent = node.parent
     ancestor = None if parent is None else parent.parent  # the parent may be what it names
-    while ancestor is not None:
+    for _ in range(_SCOPE_STEPS):
+        if ancestor is None:
+            return False
         if ancestor.type in scopes:
             return True
         ancestor = ancestor.parent
-    return False
+    return True
 
 
 def _c_declared(name: Node) -> Node:
@@ -1927,20 +1950,37 @@ def identifiers_near(
 # The index
 
 
-_Memo = dict[tuple[tuple[int, int], bytes], _Found]  # (start, source) of a top-level node
+# A top-level node's definitions by (start column, source), with the row they were read at: a
+# node that only moved (lines inserted above it) is not read again, its rows are shifted.
+_Memo = dict[tuple[int, bytes], tuple[int, _Found]]
+
+
+def _shifted(part: _Found, delta: int) -> _Found:
+    if not delta:
+        return part
+
+    def move(defs: Definitions) -> Definitions:
+        return {
+            name: [replace(d, row=d.row + delta) for d in items] for name, items in defs.items()
+        }
+
+    return _Found(defs=move(part.defs), members=move(part.members), package=part.package)
 
 
 def _extract(
     lang: str, tree: Tree, data: bytes, path: str, memo: _Memo | None = None
 ) -> tuple[_Found, _Memo]:
-    """The definitions of a file, node by node; a top-level node whose position and source are
-    in `memo` (the previous version of the buffer) is not read again. Also the new memo."""
+    """The definitions of a file, node by node; a top-level node whose source is in `memo` (the
+    previous version of the buffer) is not read again. Also the new memo."""
     found = _Found()
     fresh: _Memo = {}
     for node in tree.root_node.children:
-        key = (node.start_point, data[node.start_byte : node.end_byte])
-        part = memo.get(key) if memo else None
-        if part is None:
+        row, column = node.start_point
+        key = (column, data[node.start_byte : node.end_byte])
+        remembered = memo.get(key) if memo else None
+        if remembered is not None:
+            part = _shifted(remembered[1], row - remembered[0])
+        else:
             part = _Found()
             if lang == "go":
                 _go_node(node, data, path, part)
@@ -1952,7 +1992,7 @@ def _extract(
                     _lua_node(node, data, path, part, lang)
             elif node.is_named:
                 _BRACE_NODES[lang](node, data, path, part, lang)
-        fresh[key] = part
+        fresh[key] = (row, part)
         if part.package:
             found.package = part.package
         for name, defs in part.defs.items():
@@ -2173,6 +2213,7 @@ def relevant_definitions(
     budget_chars: int = 2000,
     window_start_row: int = 0,
     window_end_row: int | None = None,
+    via: Sequence[bytes] = (),
 ) -> tuple[list[Definition], list[Definition]]:
     """(same_file, other_files): the definitions of the identifiers used around the cursor.
 
@@ -2187,12 +2228,12 @@ def relevant_definitions(
     `x.name` finds methods, and the types that have a field or interface method `name` (those
     in sight preferred; none when it is a guess among many). Both lists are ordered most
     relevant (nearest use) first, and their texts add up to at most `budget_chars` characters
-    (counting one newline per definition).
+    (counting one newline per definition). `via`: see treesitter.parse_text().
     """
     if lang not in _SUPPORTED or budget_chars <= 0:
         return [], []
     data = _encode(text)
-    tree = _parse_buffer(lang, data, path)
+    tree = _parse_buffer(lang, data, path, via)
     if tree is None:
         return [], []
     near = _near(tree, data, row, col, lang, LINES_BEFORE, LINES_AFTER)

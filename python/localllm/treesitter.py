@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from tree_sitter import Language, Node, Parser, Tree
@@ -184,12 +184,16 @@ _last_trees: OrderedDict[tuple[str, str], tuple[bytes, Tree]] = OrderedDict()
 _MAX_TREES = 16
 
 
-def parse_text(lang: str, data: bytes, key: str = "") -> Tree | None:
+def parse_text(lang: str, data: bytes, key: str = "", via: Sequence[bytes] = ()) -> Tree | None:
     """The tree of a buffer's text, reparsed incrementally from the last text of that buffer.
 
     `key` names the buffer (its path). Successive requests differ by a keystroke, so this
     costs a fraction of a full parse, and every user of the same text (analyze(), the
     definitions) shares one tree. Callers must not edit the returned tree.
+
+    `via` are texts the last one became on its way to `data`, when the caller knows them: the
+    change then is several small edits rather than one span from the first to the last (a
+    line blanked at one place and restored at another, far away).
     """
     parser = get_parser(lang)
     if parser is None:
@@ -204,7 +208,11 @@ def parse_text(lang: str, data: bytes, key: str = "") -> Tree | None:
             tree = parser.parse(data)
         else:
             old = last[1].copy()  # the cached tree stays as it is: readers may hold it
-            describe_edit(old, last[0], data)
+            before = last[0]
+            for after in (*via, data):
+                if after != before:
+                    describe_edit(old, before, after)
+                    before = after
             tree = parser.parse(data, old)
         with _lock:
             _last_trees[slot] = (data, tree)
