@@ -16,7 +16,7 @@ from localllm.config import parse_settings
 from localllm.context import build_context
 from localllm.engine import CompletionRequest, Engine, Update
 from localllm.errors import ModelError
-from localllm.types import BufferSnapshot, RequestTimings
+from localllm.types import BufferSnapshot, IndentStyle, RequestTimings
 
 GO = 'package main\n\nimport "fmt"\n\nfunc main() {\n\tx := 1\n\t\n\tfmt.Println(x)\n}\n'
 
@@ -371,3 +371,57 @@ def test_a_mirrored_buffer_gives_definitions_from_the_whole_file(tiny_model: Pat
         assert engine.status()["mirrored"] == {}
     finally:
         engine.close()
+
+
+GO_ERR = (
+    'package main\n\nimport "fmt"\n\nfunc a() (int, error) {\n\tx, err := g()\n\tif err != nil {\n'
+    '\t\treturn 0, fmt.Errorf("g: %w", err)\n\t}\n\treturn x, nil\n}\n\n'
+    "func load(p string) (*Config, error) {\n\tcfg, err := readConfig(p)\n\t\n}\n"
+)
+
+
+def test_go_error_check_is_offered_without_a_model() -> None:
+    recorder = Recorder()
+    engine = Engine(parse_settings({"backend": "none"}), recorder, start_worker=False)
+    text = GO_ERR.replace('fmt.Errorf("g: %w", err)', "err")
+    engine.process(CompletionRequest(id=1, bufnr=1, snapshot=snapshot(text, row=14, col=1)))
+    final = recorder.finals[1]
+    assert final.source == "rule"
+    assert final.text == "if err != nil {\n\t\treturn nil, err\n\t}"
+    assert [u.final for u in recorder.updates] == [True]
+
+
+def test_a_wrapping_file_gets_the_message_from_the_model(tmp_path: Path) -> None:
+    # Real llama.cpp with a model whose continuation is known: the block shows at once with a
+    # guessed message, then the model's message replaces it; the return values stay ours.
+    model = model_files.tiny_path(["read", " settings", ': %w"', ", err)"])
+    engine, recorder = make_engine(model, speculative=False)
+    try:
+        engine.submit(CompletionRequest(id=1, bufnr=1, snapshot=snapshot(GO_ERR, row=14, col=1)))
+        recorder.wait(lambda: 1 in recorder.finals)
+    finally:
+        engine.close()
+    first, final = recorder.updates[0], recorder.finals[1]
+    assert first.source == "rule" and not first.final
+    assert first.text == 'if err != nil {\n\t\treturn nil, fmt.Errorf("read config: %w", err)\n\t}'
+    assert final.source == "rule+model"
+    assert (
+        final.text == 'if err != nil {\n\t\treturn nil, fmt.Errorf("read settings: %w", err)\n\t}'
+    )
+
+
+def test_a_model_suggestion_returns_our_zero_values() -> None:
+    # A blank line away from the assignment the rule stays quiet; the model's block keeps its
+    # shape, but its return values become the function's zero values.
+    pieces = ["if err != nil {", "\n\t\treturn", " nil", ", -1", ", err", "\n\t}", "\n\n"]
+    engine, recorder = make_engine(model_files.tiny_path(pieces), speculative=False)
+    text = "package p\n\nfunc f() (int, bool, error) {\n\tv, err := g()\n\n\t\n}\n"
+    try:
+        snap = BufferSnapshot.from_text(
+            text, 5, 1, path="/src/p/f.go", filetype="go", indent=IndentStyle(use_tabs=True)
+        )
+        engine.process(CompletionRequest(id=1, bufnr=1, snapshot=snap))
+    finally:
+        engine.close()
+    assert recorder.finals[1].source == "model"
+    assert recorder.finals[1].text == "if err != nil {\n\t\treturn 0, false, err\n\t}"

@@ -23,10 +23,12 @@ from .config import Settings
 from .context import build_context, display_name
 from .definitions import DefinitionIndex
 from .errors import LocalLLMError
+from .goerr import ErrCheck, GoPackages, clean_message, correct_returns, expected_returns
+from .goerr import suggest as suggest_err_check
 from .postprocess import clean
 from .ring import ActivityRing
 from .syntax_check import fit_to_syntax
-from .types import BufferSnapshot, RequestTimings
+from .types import BufferSnapshot, FimContext, RequestTimings
 
 log = logging.getLogger(__name__)
 HISTORY = 200
@@ -94,6 +96,7 @@ class Engine:
         self.ring = ActivityRing(settings.context.extra_chunks, settings.context.extra_tokens * 3)
         self.definitions = DefinitionIndex()
         self.buffers = BufferStore()  # the editor's buffers, mirrored for far context
+        self.go_packages = GoPackages()  # named types of Go package folders, for error checks
         self._last: CompletionRequest | None = None
         self._last_window = ""
         self._cond = threading.Condition()
@@ -291,12 +294,19 @@ class Engine:
             self._last_window = ctx.prefix + ctx.middle + ctx.line_suffix + ctx.suffix
         timings.context_ms = (time.monotonic_ns() - started) / 1e6
 
+        check = None if request.prewarm else self._err_check(request, ctx, whole)
+        if check is not None and not check.message_prefix:
+            self._send(request, check.text, True, "rule")
+            return check.text
+
         cached = None if request.prewarm else self.cache.get(ctx)
         if cached is not None and request.speculative:
             return ""
         if cached is not None:
             self._send(request, cached, True, "cache")
             return cached
+        if check is not None:
+            return self._wrapped_err_check(request, check)
 
         try:
             self.backend.prepare()
@@ -347,7 +357,91 @@ class Engine:
             return ""  # it only filled the model's cache
         final = clean(raw, ctx, final=True, max_lines=max_lines).text
         final = fit_to_syntax(final, ctx)  # multi-line only: cut back to what parses
+        if ctx.language == "go" and "return" in final and "err" in final:
+            final = self._our_zero_values(request, final, whole)
         if final:
             self.cache.put(ctx, final)
         self._send(request, final, True, "model")
         return final
+
+    # -- rules that need no model --------------------------------------------------------
+
+    def _err_check(
+        self, request: CompletionRequest, ctx: FimContext, whole: str | None
+    ) -> ErrCheck | None:
+        """Go: the `if err != nil` block at the cursor, when one belongs there."""
+        snap = request.snapshot
+        if ctx.language != "go" or ctx.line_suffix.strip():
+            return None
+        if whole is None:
+            if snap.first_line != 0 or len(snap.lines) != snap.line_count:
+                return None  # the function around the cursor may be out of sight
+            whole = "\n".join(snap.lines)
+        try:
+            return suggest_err_check(
+                whole,
+                snap.row,
+                ctx.middle,
+                ctx.line_suffix,
+                ctx.indent,
+                path=snap.path,
+                packages=self.go_packages,
+                key=snap.path,
+            )
+        except Exception:  # a rule must never cost the user the model's suggestion
+            log.exception("error check failed")
+            return None
+
+    def _our_zero_values(self, request: CompletionRequest, text: str, whole: str | None) -> str:
+        """Go: a suggestion's error returns give the zero values we know to be right."""
+        snap = request.snapshot
+        row = snap.row
+        if whole is None:
+            whole, row = "\n".join(snap.lines), snap.row - snap.first_line
+        try:
+            expected = expected_returns(
+                whole, row, snap.col, path=snap.path, packages=self.go_packages, key=snap.path
+            )
+        except Exception:
+            log.exception("return check failed")
+            return text
+        return text if expected is None else correct_returns(text, *expected)
+
+    def _wrapped_err_check(self, request: CompletionRequest, check: ErrCheck) -> str:
+        """The file wraps its errors: show the block with a guessed message at once, then ask
+        the model for the message alone; the return values stay ours."""
+        self._send(request, check.text, False, "rule")
+        final = check
+        message = self._ask_message(request, check)
+        if message:
+            final = check.with_message(message)
+        if request.cancel.cancelled:
+            return ""
+        self._send(request, final.text, True, "rule+model" if message else "rule")
+        return final.text
+
+    def _ask_message(self, request: CompletionRequest, check: ErrCheck) -> str:
+        if self.backend.name == "none":
+            return ""
+        # As if the user had typed the block up to the message (the window only: the host's
+        # copy of the buffer does not have it).
+        snap = request.snapshot.with_insertion(check.message_prefix)
+        ctx = build_context(snap, self.settings.context, root=request.root)
+        params = dataclasses.replace(self.settings.generation, n_predict=24, stop=('"', "\n"))
+        raw = ""
+        try:
+            self.backend.prepare()
+            stream = self.backend.complete(ctx, params, request.cancel, RequestTimings())
+            try:
+                for piece in stream:
+                    raw += piece
+                    if '"' in raw or "\n" in raw or request.cancel.cancelled:
+                        break
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
+        except LocalLLMError as exc:
+            log.info("no error message from the model: %s", exc)
+            return ""
+        return clean_message(raw, check.message_suffix)
