@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
 from tree_sitter import Node, Parser, Tree
@@ -69,7 +69,11 @@ _known("os", "nil", "FileInfo DirEntry Signal")
 _known("os", "0", "FileMode")
 _known("os", "{}", "File Process ProcessState")
 _known("os/exec", "{}", "Cmd")
-_known("net/http", "nil", "Header Handler HandlerFunc RoundTripper CookieJar ResponseWriter")
+_known(
+    "net/http",
+    "nil",
+    "Header Handler HandlerFunc RoundTripper CookieJar ResponseWriter File FileSystem",
+)
 _known("net/http", "{}", "Request Response Client Server Cookie Transport ServeMux")
 _known("net/url", "nil", "Values")
 _known("net/url", "{}", "URL Userinfo")
@@ -202,6 +206,46 @@ class _FileTypes:
     imports: dict[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class _Module:
+    root: str
+    name: str
+    requires: dict[str, str]  # module path -> version
+
+
+def _read_go_mod(root: str, text: str) -> _Module | None:
+    name = ""
+    requires: dict[str, str] = {}
+    in_block = False
+    for raw in text.split("\n"):
+        line = raw.split("//", 1)[0].strip()
+        if line.startswith("module "):
+            name = line[len("module ") :].strip().strip('"')
+        elif line.startswith("require ("):
+            in_block = True
+        elif in_block and line == ")":
+            in_block = False
+        elif in_block or line.startswith("require "):
+            parts = line.removeprefix("require ").split()
+            if len(parts) >= 2:
+                requires[parts[0].strip('"')] = parts[1]
+    return _Module(root, name, requires) if name else None
+
+
+def _module_cache() -> str:
+    """Where the go command keeps downloaded modules (GOMODCACHE, GOPATH/pkg/mod, ~/go)."""
+    cache = os.environ.get("GOMODCACHE")
+    if cache:
+        return cache
+    gopath = os.environ.get("GOPATH", "").split(os.pathsep)[0]
+    return os.path.join(gopath or os.path.expanduser("~/go"), "pkg", "mod")
+
+
+def _escape(module_path: str) -> str:
+    """The module cache's case encoding: an upper-case letter becomes "!" and its lower case."""
+    return re.sub(r"[A-Z]", lambda m: "!" + m.group(0).lower(), module_path)
+
+
 class GoPackages:
     """The named types of Go package folders, each file parsed once per (mtime, size).
 
@@ -213,7 +257,7 @@ class GoPackages:
         self._lock = threading.Lock()
         self._parser: Parser | None = None
         self._files: OrderedDict[str, _FileTypes] = OrderedDict()
-        self._modules: dict[str, tuple[str, str] | None] = {}
+        self._modules: dict[str, _Module | None] = {}
 
     def folder_types(self, folder: str, package: str, exclude: str = "") -> dict[str, _TypeDecl]:
         """Name -> declaration for the package `package` in `folder`, `exclude` left out."""
@@ -239,32 +283,40 @@ class GoPackages:
         return merged
 
     def module_folder(self, folder: str, import_path: str) -> str | None:
-        """The folder of `import_path` when it is a package of the Go module `folder` is in."""
+        """The folder of package `import_path` as the Go module that `folder` is in sees it: one
+        of its own packages, a vendored one, or a required module in the module cache."""
         module = self._module_of(folder)
         if module is None:
             return None
-        root, name = module
-        if import_path == name:
-            return root
-        if import_path.startswith(name + "/"):
-            return os.path.join(root, *import_path[len(name) + 1 :].split("/"))
+        if import_path == module.name:
+            return module.root
+        if import_path.startswith(module.name + "/"):
+            return os.path.join(module.root, *import_path[len(module.name) + 1 :].split("/"))
+        vendored = os.path.join(module.root, "vendor", *import_path.split("/"))
+        if os.path.isdir(vendored):
+            return vendored
+        cache = _module_cache()
+        if not cache:
+            return None
+        for required, version in sorted(module.requires.items(), key=lambda r: -len(r[0])):
+            if import_path == required or import_path.startswith(required + "/"):
+                rest = import_path[len(required) :].strip("/")
+                base = os.path.join(cache, *f"{_escape(required)}@{version}".split("/"))
+                found = os.path.join(base, *rest.split("/")) if rest else base
+                return found if os.path.isdir(found) else None
         return None
 
-    def _module_of(self, folder: str) -> tuple[str, str] | None:
+    def _module_of(self, folder: str) -> _Module | None:
         folder = os.path.abspath(folder)
         with self._lock:
             if folder in self._modules:
                 return self._modules[folder]
-        found: tuple[str, str] | None = None
+        found: _Module | None = None
         current = folder
         for _ in range(12):
             try:
                 with open(os.path.join(current, "go.mod"), encoding="utf-8") as handle:
-                    for line in handle:
-                        match = re.match(r"\s*module\s+(\S+)", line)
-                        if match:
-                            found = (current, match.group(1).strip('"'))
-                            break
+                    found = _read_go_mod(current, handle.read())
                 break
             except OSError:
                 parent = os.path.dirname(current)
@@ -425,6 +477,7 @@ class _Scope:
     package: str
     path: str
     packages: GoPackages | None
+    cursor: int = 0  # byte offset of the cursor line
     _package_types: dict[str, _TypeDecl] | None = None
 
     def named(self, name: str) -> _TypeDecl | None:
@@ -800,7 +853,11 @@ def _body_statements(
     if not fn.results:
         receiver = _testing_receiver(fn, data, scope.imports)
         if receiver:
-            return [], [f"{receiver}.Fatal(err)"], "", ""
+            before = data[fn.node.start_byte : scope.cursor].decode("utf-8", "replace")
+            body = data[fn.node.start_byte : fn.node.end_byte].decode("utf-8", "replace")
+            nearby = _nearest_test_body(body, len(before))
+            habit = _test_habit(data.decode("utf-8", "replace"), receiver, nearby)
+            return [], [habit], "", ""
         if fn.node.type == "function_declaration" and fn.name == "main" and scope.package == "main":
             return [], _main_habit(fn.node, root, data, scope.imports), "", ""
         writer = next(
@@ -900,13 +957,16 @@ def suggest(
         package=_package,
         path=path,
         packages=packages,
+        cursor=_line_start(data, row),
     )
     statement = None
     if not in_block:
         # The statement right above the cursor line must assign err (`if err` typed in full
         # needs only err in sight: an earlier assignment or a named result).
-        block = _block_at(node, functions[0])
-        statement = _statement_before(block, row) if block is not None else None
+        statement = _statement_above(root, row, above)
+        if statement is None:
+            block = _block_at(node, functions[0])
+            statement = _statement_before(block, row) if block is not None else None
         assigns = (
             statement is not None
             and statement.end_point.row == row - 1
@@ -953,7 +1013,7 @@ def suggest(
 
     receiver = _testing_receiver(fn, data, scope.imports) if not fn.results else None
     testify = _testify(scope.imports)
-    if receiver and testify and not typed and not in_block:
+    if receiver and testify and not typed and not in_block and _uses_require(text, testify):
         line = f"{testify}.NoError({receiver}, err)"
         return ErrCheck(at_cursor(block_indent, line), "noerror", line)
 
@@ -1006,6 +1066,56 @@ def _parse(data: bytes, key: str) -> Tree | None:
     return treesitter.parse_text("go", data, key + "\0goerr" if key else "")
 
 
+_TEST_BODY = re.compile(r"if err != nil \{\n\s*(\w+)\.(\w+)\(([^\n]*)\)\s*\n")
+_TEST_METHODS = frozenset({"Fatal", "Fatalf", "Error", "Errorf", "Skip", "Skipf", "FailNow"})
+
+
+def _nearest_test_body(function_text: str, cursor: int) -> str | None:
+    """The testing method (`Fatal`, `Errorf`...) of the error check nearest to the cursor in
+    the same function, if it has one."""
+    best: tuple[int, str] | None = None
+    for match in _TEST_BODY.finditer(function_text):
+        method = match.group(2)
+        if method in _TEST_METHODS:
+            distance = abs(match.start() - cursor)
+            if best is None or distance < best[0]:
+                best = (distance, method)
+    return None if best is None else best[1]
+
+
+def _test_habit(text: str, receiver: str, nearby: str | None = None) -> str:
+    """How this file's tests stop on an error: the family of the nearest check in the same
+    test (Fatal or Error) if there is one, else the family the file uses most; in that family
+    the file's most common statement when it repeats (`t.Fatalf("unexpected error: %v", err)`)
+    with this test's receiver."""
+    statements: Counter[str] = Counter()
+    families: Counter[str] = Counter()
+    for match in _TEST_BODY.finditer(text):
+        _receiver, method, arguments = match.groups()
+        if method not in _TEST_METHODS:
+            continue
+        statements[f"{method}({arguments})"] += 1
+        families["Error" if method.startswith("Error") else "Fatal"] += 1
+    if nearby is not None:
+        family = "Error" if nearby.startswith("Error") else "Fatal"
+    else:
+        family = "Error" if families["Error"] > families["Fatal"] else "Fatal"
+    in_family = Counter(
+        {k: n for k, n in statements.items() if k.startswith(family) and "err" in k}
+    )
+    if in_family:
+        common, count = in_family.most_common(1)[0]
+        if count >= 2 and count * 5 >= families[family] * 2:
+            return f"{receiver}.{common}"
+    return f"{receiver}.{family}(err)"
+
+
+def _uses_require(text: str, alias: str) -> bool:
+    """Whether the file (importing testify) checks errors with it at least as often as with
+    `if err != nil` blocks."""
+    return text.count(f"{alias}.NoError(") >= len(_TEST_BODY.findall(text))
+
+
 def _testify(imports: dict[str, str]) -> str | None:
     for alias, path in imports.items():
         if path == "github.com/stretchr/testify/require":
@@ -1013,10 +1123,37 @@ def _testify(imports: dict[str, str]) -> str | None:
     return None
 
 
+_BLOCKS = frozenset(
+    {
+        *("block", "statement_list", "expression_case", "type_case"),
+        *("default_case", "communication_case"),
+    }
+)
+
+
+def _statement_above(root: Node, row: int, above: str) -> Node | None:
+    """The statement that ends on the line above the cursor (in a block or a case clause)."""
+    stripped = above.rstrip()
+    if row <= 0 or not stripped:
+        return None
+    col = len(stripped.encode("utf-8", "surrogatepass")) - 1
+    node: Node | None = root.descendant_for_point_range((row - 1, col), (row - 1, col))
+    steps = 0
+    while node is not None and steps < _MAX_DEPTH:
+        parent = node.parent
+        if parent is None or parent.type in _FUNCTIONS:
+            return None
+        if parent.type in _BLOCKS and node.type not in ("expression_list", "comment"):
+            return node if node.end_point.row == row - 1 else None
+        node = parent
+        steps += 1
+    return None
+
+
 def _block_at(node: Node | None, fn: Node) -> Node | None:
     """The innermost block around the cursor, inside `fn`."""
     while node is not None and node != fn:
-        if node.type in ("block", "statement_list"):
+        if node.type in _BLOCKS:
             while (
                 node.parent is not None
                 and node.parent.type == "block"
