@@ -425,3 +425,37 @@ def test_a_model_suggestion_returns_our_zero_values() -> None:
         engine.close()
     assert recorder.finals[1].source == "model"
     assert recorder.finals[1].text == "if err != nil {\n\t\treturn 0, false, err\n\t}"
+
+
+GO_LOG = """package p
+
+import "go.uber.org/zap"
+
+type Client struct {
+	logger *zap.Logger
+}
+
+func (c *Client) Fetch(id string) error {
+	c.logger.Info("fetching", zap.String("id", id))
+	c.logger.Info(
+}
+"""
+
+
+def test_a_log_line_stops_before_a_name_that_is_not_in_scope() -> None:
+    # The model (real llama.cpp, known continuation) passes `bogus`, which nothing declares:
+    # the suggestion stops before that argument and the call is closed.
+    pieces = ['"fetched"', ", zap.String(", '"id"', ", bogus", "))", "\n\tc.next()"]
+    engine, recorder = make_engine(model_files.tiny_path(pieces), speculative=False)
+    col = len("\tc.logger.Info(")
+    try:
+        snap = BufferSnapshot.from_text(
+            GO_LOG, 10, col, path="/src/p/c.go", filetype="go", indent=IndentStyle(use_tabs=True)
+        )
+        engine.process(CompletionRequest(id=1, bufnr=1, snapshot=snap))
+    finally:
+        engine.close()
+    final = recorder.finals[1]
+    assert final.source == "model"
+    assert final.text == '"fetched")'
+    assert all("bogus" not in u.text for u in recorder.updates)

@@ -25,6 +25,7 @@ from .definitions import DefinitionIndex
 from .errors import LocalLLMError
 from .goerr import ErrCheck, GoPackages, clean_message, correct_returns, expected_returns
 from .goerr import suggest as suggest_err_check
+from .loglines import LogSite, find_log_site
 from .postprocess import clean
 from .ring import ActivityRing
 from .syntax_check import fit_to_syntax
@@ -32,6 +33,24 @@ from .types import BufferSnapshot, FimContext, RequestTimings
 
 log = logging.getLogger(__name__)
 HISTORY = 200
+LOG_LANGUAGES = frozenset({"go", "python", "javascript", "typescript", "tsx", "rust"})
+_COMMENT = {"python": "#"}
+
+
+def _as_comment(chunk: str, ctx: FimContext) -> str:
+    """Prompt lines (the logger's declaration, log calls of the file, names in scope) as
+    comments at the cursor line's indentation."""
+    if not chunk.strip():
+        return ""
+    marker = _COMMENT.get(ctx.language or "", "//")
+    indentation = ctx.indentation
+    out = []
+    for line in chunk.strip("\n").split("\n"):
+        line = line.strip()
+        if not line.startswith(marker):
+            line = f"{marker} {line}"
+        out.append(indentation + line + "\n")
+    return "".join(out)
 
 
 @dataclass(slots=True)
@@ -298,6 +317,13 @@ class Engine:
         if check is not None and not check.message_prefix:
             self._send(request, check.text, True, "rule")
             return check.text
+        site = None if request.prewarm or check else self._log_site(request, ctx, whole)
+        if site is not None:
+            # One line, ending where the call ends; the logger, the file's log calls and the
+            # names in scope go just above the cursor line (the prompt start stays the same).
+            ctx = dataclasses.replace(
+                ctx, multiline=False, prefix=ctx.prefix + _as_comment(site.prompt_chunk, ctx)
+            )
 
         cached = None if request.prewarm else self.cache.get(ctx)
         if cached is not None and request.speculative:
@@ -334,8 +360,13 @@ class Engine:
                 if request.cancel.cancelled:
                     break
                 partial = clean(raw, ctx, final=False, max_lines=max_lines)
-                if partial.text and partial.text != shown:
-                    shown = partial.text
+                text = partial.text
+                if site is not None and text:
+                    # Every state shown must pass the checks: a name not yet known is not
+                    # shown in the hope that it becomes one.
+                    text = site.check(ctx.middle, text, final=True)
+                if text and text != shown:
+                    shown = text
                     self._send(request, shown, False, "model")
                 if partial.complete:
                     timings.finish = timings.finish or partial.reason
@@ -359,6 +390,8 @@ class Engine:
         final = fit_to_syntax(final, ctx)  # multi-line only: cut back to what parses
         if ctx.language == "go" and "return" in final and "err" in final:
             final = self._our_zero_values(request, final, whole)
+        if site is not None and final:
+            final = site.check(ctx.middle, final, final=True)
         if final:
             self.cache.put(ctx, final)
         self._send(request, final, True, "model")
@@ -390,6 +423,22 @@ class Engine:
             )
         except Exception:  # a rule must never cost the user the model's suggestion
             log.exception("error check failed")
+            return None
+
+    def _log_site(
+        self, request: CompletionRequest, ctx: FimContext, whole: str | None
+    ) -> LogSite | None:
+        """The log call the cursor line starts, with what the model should know about it."""
+        if ctx.language not in LOG_LANGUAGES or ctx.line_suffix.strip(" \t)];"):
+            return None
+        snap = request.snapshot
+        row = snap.row
+        if whole is None:
+            whole, row = "\n".join(snap.lines), snap.row - snap.first_line
+        try:
+            return find_log_site(whole, row, snap.col, ctx.language, snap.path, key=snap.path)
+        except Exception:  # a rule must never cost the user the model's suggestion
+            log.exception("log line analysis failed")
             return None
 
     def _our_zero_values(self, request: CompletionRequest, text: str, whole: str | None) -> str:

@@ -1,0 +1,2310 @@
+"""Log lines: find the logger a line starts to call, and keep the model's suggestion honest.
+
+`find_log_site()` looks at the text before the cursor; when it starts a call on a logger the
+file knows (`log.`, `logger.Info(`, `self.log.`, `console.`, `info!(` ...) it returns a
+`LogSite`: the logger and its family, a short prompt chunk (the logger's declaration, the
+file's nearest log calls as style examples, the names in scope) and `check()`, which cuts a
+suggestion back to the longest prefix that is right: the call ends where it ends, brackets and
+quotes balance, printf verbs match their arguments, slog pairs come in pairs, zap fields are
+field constructors, zerolog chains use zerolog's methods, and every name passed exists.
+
+Pure: no editor, no network. Scope comes from tree-sitter: the buffer is parsed with the cursor
+line blanked out, so every keystroke on one line reuses one tree and one scope analysis.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from . import treesitter
+
+__all__ = ["LogSite", "find_log_site", "verb_count"]
+
+# --------------------------------------------------------------------------------------------
+# What each logger family accepts
+
+# Argument rules, by kind:
+#   any      anything
+#   fixed    exactly `n` arguments
+#   printf   `lead` leading arguments, a format string, then one argument per verb
+#   pairs    `lead` arguments, a message (when `msg`), then key/value pairs or slog.Attr values
+#   attrs    `lead` arguments, a message, then slog.Attr values only
+#   fields   `lead` arguments, a message, then zap.Field constructors (zap.String(...), ...)
+#   pct      Python logging: `lead`, message, %-format arguments, keyword arguments in `kwargs`
+#   brace    loguru: message with `{}` placeholders, arguments, any keyword arguments
+#   event    structlog: event, %-format arguments, any keyword arguments
+#   console  JS console: a format string and at least one argument per verb
+#   pino     pino: an optional merging object, a message, one argument per verb
+#   winston  winston: a message, then at least one argument per verb (the rest is metadata)
+#   rustfmt  log crate macros: `target: "..",`, a format string and its arguments
+#   tracing  tracing macros: fields (`k = v`, `%x`, `?x`), then an optional format string
+# `then` is the family whose methods may follow in a chain (None: the call ends here).
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    kind: str
+    lead: int = 0
+    n: int = 0
+    msg: bool = True
+    then: str | None = None
+    kwargs: frozenset[str] | None = None  # allowed keyword arguments; None: any
+
+
+def _rules(names: Iterable[str], rule: _Rule) -> dict[str, _Rule]:
+    return dict.fromkeys(names, rule)
+
+
+_LEVELS_GO = ("Debug", "Info", "Warn", "Error")
+_ANY = _Rule("any")
+_PRINTF = _Rule("printf")
+
+_GO_LOG = {
+    **_rules(("Print", "Println", "Fatal", "Fatalln", "Panic", "Panicln"), _ANY),
+    **_rules(("Printf", "Fatalf", "Panicf"), _PRINTF),
+    "Output": _Rule("fixed", n=2),
+}
+_SLOG_FUNCS = {
+    **_rules(_LEVELS_GO, _Rule("pairs")),
+    **_rules((f"{level}Context" for level in _LEVELS_GO), _Rule("pairs", lead=1)),
+    "Log": _Rule("pairs", lead=2),
+    "LogAttrs": _Rule("attrs", lead=2),
+    "With": _Rule("pairs", msg=False, then="slog_logger"),
+    "WithGroup": _Rule("fixed", n=1, then="slog_logger"),
+}
+_ZAP = {
+    **_rules((*_LEVELS_GO, "DPanic", "Panic", "Fatal"), _Rule("fields")),
+    "Log": _Rule("fields", lead=1),
+    "With": _Rule("fields", msg=False, then="zap"),
+    "Named": _Rule("fixed", n=1, then="zap"),
+    "Sugar": _Rule("fixed", n=0, then="zap_sugar"),
+}
+_ZAP_LEVELS = (*_LEVELS_GO, "DPanic", "Panic", "Fatal")
+_ZAP_SUGAR = {
+    **_rules(_ZAP_LEVELS, _ANY),
+    **_rules((f"{level}ln" for level in _ZAP_LEVELS), _ANY),
+    **_rules((f"{level}f" for level in _ZAP_LEVELS), _PRINTF),
+    **_rules((f"{level}w" for level in _ZAP_LEVELS), _Rule("pairs")),
+    "With": _Rule("pairs", msg=False, then="zap_sugar"),
+    "Named": _Rule("fixed", n=1, then="zap_sugar"),
+    "Desugar": _Rule("fixed", n=0, then="zap"),
+}
+_LOGRUS_LEVELS = ("Trace", "Debug", "Info", "Print", "Warn", "Warning", "Error", "Fatal", "Panic")
+_LOGRUS = {
+    **_rules(_LOGRUS_LEVELS, _ANY),
+    **_rules((f"{level}ln" for level in _LOGRUS_LEVELS), _ANY),
+    **_rules((f"{level}f" for level in _LOGRUS_LEVELS), _PRINTF),
+    "Log": _Rule("any"),
+    "Logf": _Rule("printf", lead=1),
+    "WithField": _Rule("fixed", n=2, then="logrus"),
+    "WithFields": _Rule("fixed", n=1, then="logrus"),
+    "WithError": _Rule("fixed", n=1, then="logrus"),
+    "WithContext": _Rule("fixed", n=1, then="logrus"),
+    "WithTime": _Rule("fixed", n=1, then="logrus"),
+}
+_ZEROLOG = {
+    **_rules(
+        ("Trace", "Debug", "Info", "Warn", "Error", "Fatal", "Panic", "Log"),
+        _Rule("fixed", n=0, then="zerolog_event"),
+    ),
+    "Err": _Rule("fixed", n=1, then="zerolog_event"),
+    "WithLevel": _Rule("fixed", n=1, then="zerolog_event"),
+    "Print": _ANY,
+    "Printf": _PRINTF,
+}
+_ZEROLOG_TWO = (
+    "Str", "Strs", "Int", "Ints", "Int8", "Int16", "Int32", "Int64", "Uint", "Uint8", "Uint16",
+    "Uint32", "Uint64", "Float32", "Float64", "Floats64", "Bool", "Bools", "Dur", "Durs", "Time",
+    "Times", "Interface", "Any", "Stringer", "Bytes", "Hex", "RawJSON", "IPAddr", "IPPrefix",
+    "MACAddr", "AnErr", "Errs", "Object", "Array", "Dict", "Stringers", "EmbedObject",
+)  # fmt: skip
+_ZEROLOG_EVENT = {
+    **_rules(_ZEROLOG_TWO, _Rule("fixed", n=2, then="zerolog_event")),
+    "EmbedObject": _Rule("fixed", n=1, then="zerolog_event"),
+    "Err": _Rule("fixed", n=1, then="zerolog_event"),
+    "Fields": _Rule("fixed", n=1, then="zerolog_event"),
+    "Ctx": _Rule("fixed", n=1, then="zerolog_event"),
+    "Timestamp": _Rule("fixed", n=0, then="zerolog_event"),
+    "Stack": _Rule("fixed", n=0, then="zerolog_event"),
+    "Caller": _Rule("any", then="zerolog_event"),
+    "TimeDiff": _Rule("fixed", n=3, then="zerolog_event"),
+    "Msg": _Rule("fixed", n=1),
+    "Msgf": _PRINTF,
+    "MsgFunc": _Rule("fixed", n=1),
+    "Send": _Rule("fixed", n=0),
+}
+_PY_LOGGING_KWARGS = frozenset({"exc_info", "stack_info", "stacklevel", "extra"})
+_PY_LEVELS = ("debug", "info", "warning", "warn", "error", "exception", "critical", "fatal")
+_PY_LOGGING = {
+    **_rules(_PY_LEVELS, _Rule("pct", kwargs=_PY_LOGGING_KWARGS)),
+    "log": _Rule("pct", lead=1, kwargs=_PY_LOGGING_KWARGS),
+}
+_LOGURU_LEVELS = ("trace", "debug", "info", "success", "warning", "error", "critical", "exception")
+_LOGURU = {
+    **_rules(_LOGURU_LEVELS, _Rule("brace")),
+    "log": _Rule("brace", lead=1),
+    "bind": _Rule("any", then="loguru"),
+    "opt": _Rule("any", then="loguru"),
+    "contextualize": _Rule("any"),
+}
+_STRUCTLOG_LEVELS = ("debug", "info", "warning", "warn", "error", "critical", "exception", "msg")
+_STRUCTLOG = {
+    **_rules(_STRUCTLOG_LEVELS, _Rule("event")),
+    **_rules((f"a{level}" for level in _STRUCTLOG_LEVELS), _Rule("event")),
+    "log": _Rule("event", lead=1),
+    "bind": _Rule("any", then="structlog"),
+    "new": _Rule("any", then="structlog"),
+    "unbind": _Rule("any", then="structlog"),
+}
+_CONSOLE = {
+    **_rules(("log", "info", "warn", "error", "debug", "trace"), _Rule("console")),
+    **_rules(("table", "dir", "dirxml", "group", "groupCollapsed", "groupEnd"), _ANY),
+    **_rules(("time", "timeEnd", "timeLog", "count", "countReset"), _ANY),
+    "assert": _Rule("console", lead=1),
+}
+_PINO = {
+    **_rules(("trace", "debug", "info", "warn", "error", "fatal", "silent"), _Rule("pino")),
+    "child": _Rule("any", then="pino"),
+}
+_WINSTON = {
+    **_rules(("error", "warn", "info", "http", "verbose", "debug", "silly"), _Rule("winston")),
+    "log": _Rule("winston", lead=1),
+    "child": _Rule("any", then="winston"),
+}
+_JS_LOGGER = {  # a logger whose library we cannot see: console's rules, leniently
+    **_rules(("trace", "debug", "info", "warn", "error", "fatal", "log"), _Rule("console")),
+    "child": _Rule("any", then="js_logger"),
+}
+_RUST_MACROS = ("error", "warn", "info", "debug", "trace")
+_RUST_LOG = {**_rules(_RUST_MACROS, _Rule("rustfmt")), "log": _Rule("rustfmt", lead=1)}
+_TRACING = {**_rules(_RUST_MACROS, _Rule("tracing")), "event": _Rule("tracing", lead=1)}
+
+_FAMILIES: dict[str, dict[str, _Rule]] = {
+    "go_log": _GO_LOG,
+    "slog": _SLOG_FUNCS,
+    "slog_logger": {k: v for k, v in _SLOG_FUNCS.items()},
+    "zap": _ZAP,
+    "zap_sugar": _ZAP_SUGAR,
+    "logrus": _LOGRUS,
+    "zerolog": _ZEROLOG,
+    "zerolog_event": _ZEROLOG_EVENT,
+    "py_logging": _PY_LOGGING,
+    "loguru": _LOGURU,
+    "structlog": _STRUCTLOG,
+    "console": _CONSOLE,
+    "pino": _PINO,
+    "winston": _WINSTON,
+    "js_logger": _JS_LOGGER,
+    "rust_log": _RUST_LOG,
+    "tracing": _TRACING,
+}
+
+# --------------------------------------------------------------------------------------------
+# Names that need no declaration
+
+
+# fmt: off
+_GO_BUILTINS = frozenset((
+    "append", "cap", "clear", "close", "complex", "copy", "delete", "imag", "len", "make", "max",
+    "min", "new", "panic", "print", "println", "real", "recover", "bool", "byte", "complex64",
+    "complex128", "error", "float32", "float64", "int", "int8", "int16", "int32", "int64",
+    "rune", "string", "uint", "uint8", "uint16", "uint32", "uint64", "uintptr", "any",
+    "comparable", "true", "false", "iota", "nil",
+))
+_GO_KEYWORDS = frozenset((
+    "break", "case", "chan", "const", "continue", "default", "defer", "else", "fallthrough",
+    "for", "func", "go", "goto", "if", "import", "interface", "map", "package", "range",
+    "return", "select", "struct", "switch", "type", "var",
+))
+# fmt: on
+_PY_BUILTINS = frozenset(name for name in dir(builtins) if not name.startswith("__")) | {
+    "__name__",
+    "__file__",
+    "self",
+    "cls",
+}
+_PY_KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+# fmt: off
+_JS_BUILTINS = frozenset((
+    "undefined", "null", "true", "false", "NaN", "Infinity", "this", "super", "globalThis",
+    "window", "document", "process", "require", "module", "exports", "console", "JSON", "Math",
+    "Date", "Object", "Array", "String", "Number", "Boolean", "Symbol", "BigInt", "Error",
+    "TypeError", "RangeError", "Promise", "Map", "Set", "WeakMap", "WeakSet", "RegExp", "URL",
+    "Buffer", "parseInt", "parseFloat", "isNaN", "isFinite", "encodeURIComponent",
+    "decodeURIComponent", "setTimeout", "clearTimeout", "setInterval", "clearInterval", "fetch",
+    "Intl", "Reflect", "Proxy", "arguments", "__dirname", "__filename", "structuredClone",
+    "performance", "crypto",
+))
+_JS_KEYWORDS = frozenset((
+    "new", "typeof", "instanceof", "void", "delete", "in", "of", "await", "async", "function",
+    "return", "yield", "class", "as", "satisfies", "keyof",
+))
+_RUST_BUILTINS = frozenset((
+    "self", "Self", "true", "false", "None", "Some", "Ok", "Err", "String", "Vec", "Box",
+    "Option", "Result", "std", "core", "alloc", "crate", "super", "i8", "i16", "i32", "i64",
+    "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "f32", "f64", "bool", "char",
+    "str",
+))
+_RUST_KEYWORDS = frozenset((
+    "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern", "fn",
+    "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref",
+    "return", "static", "struct", "trait", "type", "unsafe", "use", "where", "while",
+))
+# fmt: on
+_BUILTINS = {
+    "go": _GO_BUILTINS,
+    "python": _PY_BUILTINS,
+    "javascript": _JS_BUILTINS,
+    "typescript": _JS_BUILTINS,
+    "tsx": _JS_BUILTINS,
+    "rust": _RUST_BUILTINS,
+}
+_KEYWORDS = {
+    "go": _GO_KEYWORDS,
+    "python": _PY_KEYWORDS,
+    "javascript": _JS_KEYWORDS,
+    "typescript": _JS_KEYWORDS,
+    "tsx": _JS_KEYWORDS,
+    "rust": _RUST_KEYWORDS,
+}
+_JS_LANGUAGES = frozenset({"javascript", "typescript", "tsx"})
+_COMMENT = {"python": "#"}
+
+# --------------------------------------------------------------------------------------------
+# Format strings
+
+_GO_VERB = re.compile(r"%(?:%|[-+# 0]*(\[\d+\])?(\*|\d+)?(?:\.(\*|\d+)?)?(\[\d+\])?[a-zA-Z])")
+_PY_VERB = re.compile(
+    r"%(?:%|(\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?[diouxXeEfFgGcrsa])"
+)
+_JS_VERB = re.compile(r"%[%sdifoOcj]")
+_BRACE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+
+def verb_count(fmt: str, style: str) -> int | None:
+    """Arguments a format string consumes: `style` is "go", "python" (%), "js" (%), "brace"
+    (loguru / str.format positional `{}`) or "rust". None when it cannot be counted (indexed
+    or named placeholders)."""
+    if style in ("brace", "rust"):
+        count = 0
+        for match in _BRACE.finditer(fmt):
+            inner = match.group(1)
+            if inner is None:
+                continue
+            name = re.split(r"[:!]", inner, maxsplit=1)[0].strip()
+            if not name:
+                count += 1
+            elif name.isdigit():
+                return None
+        return count
+    if style == "go":
+        count = 0
+        for match in _GO_VERB.finditer(fmt):
+            text = match.group(0)
+            if text == "%%":
+                continue
+            if match.group(1) or match.group(4):
+                return None
+            count += 1 + (match.group(2) == "*") + (match.group(3) == "*")
+        return count
+    if style == "python":
+        count = 0
+        for match in _PY_VERB.finditer(fmt):
+            if match.group(0) == "%%":
+                continue
+            if match.group(1):
+                return None  # %(name)s takes a mapping
+            count += 1 + (match.group(2) == "*") + (match.group(3) == "*")
+        return count
+    return sum(1 for m in _JS_VERB.finditer(fmt) if m.group(0) != "%%")
+
+
+def _named_placeholders(fmt: str) -> list[str]:
+    names = []
+    for match in _BRACE.finditer(fmt):
+        inner = match.group(1)
+        if inner:
+            name = re.split(r"[:!.\[]", inner, maxsplit=1)[0].strip()
+            if name and not name.isdigit():
+                names.append(name)
+    return names
+
+
+# --------------------------------------------------------------------------------------------
+# Tokens of the call text
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    kind: str  # "id", "str", "num", "op", "open", "close"
+    start: int
+    end: int
+    text: str
+    closed: bool = True  # strings: the closing quote is there
+    prefix: str = ""  # strings: Python prefix (f, r, b...), "`" for JS templates, "r" for Rust raw
+
+
+_OPS = ("...", "::", ":=", "=>", "==", "!=", "<=", ">=", "&&", "||", "->", "?.", "**", "<-")
+_IDENT_RE = re.compile(r"[A-Za-z_$][\w$]*")
+_NUM_RE = re.compile(r"\d[\w.]*")
+_PY_STRING_PREFIX = re.compile(r"(?i)(?:[rbuf]|rb|br|fr|rf)(?=['\"])")
+
+
+def _tokenize(text: str, lang: str) -> tuple[list[_Tok], int | None]:
+    """Tokens of `text`, and where a line comment starts (None without one)."""
+    tokens: list[_Tok] = []
+    comment = _COMMENT.get(lang, "//")
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch in " \t\r\n":
+            i += 1
+            continue
+        if text.startswith(comment, i):
+            return tokens, i
+        if lang != "python" and text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end < 0:
+                return tokens, i
+            i = end + 2
+            continue
+        prefix = ""
+        if lang == "python":
+            match = _PY_STRING_PREFIX.match(text, i)
+            if match:
+                prefix = match.group(0).lower()
+                ch = text[match.end()]
+        elif lang == "rust" and ch in "rb" and re.match(r"(?:br|r|b)#*\"", text[i:]):
+            raw = re.match(r"(?:br|r|b)(#*)\"", text[i:])
+            assert raw is not None
+            if "r" in raw.group(0):
+                hashes = raw.group(1)
+                body = i + len(raw.group(0))
+                end = text.find('"' + hashes, body)
+                closed = end >= 0
+                stop = end + 1 + len(hashes) if closed else n
+                tokens.append(_Tok("str", i, stop, text[i:stop], closed, "r"))
+                i = stop
+                continue
+            prefix = "b"
+            ch = '"'
+        if ch in "\"'`" and not (lang == "rust" and ch == "'" and _lifetime(text, i)):
+            start = i
+            i += len(prefix)
+            tok, i = _string(text, start, i, ch, lang, prefix)
+            tokens.append(tok)
+            continue
+        match = _IDENT_RE.match(text, i)
+        if match:
+            tokens.append(_Tok("id", i, match.end(), match.group(0)))
+            i = match.end()
+            continue
+        match = _NUM_RE.match(text, i)
+        if match:
+            tokens.append(_Tok("num", i, match.end(), match.group(0)))
+            i = match.end()
+            continue
+        if ch in "([{":
+            tokens.append(_Tok("open", i, i + 1, ch))
+            i += 1
+            continue
+        if ch in ")]}":
+            tokens.append(_Tok("close", i, i + 1, ch))
+            i += 1
+            continue
+        for op in _OPS:
+            if text.startswith(op, i):
+                tokens.append(_Tok("op", i, i + len(op), op))
+                i += len(op)
+                break
+        else:
+            tokens.append(_Tok("op", i, i + 1, ch))
+            i += 1
+    return tokens, None
+
+
+def _lifetime(text: str, i: int) -> bool:
+    """A Rust `'a` lifetime (not a char literal)."""
+    return not re.match(r"'(?:\\.[^']*|[^'\\])'", text[i:])
+
+
+def _string(text: str, start: int, i: int, quote: str, lang: str, prefix: str) -> tuple[_Tok, int]:
+    n = len(text)
+    triple = lang == "python" and text.startswith(quote * 3, i)
+    close = quote * 3 if triple else quote
+    i += len(close)
+    raw = lang == "go" and quote == "`"
+    template = lang in _JS_LANGUAGES and quote == "`"
+    while i < n:
+        ch = text[i]
+        if ch == "\\" and not raw and "r" not in prefix:
+            i += 2
+            continue
+        if template and text.startswith("${", i):
+            depth = 0
+            while i < n:
+                if text[i] == "{":
+                    depth += 1
+                elif text[i] == "}":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                i += 1
+            i += 1
+            continue
+        if text.startswith(close, i):
+            stop = i + len(close)
+            return _Tok(
+                "str", start, stop, text[start:stop], True, "`" if template else prefix
+            ), stop
+        if ch == "\n" and not (raw or template or triple):
+            break
+        i += 1
+    stop = min(i, n)
+    return _Tok("str", start, stop, text[start:stop], False, "`" if template else prefix), stop
+
+
+def _string_body(tok: _Tok) -> str:
+    """The text between a string token's quotes (escapes left as they are)."""
+    text = tok.text
+    if tok.prefix == "r" and not text.startswith(("'", '"')):  # Rust raw
+        match = re.match(r"b?r(#*)\"", text)
+        hashes = match.group(1) if match else ""
+        body = text[len(match.group(0)) if match else 0 :]
+        end = '"' + hashes
+        return body[: -len(end)] if tok.closed and body.endswith(end) else body
+    body = text[len(tok.prefix) if tok.prefix != "`" else 0 :]
+    quote = body[:3] if body[:3] in ('"""', "'''") else body[:1]
+    body = body[len(quote) :]
+    if tok.closed and body.endswith(quote):
+        body = body[: -len(quote)]
+    return body
+
+
+def _interpolated_names(tok: _Tok, lang: str) -> list[tuple[str, bool]]:
+    """Names read inside a string: Python f-string fields, JS `${}` expressions, Rust inline
+    `{name}` (only for format strings: the caller decides). Each with whether it is complete."""
+    body = _string_body(tok)
+    out: list[tuple[str, bool]] = []
+    exprs: list[tuple[str, bool]] = []
+    if lang == "python" and "f" in tok.prefix:
+        for match in re.finditer(r"\{\{|\}\}|\{([^{}]*)(\}?)", body):
+            if match.group(1) is not None:
+                expr = re.split(r"(?<![=!<>])[:!](?!=)", match.group(1), maxsplit=1)[0]
+                exprs.append((expr.rstrip("= "), bool(match.group(2))))
+    elif tok.prefix == "`":
+        for match in re.finditer(r"\$\{([^}]*)(\}?)", body):
+            exprs.append((match.group(1), bool(match.group(2))))
+    for expr, complete in exprs:
+        for name_match in re.finditer(r"(?<![\w.$])[A-Za-z_$][\w$]*", _strip_strings(expr)):
+            last = name_match.end() == len(expr.rstrip())
+            out.append((name_match.group(0), complete or not last))
+    return out
+
+
+def _strip_strings(expr: str) -> str:
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "''", expr)
+
+
+# --------------------------------------------------------------------------------------------
+# The call structure
+
+
+@dataclass(slots=True)
+class _Arg:
+    tokens: list[_Tok]
+    start: int  # where the argument may be cut off: just after the `(` or the previous arg
+    complete: bool = False  # followed by `,` or `)`
+
+
+@dataclass(slots=True)
+class _Segment:
+    method: str
+    family: str
+    rule: _Rule | None
+    dot: int  # where this segment starts (the `.` or `::` before the method name)
+    name_end: int
+    open_end: int = -1  # just after `(`, -1 while not opened
+    args: list[_Arg] = field(default_factory=list)
+    close_end: int = -1  # just after `)`, -1 while open
+
+
+@dataclass(slots=True)
+class _Parsed:
+    segments: list[_Segment]
+    stack: list[str]  # brackets still open at the end, innermost last
+    open_string: bool  # the text ends inside a string
+    end: int | None  # where the call ended (after its last `)`), if it did
+    bad: int | None  # where the text stops making sense as this call
+    comment: int | None
+
+
+_CLOSER = {"(": ")", "[": "]", "{": "}"}
+
+
+def _parse_call(text: str, start: int, lang: str, family: str, rust: bool) -> _Parsed:
+    """The chain of method calls in `text[start:]` (just after the logger expression)."""
+    tokens, comment = _tokenize(text[start:], lang)
+    tokens = [
+        _Tok(t.kind, t.start + start, t.end + start, t.text, t.closed, t.prefix) for t in tokens
+    ]
+    if comment is not None:
+        comment += start
+    segments: list[_Segment] = []
+    stack: list[str] = []
+    i = 0
+    n = len(tokens)
+    bad: int | None = None
+    end: int | None = None
+    open_string = bool(tokens) and tokens[-1].kind == "str" and not tokens[-1].closed
+    current = family
+    while i < n:
+        tok = tokens[i]
+        if rust and not segments:
+            # `info!(` / `log::info!(`: the method is the macro name, already in the typed text
+            segments.append(_Segment("", current, None, start, start))
+        elif tok.kind == "op" and tok.text in (".", "?."):
+            if i + 1 >= n:
+                segments.append(_Segment("", current, None, tok.start, tok.end))
+                break
+            name = tokens[i + 1]
+            if name.kind != "id":
+                bad = tok.start
+                break
+            rule = _FAMILIES.get(current, {}).get(name.text)
+            segments.append(_Segment(name.text, current, rule, tok.start, name.end))
+            i += 2
+            if i >= n:
+                break
+            if tokens[i].text != "(":
+                bad = tok.start
+                break
+        elif (segments and segments[-1].close_end >= 0) or not segments:
+            # after a finished call: anything but `.` ends it
+            if segments:
+                end = segments[-1].close_end
+            else:
+                bad = tok.start
+            break
+        seg = segments[-1]
+        if rust:
+            seg.rule = _FAMILIES[current].get(_rust_method(text[:start]))
+        if tokens[i].text != "(":
+            bad = tokens[i].start
+            break
+        seg.open_end = tokens[i].end
+        i += 1
+        arg = _Arg([], seg.open_end)
+        depth = 0
+        while i < n:
+            tok = tokens[i]
+            if tok.kind == "open":
+                depth += 1
+                stack.append(tok.text)
+            elif tok.kind == "close":
+                if depth == 0:
+                    if tok.text != ")":
+                        bad = tok.start
+                        break
+                    if arg.tokens:
+                        arg.complete = True
+                        seg.args.append(arg)
+                    seg.close_end = tok.end
+                    i += 1
+                    break
+                if not stack or _CLOSER[stack[-1]] != tok.text:
+                    bad = tok.start
+                    break
+                stack.pop()
+                depth -= 1
+            elif tok.text == "," and depth == 0:
+                arg.complete = True
+                seg.args.append(arg)
+                arg = _Arg([], tokens[i - 1].end)
+                i += 1
+                continue
+            arg.tokens.append(tok)
+            i += 1
+        if bad is not None:
+            break
+        if seg.close_end < 0:
+            if arg.tokens or (seg.args and text[seg.args[-1].tokens[-1].end :].strip()):
+                seg.args.append(arg)
+            break
+        rule = seg.rule
+        current = rule.then if rule is not None and rule.then else ""
+        if rule is None or rule.then is None:
+            end = seg.close_end
+            break
+        if rust:
+            end = seg.close_end
+            break
+    return _Parsed(segments, stack, open_string, end, bad, comment)
+
+
+def _rust_method(typed_head: str) -> str:
+    match = re.search(r"(\w+)!\s*$", typed_head)
+    return match.group(1) if match else ""
+
+
+# --------------------------------------------------------------------------------------------
+# The site
+
+
+@dataclass(frozen=True, slots=True)
+class LogSite:
+    """A log call the cursor line starts; see the module docstring."""
+
+    language: str
+    logger: str
+    family: str
+    prompt_chunk: str
+    identifiers: frozenset[str]
+    semicolon: bool = False  # the file ends statements with `;` (JS/TS style, Rust)
+    packages: frozenset[str] = frozenset()  # imported package/module names
+    declaration: str = ""  # the line that declares the logger
+
+    def check(self, typed: str, suggestion: str, *, final: bool) -> str:
+        """The longest right prefix of `suggestion` (inserted after `typed`); see the docs of
+        this module. May close the call when that makes it complete and right."""
+        return _Checker(self, typed).check(suggestion, final)
+
+    def problems(self, typed: str, suggestion: str) -> list[str]:
+        """What is wrong with a finished suggestion, for reports: "unknown:NAME", "verbs",
+        "pairs", "fields", "arity", "method", "unbalanced" (empty when right)."""
+        return _Checker(self, typed).problems(suggestion)
+
+
+class _Checker:
+    def __init__(self, site: LogSite, typed: str) -> None:
+        self.site = site
+        self.lang = site.language
+        self.rust = site.family in ("rust_log", "tracing")
+        self.typed = typed
+        self.start = _call_start(typed, site)
+
+    # -- public ----------------------------------------------------------------------------
+
+    def check(self, suggestion: str, final: bool) -> str:
+        suggestion = suggestion.split("\n", 1)[0]
+        if self.start is None:
+            return suggestion
+        base = len(self.typed)
+        text = suggestion
+        for _ in range(8):
+            full = self.typed + text
+            parsed = _parse_call(full, self.start, self.lang, self.site.family, self.rust)
+            errors = self._errors(parsed, full, final)
+            cut = errors[0][0] if errors else None
+            if parsed.bad is not None and (cut is None or parsed.bad < cut):
+                cut = parsed.bad
+            if cut is not None:
+                if cut <= base:
+                    return ""
+                prefix = full[base:cut].rstrip()
+                return self._close(prefix, final=True)
+            if parsed.end is not None:
+                end = parsed.end
+                rest = full[end:]
+                if rest.lstrip().startswith(";") and self.site.semicolon:
+                    end = end + rest.index(";") + 1
+                    return full[base:end] if end > base else ""
+                out = full[base:end] if end > base else ""
+                if final and self.site.semicolon and parsed.end >= base:
+                    out += ";"
+                return out
+            if parsed.comment is not None and parsed.comment >= base:
+                text = full[base : parsed.comment].rstrip()
+                continue
+            if not final:
+                return text
+            # Finished but the call is open: close it if that makes it right, else cut back
+            # to the last whole argument.
+            if parsed.open_string or parsed.stack:
+                boundary = self._last_boundary(parsed, base)
+                if boundary is None:
+                    return ""
+                return self._close(full[base:boundary].rstrip(), final=True)
+            return self._close(text.rstrip(), final=True)
+        return text
+
+    def problems(self, suggestion: str) -> list[str]:
+        if self.start is None:
+            return []
+        full = self.typed + suggestion.split("\n", 1)[0]
+        parsed = _parse_call(full, self.start, self.lang, self.site.family, self.rust)
+        found = [kind for _pos, kind in self._errors(parsed, full, True)]
+        if parsed.bad is not None:
+            found.append("method")
+        if parsed.end is None and (parsed.open_string or parsed.stack or parsed.segments):
+            last = parsed.segments[-1] if parsed.segments else None
+            if last is None or last.close_end < 0:
+                found.append("unbalanced")
+        return found
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _close(self, prefix: str, final: bool) -> str:
+        """`prefix` closed (brackets, `;`) when that makes a complete, right call; else
+        `prefix` itself (without a dangling comma)."""
+        prefix = prefix.rstrip()
+        while prefix.endswith(","):
+            prefix = prefix[:-1].rstrip()
+        assert self.start is not None
+        full = self.typed + prefix
+        parsed = _parse_call(full, self.start, self.lang, self.site.family, self.rust)
+        if parsed.bad is None and not parsed.open_string and parsed.end is None:
+            closers = "".join(_CLOSER[b] for b in reversed(parsed.stack))
+            segments = parsed.segments
+            if segments and segments[-1].open_end >= 0 and segments[-1].close_end < 0:
+                closers += ")"
+                candidate = full + closers
+                again = _parse_call(candidate, self.start, self.lang, self.site.family, self.rust)
+                if (
+                    again.end == len(candidate)
+                    and again.bad is None
+                    and not self._errors(again, candidate, True)
+                    and self._terminal(again)
+                ):
+                    return prefix + closers + (";" if self.site.semicolon else "")
+        return prefix
+
+    def _terminal(self, parsed: _Parsed) -> bool:
+        last = parsed.segments[-1] if parsed.segments else None
+        return last is not None and (
+            self.rust or (last.rule is not None and last.rule.then is None)
+        )
+
+    def _last_boundary(self, parsed: _Parsed, base: int) -> int | None:
+        best: int | None = None
+        for seg in parsed.segments:
+            for arg in seg.args:
+                if arg.complete and arg.tokens and arg.tokens[-1].end >= base:
+                    best = arg.tokens[-1].end
+            if seg.open_end >= base:
+                best = max(best or 0, seg.open_end)
+        if best is None:
+            return None
+        return best
+
+    def _errors(self, parsed: _Parsed, full: str, final: bool) -> list[tuple[int, str]]:
+        """(cut position, kind) of what is wrong, earliest first."""
+        base = len(self.typed)
+        out: list[tuple[int, str]] = []
+        for index, seg in enumerate(parsed.segments):
+            if seg.method and seg.rule is None:
+                partial = index == len(parsed.segments) - 1 and seg.open_end < 0
+                if not (partial and not final and seg.name_end == len(full)):
+                    if seg.dot >= base or seg.name_end > base:
+                        out.append((max(seg.dot, base), "method"))
+                    return out
+                return out
+            if seg.rule is None and not self.rust:
+                return out
+            for position, arg in enumerate(seg.args):
+                last = position == len(seg.args) - 1 and seg.close_end < 0
+                settled = arg.complete or final or not last
+                name = self._unknown_name(arg, base, settled, seg, position)
+                if name is not None:
+                    out.append((arg.start, "unknown:" + name))
+                    return out
+            problem = self._rule_problem(seg, parsed, full, final)
+            if problem is not None:
+                out.append(problem)
+                return out
+        return out
+
+    # -- names -----------------------------------------------------------------------------
+
+    def _unknown_name(
+        self, arg: _Arg, base: int, settled: bool, seg: _Segment, position: int
+    ) -> str | None:
+        known = self.site.identifiers
+        skip = _KEYWORDS.get(self.lang, frozenset())
+        tokens = arg.tokens
+        local: set[str] = set()
+        if self.lang == "python":
+            for i, tok in enumerate(tokens):
+                if tok.text == "for" and i + 1 < len(tokens):
+                    j = i + 1
+                    while j < len(tokens) and tokens[j].text != "in":
+                        if tokens[j].kind == "id":
+                            local.add(tokens[j].text)
+                        j += 1
+                if tok.text == "lambda":
+                    j = i + 1
+                    while j < len(tokens) and tokens[j].text != ":":
+                        if tokens[j].kind == "id":
+                            local.add(tokens[j].text)
+                        j += 1
+        if self.lang in _JS_LANGUAGES:
+            for i, tok in enumerate(tokens):
+                if tok.text == "=>":
+                    j = i - 1
+                    if j >= 0 and tokens[j].kind == "id":
+                        local.add(tokens[j].text)
+                    elif j >= 0 and tokens[j].text == ")":
+                        while j >= 0 and tokens[j].text != "(":
+                            if tokens[j].kind == "id":
+                                local.add(tokens[j].text)
+                            j -= 1
+        depth_braces = 0
+        kw_key = self.lang in ("python", "rust") and _is_kwarg(tokens)
+        for i, tok in enumerate(tokens):
+            if tok.kind == "open" and tok.text == "{":
+                depth_braces += 1
+            elif tok.kind == "close" and tok.text == "}":
+                depth_braces -= 1
+            if tok.end <= base:
+                continue
+            if tok.kind == "str":
+                names = _interpolated_names(tok, self.lang)
+                if self.rust and self._is_format_arg(seg, position):
+                    body = _string_body(tok)
+                    names += [
+                        (n, tok.closed) for n in _named_placeholders(body) if n.isidentifier()
+                    ]
+                    names = [(n, c) for n, c in names if n not in _rust_named_args(seg)]
+                for name, complete in names:
+                    if not (complete or settled):
+                        continue
+                    if name not in known and name not in skip and name not in local:
+                        return name
+                continue
+            if tok.kind != "id":
+                continue
+            prev = tokens[i - 1].text if i else ""
+            nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
+            if prev in (".", "?.", "::") or (prev == "->" and self.lang != "rust"):
+                continue
+            if nxt == "!" and self.rust:
+                continue  # a macro
+            if kw_key and i == 0:
+                continue
+            if nxt == ":" and (depth_braces > 0 or self.rust) and self.lang != "python":
+                continue  # an object key, a struct field, `target:`
+            if nxt == "=" and self.lang in _JS_LANGUAGES:
+                continue
+            if tok.text in known or tok.text in skip or tok.text in local:
+                continue
+            if i == len(tokens) - 1 and not settled:
+                continue  # still being typed
+            return tok.text
+        return None
+
+    def _is_format_arg(self, seg: _Segment, position: int) -> bool:
+        rule = seg.rule
+        if rule is None:
+            return False
+        fmt_index = _format_index(seg)
+        return fmt_index == position
+
+    # -- rules -----------------------------------------------------------------------------
+
+    def _rule_problem(
+        self, seg: _Segment, parsed: _Parsed, full: str, final: bool
+    ) -> tuple[int, str] | None:
+        rule = seg.rule
+        if rule is None:
+            return None
+        args = seg.args
+        closed = seg.close_end >= 0
+        base = len(self.typed)
+        kind = rule.kind
+
+        # Only what the suggestion wrote can be cut; a problem inside the typed text is the
+        # user's business.
+        def at(pos: int, what: str) -> tuple[int, str] | None:
+            return (pos, what) if pos >= base or what.startswith("unknown") else None
+
+        if kind == "any":
+            return None
+        if kind == "fixed":
+            if len(args) > rule.n:
+                return at(args[rule.n].start, "arity")
+            if closed and len(args) < rule.n:
+                return at(seg.close_end - 1, "arity")
+            return None
+        if kind in ("printf", "pct", "brace", "event", "console", "pino", "winston", "rustfmt"):
+            return self._format_problem(seg, rule, closed, final)
+        if kind == "tracing":
+            return self._format_problem(seg, rule, closed, final)
+        if kind in ("pairs", "attrs", "fields"):
+            first = rule.lead + (1 if rule.msg else 0)
+            if closed and len(args) < first:
+                return at(seg.close_end - 1, "arity")
+            position = first
+            while position < len(args):
+                arg = args[position]
+                settled = arg.complete or final
+                ctor = _constructor(arg, "zap" if kind == "fields" else "slog")
+                if kind == "fields":
+                    if ctor or _spread(arg):
+                        position += 1
+                        continue
+                    if not settled and _could_become(arg, "zap."):
+                        return None
+                    return at(arg.start, "fields")
+                if ctor or _spread(arg):
+                    position += 1
+                    continue
+                if kind == "attrs":
+                    if not settled and _could_become(arg, "slog."):
+                        return None
+                    return at(arg.start, "pairs")
+                # a key: a string (or a constant name), then its value
+                if arg.tokens and arg.tokens[0].kind == "num":
+                    return at(arg.start, "pairs")
+                if position + 1 >= len(args):
+                    if closed:
+                        return at(arg.start, "pairs")
+                    return None
+                position += 2
+            return None
+        return None
+
+    def _format_problem(
+        self, seg: _Segment, rule: _Rule, closed: bool, final: bool
+    ) -> tuple[int, str] | None:
+        base = len(self.typed)
+        args = seg.args
+        kind = rule.kind
+
+        def at(pos: int, what: str) -> tuple[int, str] | None:
+            return (pos, what) if pos >= base else None
+
+        positional = [a for a in args if not (_is_kwarg(a.tokens) and self.lang == "python")]
+        if self.lang == "python":
+            # keyword arguments come last; logging accepts only a few
+            for arg in args:
+                if _is_kwarg(arg.tokens) and rule.kwargs is not None:
+                    name = arg.tokens[0].text
+                    still_typed = not (arg.complete or final) and any(
+                        k.startswith(name) for k in rule.kwargs
+                    )
+                    if name not in rule.kwargs and not still_typed:
+                        return at(arg.start, "arity")
+        fmt_index = _format_index(seg)
+        if fmt_index is None:
+            needs_message = kind in ("printf", "pct", "brace", "event", "pino", "winston")
+            if closed and needs_message and len(positional) <= rule.lead:
+                return at(seg.close_end - 1, "arity")
+            return None
+        named = args if kind == "tracing" else positional
+        if fmt_index >= len(named):
+            if closed and kind != "tracing" and kind != "console":
+                return at(seg.close_end - 1, "arity")
+            return None
+        fmt_arg = named[fmt_index]
+        fmt = _literal(fmt_arg)
+        fmt_settled = fmt_arg.complete or final
+        if fmt is None:
+            return None  # a format we cannot read: no count to check
+        style = {
+            "printf": "go",
+            "pct": "python",
+            "event": "python",
+            "brace": "brace",
+            "console": "js",
+            "pino": "js",
+            "winston": "js",
+            "rustfmt": "rust",
+            "tracing": "rust",
+        }[kind]
+        if self.lang == "python" and "f" in _prefix(fmt_arg) and style == "brace":
+            count: int | None = 0
+        else:
+            count = verb_count(fmt, style)
+        if count is None:
+            return None
+        extra = named[fmt_index + 1 :]
+        if self.rust:
+            extra = [a for a in extra if not _is_kwarg(a.tokens)]
+        if kind == "brace" and self.lang == "python":
+            names = _named_placeholders(fmt) if "f" not in _prefix(fmt_arg) else []
+            kw = {a.tokens[0].text for a in args if _is_kwarg(a.tokens)}
+            if closed and names and any(n not in kw for n in names):
+                return at(fmt_arg.start, "verbs")
+        if not fmt_settled:
+            return None
+        at_least = kind in ("console", "winston")
+        if kind == "pct" or kind == "event":
+            # logging formats only with arguments, but a verb without one is still a mistake
+            pass
+        if not at_least and len(extra) > count:
+            return at(extra[count].start, "verbs")
+        if closed and len(extra) < count:
+            if count and not extra:
+                return (
+                    at(fmt_arg.start, "verbs")
+                    if fmt_arg.start >= base
+                    else at(seg.close_end - 1, "verbs")
+                )
+            return at(seg.close_end - 1, "verbs")
+        return None
+
+
+def _prefix(arg: _Arg) -> str:
+    return arg.tokens[0].prefix if arg.tokens and arg.tokens[0].kind == "str" else ""
+
+
+def _format_index(seg: _Segment) -> int | None:
+    """Which argument is the format string / message, counting as the rule does."""
+    rule = seg.rule
+    if rule is None:
+        return None
+    kind = rule.kind
+    args = seg.args
+    if kind == "tracing":
+        for index, arg in enumerate(args):
+            if index < rule.lead:
+                continue
+            if len(arg.tokens) >= 1 and arg.tokens[0].kind == "str":
+                return index
+        return None
+    if kind == "rustfmt":
+        index = rule.lead
+        while index < len(args) and _is_target(args[index]):
+            index += 1
+        return index
+    if kind == "pino":
+        if args and rule.lead < len(args):
+            first = args[rule.lead]
+            if first.tokens and first.tokens[0].kind != "str":
+                return rule.lead + 1
+        return rule.lead
+    if kind == "console":
+        if (
+            len(args) > rule.lead
+            and args[rule.lead].tokens
+            and args[rule.lead].tokens[0].kind == "str"
+        ):
+            return rule.lead
+        return None
+    return rule.lead
+
+
+def _is_target(arg: _Arg) -> bool:
+    toks = arg.tokens
+    return len(toks) >= 2 and toks[0].kind == "id" and toks[1].text == ":"
+
+
+def _is_kwarg(tokens: list[_Tok]) -> bool:
+    """`name = value` (Python keyword argument, Rust named format argument or tracing field,
+    dotted field names included)."""
+    i = 0
+    while i < len(tokens) and (tokens[i].kind == "id" or tokens[i].text == "."):
+        i += 1
+    return 0 < i < len(tokens) and tokens[i].text == "=" and tokens[0].kind == "id"
+
+
+def _rust_named_args(seg: _Segment) -> set[str]:
+    return {a.tokens[0].text for a in seg.args if _is_kwarg(a.tokens)}
+
+
+def _literal(arg: _Arg) -> str | None:
+    """The text of an argument made only of string literals (implicit concatenation joined)."""
+    parts = []
+    for tok in arg.tokens:
+        if tok.kind != "str":
+            return None
+        parts.append(_string_body(tok))
+    return "".join(parts) if parts else None
+
+
+def _constructor(arg: _Arg, package: str) -> bool:
+    toks = arg.tokens
+    return (
+        len(toks) >= 4
+        and toks[0].text == package
+        and toks[1].text == "."
+        and toks[2].kind == "id"
+        and toks[2].text[:1].isupper()
+        and toks[3].text == "("
+    )
+
+
+def _spread(arg: _Arg) -> bool:
+    return bool(arg.tokens) and arg.tokens[-1].text == "..."
+
+
+def _could_become(arg: _Arg, prefix: str) -> bool:
+    text = "".join(t.text for t in arg.tokens)
+    return prefix.startswith(text) or text.startswith(prefix)
+
+
+def _call_start(typed: str, site: LogSite) -> int | None:
+    """Where the logger expression starts in the typed line (the call's text follows it)."""
+    if site.family in ("rust_log", "tracing"):
+        match = re.match(r"\s*(?:(?:::)?\w+::)*\w+!", typed)
+        return match.end() if match else None
+    match = re.match(r"\s*(?:(?:defer|go|await|return|void)\s+)?", typed)
+    at = match.end() if match else 0
+    if typed.startswith(site.logger, at):
+        return at + len(site.logger)
+    found = typed.find(site.logger + ".")
+    return None if found < 0 else found + len(site.logger)
+
+
+# --------------------------------------------------------------------------------------------
+# Finding the site
+
+_ALL_METHODS = frozenset(name for rules in _FAMILIES.values() for name in rules)
+_LEAD_RE = re.compile(r"\s*(?:(?:defer|go|await|return|void)\s+)?")
+_PATH_PART = re.compile(r"[A-Za-z_$][\w$]*(?:\(\))?")
+_RUST_MACRO = re.compile(r"\s*(?P<path>(?:(?:::)?\w+::)*)(?P<name>\w+)!\s*\(")
+_KNOWN_ROOTS = frozenset({"console", "zap", "self", "this"})
+
+
+@dataclass(slots=True)
+class _Binding:
+    type_text: str = ""
+    value_text: str = ""
+    row: int = -1
+    line: str = ""
+
+
+@dataclass(slots=True)
+class _Scope:
+    names: set[str] = field(default_factory=set)
+    local_names: list[str] = field(default_factory=list)  # params and locals, in order
+    packages: dict[str, str] = field(default_factory=dict)  # name -> import path / module
+    bindings: dict[str, _Binding] = field(default_factory=dict)  # innermost wins
+    members: dict[str, _Binding] = field(default_factory=dict)  # "c.logger" -> binding
+    member_names: list[str] = field(default_factory=list)  # receiver fields
+    receiver: str = ""
+    semicolon: bool = False
+
+
+_cache_lock = threading.Lock()
+_scope_cache: dict[tuple[str, str], tuple[bytes, int, int, _Scope]] = {}
+
+
+def find_log_site(
+    source: str, row: int, col: int, language: str | None, path: str = "", key: str = ""
+) -> LogSite | None:
+    """The log call the text before the cursor starts, or None; see the module docstring."""
+    if language not in _BUILTINS:
+        return None
+    lines = source.split("\n")
+    if not 0 <= row < len(lines):
+        return None
+    line = lines[row]
+    typed = line.encode("utf-8", "surrogatepass")[: max(col, 0)].decode("utf-8", "replace")
+    candidates = _candidates(typed, language)
+    if not candidates:
+        return None
+    scope = _scope_at(lines, row, typed, language, key or path)
+    if scope is None:
+        return None
+    for logger, family, rest_at in candidates:
+        resolved = _resolve(logger, family, scope, language)
+        if resolved is None:
+            continue
+        family, declaration = resolved
+        if not _plausible(typed, rest_at, language, family):
+            continue
+        identifiers = frozenset(scope.names) | _BUILTINS[language] | frozenset(scope.packages)
+        semicolon = language == "rust" or (language in _JS_LANGUAGES and scope.semicolon)
+        examples = _examples(lines, row, logger, language)
+        chunk = _prompt_chunk(language, logger, declaration, examples, scope)
+        return LogSite(
+            language=language,
+            logger=logger,
+            family=family,
+            prompt_chunk=chunk,
+            identifiers=identifiers,
+            semicolon=semicolon,
+            packages=frozenset(scope.packages),
+            declaration=declaration,
+        )
+    return None
+
+
+def _candidates(typed: str, lang: str) -> list[tuple[str, str, int]]:
+    """(logger expression, family hint, where the call text after it starts), longest first.
+    The hint is "" except for Rust macros ("log" / "tracing" / "" for a bare macro)."""
+    if lang == "rust":
+        match = _RUST_MACRO.match(typed)
+        if match is None or match.group("name") not in (*_RUST_MACROS, "log", "event"):
+            return []
+        path = match.group("path").strip(":")
+        crate = path.split("::")[-1] if path else ""
+        if path and crate not in ("log", "tracing"):
+            return []
+        return [(crate or match.group("name"), crate, match.end("name"))]
+    match = _LEAD_RE.match(typed)
+    at = match.end() if match else 0
+    parts: list[tuple[str, int]] = []  # (expression so far, where it ends)
+    pos = at
+    expr = ""
+    while True:
+        part = _PATH_PART.match(typed, pos)
+        if part is None:
+            break
+        expr = expr + ("." if expr else "") + part.group(0)
+        pos = part.end()
+        parts.append((expr, pos))
+        if pos < len(typed) and typed[pos] == ".":
+            pos += 1
+            continue
+        break
+    out = []
+    for expr, end in reversed(parts):
+        if end >= len(typed) or typed[end] != ".":
+            continue
+        # Cheap filter before any parsing: a name that says "log", or a method that loggers
+        # have, or a method still being typed.
+        method = re.match(r"\.(\w*)(\(?)", typed[end:])
+        name = method.group(1) if method else ""
+        if (
+            "log" in expr.lower()
+            or expr.split(".", 1)[0] in _KNOWN_ROOTS
+            or name in _ALL_METHODS
+            or not (method and method.group(2))
+        ):
+            out.append((expr, "", end))
+    return out
+
+
+def _plausible(typed: str, rest_at: int, lang: str, family: str) -> bool:
+    """Whether the typed text after the logger is a call this family has (or its start)."""
+    rust = family in ("rust_log", "tracing")
+    if rust:
+        return True
+    rest = typed[rest_at:]
+    match = re.fullmatch(r"\.([A-Za-z_]\w*)?", rest)
+    if match:
+        name = match.group(1) or ""
+        return any(m.startswith(name) for m in _FAMILIES[family])
+    parsed = _parse_call(typed, rest_at, lang, family, rust)
+    if parsed.bad is not None or not parsed.segments:
+        return False
+    return all(seg.rule is not None or not seg.method for seg in parsed.segments[:-1]) and (
+        parsed.segments[-1].rule is not None
+        or any(m.startswith(parsed.segments[-1].method) for m in _FAMILIES[family])
+    )
+
+
+# -- scope -------------------------------------------------------------------------------------
+
+
+def _scope_at(lines: list[str], row: int, typed: str, lang: str, key: str) -> _Scope | None:
+    line = lines[row]
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    placeholder = indent + ("pass" if lang == "python" else "")
+    blanked = "\n".join([*lines[:row], placeholder, *lines[row + 1 :]])
+    data = blanked.encode("utf-8", "surrogatepass")
+    slot = (key, lang)
+    column = len(indent.encode("utf-8"))
+    with _cache_lock:
+        cached = _scope_cache.get(slot)
+    if cached is not None and cached[0] == data and cached[1] == row and cached[2] == column:
+        return cached[3]
+    tree = treesitter.parse_text(lang, data, key + "\0loglines")
+    if tree is None:
+        return None
+    scope = _Analysis(lang, data, lines, row, column).run(tree.root_node)
+    with _cache_lock:
+        _scope_cache[slot] = (data, row, column, scope)
+        while len(_scope_cache) > 16:
+            _scope_cache.pop(next(iter(_scope_cache)))
+    return scope
+
+
+_PATTERN_SKIP = frozenset({"type", "value", "right", "return_type", "default", "type_parameters"})
+_NAME_TYPES = frozenset(
+    {"identifier", "shorthand_property_identifier_pattern", "shorthand_field_identifier"}
+)
+
+
+def _pattern_names(node: Node | None) -> Iterator[Node]:
+    if node is None:
+        return
+    kind = node.type
+    if kind in _NAME_TYPES:
+        yield node
+        return
+    if kind in ("default_parameter", "typed_default_parameter"):
+        yield from _pattern_names(node.child_by_field_name("name"))
+        return
+    if kind in ("assignment_pattern", "object_assignment_pattern"):
+        yield from _pattern_names(node.child_by_field_name("left"))
+        return
+    if kind == "pair_pattern":
+        yield from _pattern_names(node.child_by_field_name("value"))
+        return
+    if kind in ("attribute", "subscript", "member_expression", "field_expression", "this"):
+        return
+    for index, child in enumerate(node.children):
+        name = node.field_name_for_child(index)
+        if name in _PATTERN_SKIP or not child.is_named:
+            continue
+        yield from _pattern_names(child)
+
+
+_OPEN_ENDED = frozenset(
+    {
+        "expression_case",
+        "default_case",
+        "type_case",
+        "communication_case",
+        "switch_case",
+        "switch_default",
+    }
+)
+_FUNCTIONS = {
+    "go": frozenset({"function_declaration", "method_declaration", "func_literal"}),
+    "python": frozenset({"function_definition", "lambda"}),
+    "javascript": frozenset(
+        {
+            "function_declaration",
+            "function_expression",
+            "function",
+            "arrow_function",
+            "method_definition",
+            "generator_function_declaration",
+            "generator_function",
+        }
+    ),
+    "rust": frozenset({"function_item", "closure_expression"}),
+}
+_FUNCTIONS["typescript"] = _FUNCTIONS["javascript"]
+_FUNCTIONS["tsx"] = _FUNCTIONS["javascript"]
+
+
+class _Analysis:
+    def __init__(self, lang: str, data: bytes, lines: list[str], row: int, column: int) -> None:
+        self.lang = lang
+        self.data = data
+        self.lines = lines
+        self.row = row
+        self.column = column
+        self.scope = _Scope()
+
+    def text(self, node: Node | None) -> str:
+        if node is None:
+            return ""
+        return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    def bind(
+        self, name_node: Node, type_text: str = "", value_text: str = "", local: bool = False
+    ) -> None:
+        name = self.text(name_node)
+        if not name:
+            return
+        row = name_node.start_point.row
+        self.scope.names.add(name)
+        self.scope.bindings[name] = _Binding(type_text, value_text, row, _line(self.lines[row]))
+        if local and name not in self.scope.local_names:
+            self.scope.local_names.append(name)
+
+    def before(self, node: Node) -> bool:
+        return node.end_point.row < self.row
+
+    def run(self, root: Node) -> _Scope:
+        lang = self.lang
+        handler = {
+            "go": self._go_top,
+            "python": self._py_top,
+            "rust": self._rust_top,
+        }.get(lang, self._js_top)
+        handler(root)
+        point = (self.row, self.column)
+        node = root.descendant_for_point_range(point, point)
+        while node is not None:
+            # A blank line at the end of a case clause belongs to it, though its node ends on
+            # the line above.
+            last = None
+            for child in node.named_children:
+                if child.start_point >= point:
+                    break
+                last = child
+            if last is None or last.type not in _OPEN_ENDED or last.end_point > point:
+                break
+            node = last
+        chain = []
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        chain.reverse()  # outermost first: inner bindings override outer ones
+        for index, ancestor in enumerate(chain):
+            inner = chain[index + 1] if index + 1 < len(chain) else None
+            self._enter(ancestor, inner)
+        self.scope.semicolon = self._semicolon_style() if lang in _JS_LANGUAGES else False
+        return self.scope
+
+    def _semicolon_style(self) -> bool:
+        ends = [ln.rstrip() for ln in self.lines[:: max(1, len(self.lines) // 200)]]
+        with_semi = sum(1 for ln in ends if ln.endswith(";"))
+        closers = sum(1 for ln in ends if ln.endswith((")", "]")) and not ln.endswith(";"))
+        return with_semi >= closers
+
+    def _enter(self, node: Node, inner: Node | None) -> None:
+        """Bindings that `node` (an ancestor of the cursor) makes visible at the cursor."""
+        lang = self.lang
+        kind = node.type
+        if kind in _FUNCTIONS[lang]:
+            self._params(node)
+        if lang == "go":
+            self._go_enter(node, inner)
+        elif lang == "python":
+            self._py_enter(node, inner)
+        elif lang == "rust":
+            self._rust_enter(node, inner)
+        else:
+            self._js_enter(node, inner)
+
+    def _params(self, fn: Node) -> None:
+        lang = self.lang
+        if lang == "go":
+            receiver = fn.child_by_field_name("receiver")
+            if receiver is not None:
+                for decl in receiver.named_children:
+                    type_text = self.text(decl.child_by_field_name("type"))
+                    for name in decl.children_by_field_name("name"):
+                        self.bind(name, type_text, local=True)
+                        self.scope.receiver = self.text(name)
+                        self._receiver_fields(self.text(name), type_text)
+            for field_name in ("parameters", "result"):
+                params = fn.child_by_field_name(field_name)
+                if params is None or params.type != "parameter_list":
+                    continue
+                for decl in params.named_children:
+                    type_text = self.text(decl.child_by_field_name("type"))
+                    for name in decl.children_by_field_name("name"):
+                        self.bind(name, type_text, local=True)
+            return
+        params = fn.child_by_field_name("parameters") or fn.child_by_field_name("parameter")
+        if params is None:
+            return
+        if params.type == "identifier":  # `x => ...`
+            self.bind(params, local=True)
+            return
+        for param in params.named_children:
+            if param.type == "self_parameter":
+                self.scope.names.add("self")
+                continue
+            type_text = self.text(param.child_by_field_name("type"))
+            for name in _pattern_names(param):
+                self.bind(name, type_text, local=True)
+            # TypeScript constructor parameter properties: `constructor(private log: Logger)`
+            if param.type in ("required_parameter", "optional_parameter") and any(
+                c.type == "accessibility_modifier" for c in param.children
+            ):
+                pattern = param.child_by_field_name("pattern")
+                if pattern is not None:
+                    self._member("this." + self.text(pattern), type_text, "", pattern)
+
+    def _member(self, expr: str, type_text: str, value_text: str, node: Node) -> None:
+        row = node.start_point.row
+        self.scope.members[expr] = _Binding(type_text, value_text, row, _line(self.lines[row]))
+        short = expr.split(".", 1)[1]
+        if short not in self.scope.member_names:
+            self.scope.member_names.append(short)
+
+    # -- Go --------------------------------------------------------------------------------
+
+    def _go_top(self, root: Node) -> None:
+        self._go_structs: dict[str, list[tuple[str, str, int]]] = {}
+        for node in root.children:
+            kind = node.type
+            if kind == "import_declaration":
+                for spec in _descendants(node, "import_spec"):
+                    path = self.text(spec.child_by_field_name("path")).strip('"`')
+                    alias = self.text(spec.child_by_field_name("name"))
+                    package = alias or _go_package_name(path)
+                    if package not in ("_", "."):
+                        self.scope.packages[package] = path
+            elif kind == "function_declaration":
+                declared = node.child_by_field_name("name")
+                if declared is not None:
+                    self.scope.names.add(self.text(declared))
+            elif kind in ("var_declaration", "const_declaration"):
+                self._go_specs(node, local=False)
+            elif kind == "type_declaration":
+                for spec in node.named_children:
+                    declared = spec.child_by_field_name("name")
+                    if declared is None:
+                        continue
+                    self.scope.names.add(self.text(declared))
+                    struct = spec.child_by_field_name("type")
+                    if struct is not None and struct.type == "struct_type":
+                        fields = []
+                        for decl in _descendants(struct, "field_declaration"):
+                            type_text = self.text(decl.child_by_field_name("type"))
+                            names = decl.children_by_field_name("name")
+                            if not names:  # embedded: `*zap.Logger` is reached as `.Logger`
+                                names_text = [type_text.lstrip("*").rsplit(".", 1)[-1]]
+                            else:
+                                names_text = [self.text(n) for n in names]
+                            for field_name in names_text:
+                                fields.append((field_name, type_text, decl.start_point.row))
+                        self._go_structs[self.text(declared)] = fields
+
+    def _receiver_fields(self, receiver: str, type_text: str) -> None:
+        type_name = re.sub(r"\[.*\]$", "", type_text.lstrip("*")).strip()
+        for field_name, field_type, row in getattr(self, "_go_structs", {}).get(type_name, []):
+            expr = f"{receiver}.{field_name}"
+            self.scope.members[expr] = _Binding(field_type, "", row, _line(self.lines[row]))
+            if field_name not in self.scope.member_names:
+                self.scope.member_names.append(field_name)
+
+    def _go_specs(self, node: Node, local: bool) -> None:
+        for spec in _descendants(node, ("var_spec", "const_spec")):
+            type_text = self.text(spec.child_by_field_name("type"))
+            values = spec.child_by_field_name("value")
+            value_nodes = values.named_children if values is not None else []
+            for index, name in enumerate(spec.children_by_field_name("name")):
+                value = self.text(value_nodes[index]) if index < len(value_nodes) else ""
+                if not value and value_nodes:
+                    value = self.text(value_nodes[0]) if index == 0 else ""
+                self.bind(name, type_text, value, local=local)
+
+    def _go_statement(self, node: Node) -> None:
+        kind = node.type
+        if kind == "short_var_declaration":
+            left = node.child_by_field_name("left")
+            right = node.child_by_field_name("right")
+            values = right.named_children if right is not None else []
+            if left is None:
+                return
+            for index, name in enumerate(left.named_children):
+                if name.type != "identifier":
+                    continue
+                value = self.text(values[index]) if index < len(values) else ""
+                if len(values) == 1 and index == 0:
+                    value = self.text(values[0])
+                self.bind(name, "", value, local=True)
+        elif kind in ("var_declaration", "const_declaration"):
+            self._go_specs(node, local=True)
+        elif kind == "type_declaration":
+            for spec in node.named_children:
+                declared = spec.child_by_field_name("name")
+                if declared is not None:
+                    self.scope.names.add(self.text(declared))
+        elif kind == "function_declaration":
+            declared = node.child_by_field_name("name")
+            if declared is not None:
+                self.scope.names.add(self.text(declared))
+
+    def _go_enter(self, node: Node, inner: Node | None) -> None:
+        kind = node.type
+        if kind in ("statement_list", "block") or kind in _OPEN_ENDED:
+            for child in node.named_children:
+                if inner is not None and child.start_byte >= inner.start_byte:
+                    break
+                if child.type == "statement_list" and child != inner:
+                    for statement in child.named_children:  # the cursor is below them all
+                        if self.before(statement):
+                            self._go_statement(statement)
+                elif self.before(child):
+                    self._go_statement(child)
+        elif kind == "for_statement":
+            for child in node.named_children:
+                if child.type == "range_clause":
+                    left = child.child_by_field_name("left")
+                    if left is not None:
+                        for name in left.named_children:
+                            self.bind(name, local=True)
+                elif child.type == "for_clause":
+                    init = child.child_by_field_name("initializer")
+                    if init is not None:
+                        self._go_statement(init)
+        elif kind in ("if_statement", "expression_switch_statement", "type_switch_statement"):
+            init = node.child_by_field_name("initializer")
+            if init is not None:
+                self._go_statement(init)
+            alias = node.child_by_field_name("alias")
+            if alias is not None:
+                for name in alias.named_children:
+                    self.bind(name, local=True)
+        if kind == "communication_case":
+            comm = node.child_by_field_name("communication")
+            if comm is not None and comm.type == "receive_statement":
+                left = comm.child_by_field_name("left")
+                if left is not None:
+                    for name in left.named_children:
+                        self.bind(name, local=True)
+
+    # -- Python ----------------------------------------------------------------------------
+
+    def _py_top(self, root: Node) -> None:
+        self._py_block(root, top=True)
+
+    def _py_block(self, block: Node, top: bool = False) -> None:
+        for child in block.named_children:
+            if not top and child.start_point.row >= self.row:
+                break
+            self._py_statement(child, top)
+
+    def _py_statement(self, node: Node, top: bool) -> None:
+        kind = node.type
+        local = not top
+        if kind == "import_statement":
+            for name in node.children_by_field_name("name"):
+                if name.type == "aliased_import":
+                    alias = name.child_by_field_name("alias")
+                    module = self.text(name.child_by_field_name("name"))
+                    if alias is not None:
+                        self.scope.packages[self.text(alias)] = module
+                else:
+                    module = self.text(name)
+                    self.scope.packages[module.split(".")[0]] = module.split(".")[0]
+        elif kind == "import_from_statement":
+            module = self.text(node.child_by_field_name("module_name"))
+            for name in node.children_by_field_name("name"):
+                if name.type == "aliased_import":
+                    alias = name.child_by_field_name("alias")
+                    original = self.text(name.child_by_field_name("name"))
+                    if alias is not None:
+                        self.bind(alias, "", f"{module}.{original}", local=local)
+                else:
+                    self.bind(name, "", f"{module}.{self.text(name)}", local=local)
+        elif kind == "expression_statement":
+            for child in node.named_children:
+                if child.type == "assignment":
+                    self._py_assignment(child, local)
+        elif kind in ("function_definition", "class_definition"):
+            declared = node.child_by_field_name("name")
+            if declared is not None:
+                self.bind(declared, local=local)
+        elif kind == "decorated_definition":
+            definition = node.child_by_field_name("definition")
+            if definition is not None:
+                self._py_statement(definition, top)
+        elif kind in ("global_statement", "nonlocal_statement"):
+            for name in node.named_children:
+                self.scope.names.add(self.text(name))
+        elif top and kind in ("if_statement", "try_statement", "with_statement"):
+            for child in node.named_children:
+                if child.type == "block":
+                    self._py_block(child, top=True)
+                elif child.type in (
+                    "else_clause",
+                    "except_clause",
+                    "finally_clause",
+                    "elif_clause",
+                ):
+                    for block in child.named_children:
+                        if block.type == "block":
+                            self._py_block(block, top=True)
+        elif local and kind in (
+            "if_statement",
+            "for_statement",
+            "while_statement",
+            "try_statement",
+            "with_statement",
+            "elif_clause",
+            "else_clause",
+            "except_clause",
+            "finally_clause",
+            "block",
+        ):
+            self._py_compound(node)
+
+    def _py_compound(self, node: Node) -> None:
+        """Names bound anywhere above the cursor in a compound statement (function scope)."""
+        if node.start_point.row >= self.row:
+            return
+        kind = node.type
+        if kind == "for_statement":
+            for name in _pattern_names(node.child_by_field_name("left")):
+                self.bind(name, local=True)
+        for target in _descendants(node, "as_pattern_target", stop=_FUNCTIONS["python"]):
+            if target.start_point.row < self.row:
+                for name in _pattern_names(target):
+                    self.bind(name, local=True)
+        for child in node.named_children:
+            if child.type == "block":
+                self._py_block(child)
+            elif child.type in (
+                "else_clause",
+                "except_clause",
+                "finally_clause",
+                "elif_clause",
+                "block",
+            ):
+                self._py_compound(child)
+
+    def _py_assignment(self, node: Node, local: bool) -> None:
+        left = node.child_by_field_name("left")
+        right = node.child_by_field_name("right")
+        type_text = self.text(node.child_by_field_name("type"))
+        value = self.text(right)
+        if right is not None and right.type == "assignment":
+            self._py_assignment(right, local)
+            value = self.text(right.child_by_field_name("right"))
+        if left is None:
+            return
+        if left.type == "attribute":
+            obj = left.child_by_field_name("object")
+            if obj is not None and self.text(obj) in ("self", "cls"):
+                self._member(
+                    "self." + self.text(left.child_by_field_name("attribute")),
+                    type_text,
+                    value,
+                    left,
+                )
+            return
+        for name in _pattern_names(left):
+            self.bind(name, type_text, value, local=local)
+
+    def _py_enter(self, node: Node, inner: Node | None) -> None:
+        kind = node.type
+        if kind == "class_definition":
+            body = node.child_by_field_name("body")
+            if body is None:
+                return
+            for child in body.named_children:
+                definition = child
+                if child.type == "decorated_definition":
+                    definition = child.child_by_field_name("definition") or child
+                if definition.type == "expression_statement":
+                    for assign in definition.named_children:
+                        if assign.type == "assignment":
+                            left = assign.child_by_field_name("left")
+                            if left is not None and left.type == "identifier":
+                                self._member(
+                                    "self." + self.text(left),
+                                    self.text(assign.child_by_field_name("type")),
+                                    self.text(assign.child_by_field_name("right")),
+                                    left,
+                                )
+                elif definition.type == "function_definition":
+                    fn_body = definition.child_by_field_name("body")
+                    if fn_body is None:
+                        continue
+                    for assign in _descendants(fn_body, "assignment", stop=_FUNCTIONS["python"]):
+                        left = assign.child_by_field_name("left")
+                        if left is not None and left.type == "attribute":
+                            obj = left.child_by_field_name("object")
+                            if obj is not None and self.text(obj) == "self":
+                                attr = left.child_by_field_name("attribute")
+                                self._member(
+                                    "self." + self.text(attr),
+                                    self.text(assign.child_by_field_name("type")),
+                                    self.text(assign.child_by_field_name("right")),
+                                    left,
+                                )
+        elif kind == "function_definition":
+            body = node.child_by_field_name("body")
+            if body is not None:
+                self._py_block(body)
+        elif kind in ("for_statement",):
+            for name in _pattern_names(node.child_by_field_name("left")):
+                self.bind(name, local=True)
+        elif kind == "with_statement" or kind == "except_clause":
+            for target in _descendants(node, "as_pattern_target", stop=frozenset({"block"})):
+                for name in _pattern_names(target):
+                    self.bind(name, local=True)
+
+    # -- JavaScript / TypeScript -----------------------------------------------------------
+
+    def _js_top(self, root: Node) -> None:
+        for node in root.named_children:
+            self._js_statement(node, local=False, top=True)
+
+    def _js_statement(self, node: Node, local: bool, top: bool = False) -> None:
+        kind = node.type
+        if kind == "export_statement":
+            declaration = node.child_by_field_name("declaration")
+            if declaration is not None:
+                self._js_statement(declaration, local, top)
+            return
+        if kind == "import_statement":
+            source = self.text(node.child_by_field_name("source")).strip("'\"`")
+            for clause in node.named_children:
+                if clause.type != "import_clause":
+                    continue
+                for part in clause.named_children:
+                    if part.type == "identifier":
+                        self.scope.packages[self.text(part)] = source
+                    elif part.type == "namespace_import":
+                        for ident in part.named_children:
+                            self.scope.packages[self.text(ident)] = source
+                    elif part.type == "named_imports":
+                        for spec in part.named_children:
+                            alias = spec.child_by_field_name("alias") or spec.child_by_field_name(
+                                "name"
+                            )
+                            if alias is not None:
+                                original = self.text(spec.child_by_field_name("name"))
+                                self.bind(alias, "", f"import:{source}:{original}", local=False)
+            return
+        if kind in ("lexical_declaration", "variable_declaration"):
+            for declarator in node.named_children:
+                if declarator.type != "variable_declarator":
+                    continue
+                value = declarator.child_by_field_name("value")
+                type_text = self.text(declarator.child_by_field_name("type"))
+                value_text = self.text(value)
+                for name in _pattern_names(declarator.child_by_field_name("name")):
+                    self.bind(name, type_text, value_text, local=local)
+            return
+        if kind in (
+            "function_declaration",
+            "generator_function_declaration",
+            "class_declaration",
+            "abstract_class_declaration",
+            "enum_declaration",
+            "interface_declaration",
+            "type_alias_declaration",
+        ):
+            declared = node.child_by_field_name("name")
+            if declared is not None:
+                self.bind(declared, local=local)
+
+    def _js_enter(self, node: Node, inner: Node | None) -> None:
+        kind = node.type
+        if kind in ("statement_block", "switch_case"):
+            for child in node.named_children:
+                if inner is not None and child.start_byte >= inner.start_byte:
+                    break
+                if self.before(child):
+                    self._js_statement(child, local=True)
+        if kind in ("class_declaration", "class", "abstract_class_declaration"):
+            body = node.child_by_field_name("body")
+            if body is None:
+                return
+            for member in body.named_children:
+                if member.type in ("field_definition", "public_field_definition"):
+                    name = member.child_by_field_name("property") or member.child_by_field_name(
+                        "name"
+                    )
+                    if name is not None:
+                        self._member(
+                            "this." + self.text(name),
+                            self.text(member.child_by_field_name("type")),
+                            self.text(member.child_by_field_name("value")),
+                            name,
+                        )
+                elif member.type == "method_definition":
+                    if self.text(member.child_by_field_name("name")) == "constructor":
+                        params = member.child_by_field_name("parameters")
+                        if params is not None:
+                            for param in params.named_children:
+                                if any(c.type == "accessibility_modifier" for c in param.children):
+                                    pattern = param.child_by_field_name("pattern")
+                                    if pattern is not None:
+                                        self._member(
+                                            "this." + self.text(pattern),
+                                            self.text(param.child_by_field_name("type")),
+                                            "",
+                                            pattern,
+                                        )
+                    fn_body = member.child_by_field_name("body")
+                    if fn_body is None:
+                        continue
+                    for assign in _descendants(fn_body, "assignment_expression"):
+                        left = assign.child_by_field_name("left")
+                        if left is not None and left.type == "member_expression":
+                            obj = left.child_by_field_name("object")
+                            if obj is not None and obj.type == "this":
+                                prop = left.child_by_field_name("property")
+                                self._member(
+                                    "this." + self.text(prop),
+                                    "",
+                                    self.text(assign.child_by_field_name("right")),
+                                    left,
+                                )
+        elif kind in ("for_in_statement", "for_statement"):
+            left = node.child_by_field_name("left") or node.child_by_field_name("initializer")
+            if left is not None:
+                if left.type in ("lexical_declaration", "variable_declaration"):
+                    self._js_statement(left, local=True)
+                else:
+                    for name in _pattern_names(left):
+                        self.bind(name, local=True)
+        elif kind == "catch_clause":
+            for name in _pattern_names(node.child_by_field_name("parameter")):
+                self.bind(name, local=True)
+
+    # -- Rust ------------------------------------------------------------------------------
+
+    def _rust_top(self, root: Node) -> None:
+        for node in root.named_children:
+            kind = node.type
+            if kind == "use_declaration":
+                text = self.text(node)
+                for match in re.finditer(r"\b(log|tracing)\b", text):
+                    self.scope.packages.setdefault(match.group(1), match.group(1))
+                self._rust_use(node)
+            elif kind in (
+                "function_item",
+                "struct_item",
+                "enum_item",
+                "const_item",
+                "static_item",
+                "mod_item",
+                "type_item",
+                "trait_item",
+                "union_item",
+            ):
+                name = node.child_by_field_name("name")
+                if name is not None:
+                    self.bind(name)
+
+    def _rust_use(self, node: Node) -> None:
+        text = self.text(node)
+        body = re.sub(r"^\s*(?:pub\s*(?:\([^)]*\))?\s*)?use\s+", "", text).rstrip(";")
+        crate = body.split("::", 1)[0].strip("{ ")
+        for match in re.finditer(r"(\w+)\s+as\s+(\w+)|(\w+)\s*(?=[,}]|$)", body):
+            name = match.group(2) or match.group(3)
+            original = match.group(1) or match.group(3)
+            if name and name not in ("self", "crate", "super"):
+                self.scope.names.add(name)
+                self.scope.bindings[name] = _Binding(
+                    "", f"use:{crate}:{original}", node.start_point.row, text.strip()
+                )
+
+    def _rust_enter(self, node: Node, inner: Node | None) -> None:
+        kind = node.type
+        if kind == "block":
+            for child in node.named_children:
+                if inner is not None and child.start_byte >= inner.start_byte:
+                    break
+                if not self.before(child):
+                    continue
+                if child.type == "let_declaration":
+                    type_text = self.text(child.child_by_field_name("type"))
+                    value = self.text(child.child_by_field_name("value"))
+                    for name in _pattern_names(child.child_by_field_name("pattern")):
+                        self.bind(name, type_text, value, local=True)
+                elif child.type == "use_declaration":
+                    self._rust_use(child)
+                elif child.type in ("function_item", "const_item", "static_item"):
+                    declared = child.child_by_field_name("name")
+                    if declared is not None:
+                        self.bind(declared)
+        elif kind == "for_expression":
+            for name in _pattern_names(node.child_by_field_name("pattern")):
+                self.bind(name, local=True)
+        elif kind in ("if_expression", "while_expression"):
+            for cond in _descendants(node, "let_condition", stop=frozenset({"block"})):
+                for name in _pattern_names(cond.child_by_field_name("pattern")):
+                    self.bind(name, local=True)
+        elif kind == "match_arm":
+            for name in _pattern_names(node.child_by_field_name("pattern")):
+                self.bind(name, local=True)
+
+
+def _line(text: str) -> str:
+    """A source line for the prompt: trimmed, runs of blanks (alignment) made one space."""
+    return " ".join(text.split())
+
+
+def _descendants(
+    node: Node, kinds: str | tuple[str, ...], stop: frozenset[str] = frozenset()
+) -> Iterator[Node]:
+    wanted = (kinds,) if isinstance(kinds, str) else kinds
+    stack = list(reversed(node.named_children))
+    while stack:
+        child = stack.pop()
+        if child.type in wanted:
+            yield child
+        if child.type in stop:
+            continue
+        stack.extend(reversed(child.named_children))
+
+
+def _go_package_name(path: str) -> str:
+    parts = path.split("/")
+    last = parts[-1]
+    if re.fullmatch(r"v\d+", last) and len(parts) > 1:
+        last = parts[-2]
+    last = last.removeprefix("go-").removesuffix(".go").removesuffix("-go")
+    return last.replace("-", "").replace(".", "")
+
+
+# -- resolving the logger ----------------------------------------------------------------------
+
+_GO_PATH_FAMILY = {
+    "log": "go_log",
+    "log/slog": "slog",
+    "golang.org/x/exp/slog": "slog",
+    "go.uber.org/zap": "zap",
+    "github.com/sirupsen/logrus": "logrus",
+    "github.com/rs/zerolog/log": "zerolog",
+    "github.com/rs/zerolog": "zerolog",
+}
+
+
+def _resolve(logger: str, hint: str, scope: _Scope, lang: str) -> tuple[str, str] | None:
+    """(family, declaration line) of a logger expression, or None when it is not a logger."""
+    if lang == "go":
+        return _resolve_go(logger, scope)
+    if lang == "python":
+        return _resolve_python(logger, scope)
+    if lang == "rust":
+        return _resolve_rust(logger, hint, scope)
+    return _resolve_js(logger, scope)
+
+
+def _go_family_of_type(type_text: str, scope: _Scope) -> str | None:
+    match = re.search(r"(\w+)\.(\w+)", type_text)
+    if match is None:
+        return None
+    path = scope.packages.get(match.group(1), "")
+    family = _GO_PATH_FAMILY.get(path)
+    name = match.group(2)
+    if family == "slog" and name == "Logger":
+        return "slog_logger"
+    if family == "zap":
+        return {"Logger": "zap", "SugaredLogger": "zap_sugar"}.get(name)
+    if family == "logrus" and name in ("Logger", "Entry", "FieldLogger", "Ext1FieldLogger"):
+        return "logrus"
+    if family == "zerolog" and name == "Logger":
+        return "zerolog"
+    if family == "go_log" and name == "Logger":
+        return "go_log"
+    return None
+
+
+def _go_family_of_value(value: str, scope: _Scope) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    if re.search(r"\.Sugar\(\)\s*$", value):
+        return "zap_sugar"
+    match = re.match(r"&?(\w+)(?:\.(\w+))?", value)
+    if match is None:
+        return None
+    root, member = match.group(1), match.group(2) or ""
+    if root in scope.packages:
+        family = _GO_PATH_FAMILY.get(scope.packages[root])
+        if family == "slog" and member in ("New", "Default", "With", "NewLogLogger"):
+            return "slog_logger"
+        if family == "zap":
+            if member == "S":
+                return "zap_sugar"
+            constructors = ("New", "NewProduction", "NewDevelopment", "NewExample", "NewNop")
+            return "zap" if member in (*constructors, "Must", "L") else None
+        logrus_makers = ("New", "WithField", "WithFields", "WithError", "StandardLogger")
+        if family == "logrus" and member in (*logrus_makers, "NewEntry", "WithContext"):
+            return "logrus"
+        if family == "zerolog" and member in ("New", "Ctx", "Nop", "With", "Logger", "Output"):
+            return "zerolog"
+        if family == "go_log" and member in ("New", "Default"):
+            return "go_log"
+        return None
+    binding = scope.bindings.get(root)
+    if binding is not None and member in ("With", "Named", "WithGroup", "WithField", "WithFields"):
+        return _go_family_of_binding(binding, scope)
+    return None
+
+
+def _go_family_of_binding(binding: _Binding, scope: _Scope) -> str | None:
+    return _go_family_of_type(binding.type_text, scope) or _go_family_of_value(
+        binding.value_text, scope
+    )
+
+
+def _resolve_go(logger: str, scope: _Scope) -> tuple[str, str] | None:
+    if logger.endswith("()"):
+        inner = logger[:-2]
+        if "." not in inner:
+            return None
+        family = _go_family_of_value(logger, scope)
+        root = inner.split(".")[0]
+        if family is None:
+            return None
+        return family, f'import "{scope.packages.get(root, root)}"'
+    if "." in logger:
+        binding = scope.members.get(logger)
+        if binding is not None:
+            family = _go_family_of_binding(binding, scope)
+            return None if family is None else (family, binding.line)
+        return None
+    binding = scope.bindings.get(logger)
+    if binding is not None:
+        family = _go_family_of_binding(binding, scope)
+        return None if family is None else (family, binding.line)
+    path = scope.packages.get(logger)
+    if path is not None:
+        family = _GO_PATH_FAMILY.get(path)
+        if family is not None:
+            return family, f'import "{path}"'
+    return None
+
+
+def _python_family(binding: _Binding, scope: _Scope) -> str | None:
+    text = binding.type_text + " " + binding.value_text
+    if "loguru" in text:
+        return "loguru"
+    if "structlog" in text:
+        return "structlog"
+    if re.search(r"\blogging\.(?:getLogger|Logger|LoggerAdapter|root)\b", text):
+        return "py_logging"
+    if re.search(r"\b(?:getLogger|get_logger)\(", text):
+        # a helper named like the logging function: find where the name came from
+        callee = re.search(r"\b(\w+)\(", binding.value_text)
+        origin = scope.bindings.get(callee.group(1)) if callee else None
+        if origin is not None and origin.value_text.startswith("structlog"):
+            return "structlog"
+        return "py_logging"
+    match = re.match(r"(\w+)\.(?:bind|opt|getChild|new)\(", binding.value_text)
+    if match:
+        inner = scope.bindings.get(match.group(1))
+        if inner is not None and inner is not binding:
+            return _python_family(inner, scope)
+    if binding.value_text.startswith("logging."):
+        return "py_logging"
+    return None
+
+
+def _resolve_python(logger: str, scope: _Scope) -> tuple[str, str] | None:
+    if logger.startswith("self."):
+        binding = scope.members.get(logger)
+        if binding is None:
+            return None
+        family = _python_family(binding, scope)
+        return None if family is None else (family, binding.line)
+    if "." in logger:
+        return None
+    binding = scope.bindings.get(logger)
+    if binding is not None:
+        family = _python_family(binding, scope)
+        return None if family is None else (family, binding.line)
+    module = scope.packages.get(logger)
+    if module == "logging":
+        return "py_logging", "import logging"
+    if module == "structlog":
+        return None
+    return None
+
+
+def _js_family(binding: _Binding, scope: _Scope) -> str | None:
+    text = binding.type_text + " " + binding.value_text
+    for name, family in (("pino", "pino"), ("winston", "winston")):
+        if name in text:
+            return family
+    match = re.match(r"(?:new\s+)?(\w+)(?:\.(\w+))?", binding.value_text)
+    if match:
+        root = match.group(1)
+        source = scope.packages.get(root, "")
+        if "pino" in source:
+            return "pino"
+        if "winston" in source:
+            return "winston"
+        inner = scope.bindings.get(root)
+        if inner is not None and inner is not binding and match.group(2) == "child":
+            return _js_family(inner, scope)
+    if binding.value_text.startswith("import:"):
+        return "js_logger"
+    if re.search(r"\bLogger\b", binding.type_text):
+        return "js_logger"
+    return None
+
+
+def _resolve_js(logger: str, scope: _Scope) -> tuple[str, str] | None:
+    if logger == "console":
+        return "console", ""
+    binding = scope.members.get(logger) if "." in logger else scope.bindings.get(logger)
+    if binding is None:
+        source = scope.packages.get(logger)
+        if source is not None and ("log" in source or "log" in logger.lower()):
+            library = (
+                "pino" if "pino" in source else "winston" if "winston" in source else "js_logger"
+            )
+            return library, f'import {logger} from "{source}"'
+        return None
+    family = _js_family(binding, scope)
+    if family is None and "log" in logger.lower():
+        family = "js_logger"
+    return None if family is None else (family, binding.line)
+
+
+def _resolve_rust(logger: str, hint: str, scope: _Scope) -> tuple[str, str] | None:
+    if hint:
+        return ("tracing" if hint == "tracing" else "rust_log"), f"use {hint};"
+    binding = scope.bindings.get(logger)
+    if binding is not None and binding.value_text.startswith("use:"):
+        crate = binding.value_text.split(":")[1]
+        if crate in ("tracing", "log"):
+            return ("tracing" if crate == "tracing" else "rust_log"), binding.line
+    if "tracing" in scope.packages:
+        return "tracing", "use tracing;"
+    if "log" in scope.packages:
+        return "rust_log", "use log;"
+    return None
+
+
+# -- prompt ------------------------------------------------------------------------------------
+
+_MAX_CHUNK = 600
+
+
+def _examples(lines: list[str], row: int, logger: str, lang: str) -> list[tuple[int, str]]:
+    """The nearest complete one-line log calls of the file (row, text), nearest first."""
+    if lang == "rust":
+        pattern = re.compile(r"^\s*(?:(?:log|tracing)::)?(?:error|warn|info|debug|trace)!\s*\(")
+    else:
+        last = logger.rsplit(".", 1)[-1]
+        head = re.escape(logger) if "." not in logger else r"[\w.]*\." + re.escape(last)
+        pattern = re.compile(r"^\s*(?:(?:defer|await)\s+)?" + head + r"\.\w+\(")
+    found: list[tuple[int, str]] = []
+    # Look outwards from the cursor, a bounded number of lines each way.
+    for distance in range(1, min(len(lines), 1500)):
+        for candidate in (row - distance, row + distance):
+            if 0 <= candidate < len(lines) and pattern.match(lines[candidate]):
+                text = lines[candidate].strip()
+                if _balanced(text) and len(text) <= 160:
+                    found.append((candidate, text))
+        if len(found) >= 3:
+            break
+    return found[:3]
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    quote = ""
+    escaped = False
+    for ch in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+            continue
+        if ch in "\"'`":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0 and not quote
+
+
+def _prompt_chunk(
+    lang: str, logger: str, declaration: str, examples: list[tuple[int, str]], scope: _Scope
+) -> str:
+    comment = "#" if lang == "python" else "//"
+    parts = []
+    if declaration:
+        parts.append(f"{comment} logger: {declaration}")
+    for _row, text in sorted(examples):
+        parts.append(text)
+    names = list(reversed(scope.local_names))[:14]
+    receiver = scope.receiver or ("self" if lang == "python" else "this")
+    fields = [f"{receiver}.{name}" for name in scope.member_names[:6]]
+    scope_line = f"{comment} in scope: " + ", ".join([*names, *fields])
+    chunk = "\n".join(parts)
+    room = _MAX_CHUNK - len(chunk) - 1
+    if room > 20:
+        if len(scope_line) > room:
+            scope_line = scope_line[:room].rsplit(",", 1)[0]
+        chunk = (chunk + "\n" + scope_line).strip("\n")
+    return chunk[:_MAX_CHUNK]
