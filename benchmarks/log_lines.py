@@ -1,6 +1,6 @@
 """Log lines with the real gemma 3 270M model, embedded: the model alone next to the model with
-the log-line checks (LogSite.prompt_chunk in the prompt header, LogSite.check on every streamed
-and on the final suggestion).
+the log-line checks (LogSite.prompt_chunk above the cursor line, as the engine puts it;
+LogSite.check on every streamed and on the final suggestion).
 
 For each log call line of the test corpus (tests/fixtures/loglines/), the file is cut inside
 the call (after `logger.Info(`, or after the opening quote of its message) and the model
@@ -30,6 +30,7 @@ from localllm.backends import Cancellation
 from localllm.backends.embedded import EmbeddedBackend
 from localllm.config import parse_settings
 from localllm.context import build_context
+from localllm.engine import _as_comment
 from localllm.loglines import LogSite, find_log_site
 from localllm.postprocess import clean
 from localllm.treesitter import language_for
@@ -183,8 +184,10 @@ def main(max_sites: int = 0) -> dict[str, Any]:
         plain.append((log_site, ctx.middle, generate(backend, ctx, None)))
     for site, log_site in found:
         ctx = context_for(site)
-        header = ctx.header.rstrip("\n") + "\n" if ctx.header else ""
-        with_chunk = dataclasses.replace(ctx, header=header + log_site.prompt_chunk + "\n")
+        # As the engine does it: one line, the chunk as comments above the cursor line.
+        with_chunk = dataclasses.replace(
+            ctx, multiline=False, prefix=ctx.prefix + _as_comment(log_site.prompt_chunk, ctx)
+        )
         checked.append((log_site, ctx.middle, generate(backend, with_chunk, log_site)))
     backend.close()
     return {
