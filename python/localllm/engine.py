@@ -332,7 +332,7 @@ class Engine:
             self._send(request, cached, True, "cache")
             return cached
         if check is not None:
-            return self._wrapped_err_check(request, check)
+            return self._wrapped_err_check(request, check, ctx)
 
         try:
             self.backend.prepare()
@@ -456,7 +456,9 @@ class Engine:
             return text
         return text if expected is None else correct_returns(text, *expected)
 
-    def _wrapped_err_check(self, request: CompletionRequest, check: ErrCheck) -> str:
+    def _wrapped_err_check(
+        self, request: CompletionRequest, check: ErrCheck, ctx: FimContext
+    ) -> str:
         """The file wraps its errors: show the block with a guessed message at once, then ask
         the model for the message alone; the return values stay ours."""
         self._send(request, check.text, False, "rule")
@@ -466,6 +468,8 @@ class Engine:
             final = check.with_message(message)
         if request.cancel.cancelled:
             return ""
+        if message:
+            self.cache.put(ctx, final.text)  # the model is asked once per place
         self._send(request, final.text, True, "rule+model" if message else "rule")
         return final.text
 
