@@ -47,6 +47,20 @@ end, {
   end,
 })
 
+vim.api.nvim_create_user_command('LocalLLMExplain', function(opts)
+  require('localllm').ensure_setup()
+  require('localllm.explain').run({
+    range = opts.range,
+    line1 = opts.line1,
+    line2 = opts.line2,
+    args = opts.args,
+  })
+end, {
+  range = true,
+  nargs = '*',
+  desc = 'localllm: explain the range, else the function under the cursor, else the line',
+})
+
 require('localllm.keymaps').define_plugs()
 
 -- setup() is optional: without it, the defaults apply once Neovim has started.

@@ -17,7 +17,11 @@ llama-cpp-python, in-process:
 - the prompt string is tokenized with special tokens parsed and the vocabulary's own BOS rule,
   as Ollama's llama-server runner does; prefix KV reuse is reported in prompt_eval_count;
 - changing `num_ctx` reloads the model (counted in `loads`), as Ollama's scheduler does;
-- a model configured with `error` answers 200 and then an in-stream {"error": ...} line;
+- /api/chat streams `message` chunks the same way; the conversation is rendered with the GGUF's
+  own chat template (what Ollama derives a model's template from on import); a prompt longer
+  than num_ctx ends the stream with an error line;
+- a model configured with `error` answers 200 and then an in-stream {"error": ...} line (both
+  /api/generate and /api/chat);
 - a client that hangs up stops the generation: the server checks the socket before each token
   and notices a failed write. Every request is recorded (`requests`) with the text the model
   was given, the tokens it generated and whether the client went away.
@@ -512,6 +516,20 @@ class FakeOllama:
             yield runner.llm, load_ns
 
 
+class _TooLong(Exception):
+    pass
+
+
+def _context_checked(chunks: Iterator[Any]) -> Iterator[Any]:
+    """llama-cpp-python raises ValueError for a prompt longer than the context."""
+    try:
+        yield from chunks
+    except ValueError as exc:
+        if "exceed context window" not in str(exc):
+            raise
+        raise _TooLong() from None
+
+
 class _BadRequest(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -876,10 +894,15 @@ class _Handler(BaseHTTPRequestHandler):
             )
             if stream:
                 self._start_stream()
+            if model.error is not None and model.error_after == 0:
+                self._fail(stream, model.error, started=True)
+                chunks.close()
+                return
             parts: list[str] = []
             done_reason = "stop"
+            written = 0
             try:
-                for chunk in chunks:
+                for chunk in _context_checked(chunks):
                     choice = chunk["choices"][0]
                     if choice.get("finish_reason"):
                         done_reason = choice["finish_reason"]
@@ -890,6 +913,10 @@ class _Handler(BaseHTTPRequestHandler):
                     if self.client_gone():
                         self.rec.disconnected = True
                         return
+                    if model.error is not None and written >= model.error_after:
+                        self._fail(stream, model.error, started=True)
+                        return
+                    written += 1
                     if not stream:
                         parts.append(content)
                         continue
@@ -901,6 +928,10 @@ class _Handler(BaseHTTPRequestHandler):
                     }
                     if not self._line(line):
                         return
+            except _TooLong:
+                # Ollama's runner refuses a prompt longer than num_ctx (status already sent).
+                self._fail(stream, "the request exceeds the available context size", started=True)
+                return
             finally:
                 chunks.close()
             ended = time.perf_counter_ns()

@@ -20,6 +20,7 @@ from localllm.config import (
     LOG_LEVELS,
     ContextSettings,
     EmbeddedSettings,
+    ExplainSettings,
     LlamaServerSettings,
     OllamaSettings,
     OpenAISettings,
@@ -45,6 +46,7 @@ SECTIONS = {
     "llama_server": LlamaServerSettings,
     "ollama": OllamaSettings,
     "openai": OpenAISettings,
+    "explain": ExplainSettings,
 }
 
 
@@ -536,7 +538,8 @@ def test_doc_gives_the_top_level_defaults(lua_defaults: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    "table", ["context", "generation", "embedded", "keymaps", "llama_server", "ollama", "openai"]
+    "table",
+    ["context", "generation", "embedded", "keymaps", "llama_server", "ollama", "openai", "explain"],
 )
 def test_doc_lists_every_key_of_the_nested_tables(lua_defaults: dict[str, Any], table: str) -> None:
     section = doc_section(table)

@@ -133,6 +133,43 @@ function M.cancel(id)
   notify_host('localllm_cancel', id)
 end
 
+--- Ask the host to explain code (:LocalLLMExplain); the answer arrives via on_explain().
+---@param payload table
+---@return boolean sent, string|nil why not
+function M.explain(payload)
+  local chan = M.channel()
+  if not chan then
+    return false, state.failed or 'the Python host is not running'
+  end
+  local ok = pcall(vim.rpcnotify, chan, 'localllm_explain', payload)
+  if not ok then
+    M.reset()
+    return false, 'lost the Python host; try again'
+  end
+  return true, nil
+end
+
+---@param id integer|nil
+function M.explain_cancel(id)
+  notify_host('localllm_explain_cancel', id)
+end
+
+--- Synchronous: the last explanations' records (tests and benchmarks).
+---@return table|nil
+function M.explain_status()
+  if not state.chan then
+    return nil
+  end
+  local ok, res = pcall(vim.rpcrequest, state.chan, 'localllm_explain_status')
+  return ok and res or nil
+end
+
+--- Called by Python for every event of an explanation.
+---@param event table
+function M.on_explain(event)
+  require('localllm.explain').on_event(event)
+end
+
 --- Synchronous status for :LocalLLM status (a user command, never the hot path).
 ---@return table|nil, string|nil
 function M.status()

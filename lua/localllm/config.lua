@@ -77,6 +77,15 @@ M.defaults = {
     suffix = 'auto', -- 'auto' | 'always' | 'never'
     timeout_ms = 30000,
   },
+  -- :LocalLLMExplain's chat model; nil: the completion backend and model.
+  explain = {
+    backend = nil, -- nil: as completion | 'embedded' | 'llama_server' | 'ollama' | 'openai'
+    model = nil, -- embedded: path to an instruct GGUF (setting it alone means embedded)
+    url = nil, -- llama_server / ollama / openai URL; nil: the completion one
+    server_model = nil, -- Ollama / OpenAI model name; nil: the completion one
+    max_tokens = 512,
+    temperature = 0.2,
+  },
   -- FIM prompt family for servers that take a prompt string; nil: from the model name.
   fim_template = nil,
   cache_size = 250,
@@ -145,6 +154,14 @@ local schema = {
     api_key_env = 'string?',
     suffix = { 'string', { 'auto', 'always', 'never' } },
     timeout_ms = 'integer',
+  },
+  explain = {
+    backend = { 'string?', { 'embedded', 'llama_server', 'ollama', 'openai' } },
+    model = 'string?',
+    url = 'string?',
+    server_model = 'string?',
+    max_tokens = 'integer',
+    temperature = 'number',
   },
   fim_template = {
     'string?',

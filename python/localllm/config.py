@@ -22,6 +22,7 @@ OLLAMA_MODES = ("auto", "suffix", "raw")
 OPENAI_SUFFIX = ("auto", "always", "never")
 FIM_TEMPLATES = ("qwen", "codellama", "deepseek", "starcoder", "codestral", "codegemma", "granite")
 LOG_LEVELS = ("debug", "info", "warn", "error")
+EXPLAIN_BACKENDS = ("embedded", "llama_server", "ollama", "openai")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,18 @@ class OpenAISettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ExplainSettings:
+    """:LocalLLMExplain's chat model; None everywhere means the completion backend's model."""
+
+    backend: str | None = None  # None: the completion backend (embedded when `model` is set)
+    model: str | None = None  # embedded: an instruct GGUF; None: the completion model
+    url: str | None = None  # llama_server/ollama/openai: None: the completion backend's URL
+    server_model: str | None = None  # Ollama/OpenAI model name; None: the completion one
+    max_tokens: int = 512
+    temperature: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     backend: str = "auto"
     model: str | None = None
@@ -79,6 +92,7 @@ class Settings:
     llama_server: LlamaServerSettings = field(default_factory=LlamaServerSettings)
     ollama: OllamaSettings = field(default_factory=OllamaSettings)
     openai: OpenAISettings = field(default_factory=OpenAISettings)
+    explain: ExplainSettings = field(default_factory=ExplainSettings)
     fim_template: str | None = None  # None: from the model name; else a FIM_TEMPLATES name
     cache_size: int = 250
     speculative: bool = True
@@ -255,6 +269,31 @@ def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
             "openai",
             "backend 'openai' needs openai.url (e.g. http://127.0.0.1:8000/v1) and openai.model",
         )
+    ex = _section(raw, "explain")
+    dex = d.explain
+    explain_backend = ex.get("backend", dex.backend)
+    if explain_backend is not None and explain_backend not in EXPLAIN_BACKENDS:
+        raise ConfigError(
+            "explain.backend",
+            f"must be one of {', '.join(EXPLAIN_BACKENDS)} (or nil), got {explain_backend!r}",
+        )
+    explain_model = _opt_str(ex, "model", "explain.model", dex.model)
+    explain = ExplainSettings(
+        backend=explain_backend,
+        model=os.path.expanduser(explain_model) if explain_model else None,
+        url=_url(ex, "url", "explain.url", dex.url),
+        server_model=_opt_str(ex, "server_model", "explain.server_model", dex.server_model),
+        max_tokens=_int(ex, "max_tokens", "explain.max_tokens", dex.max_tokens, 16),
+        temperature=_float(ex, "temperature", "explain.temperature", dex.temperature, 0.0, 5.0),
+    )
+    if explain.backend == "openai" and not (explain.url or openai.url):
+        raise ConfigError("explain.url", "explain.backend 'openai' needs explain.url or openai.url")
+    if explain.backend == "openai" and not (explain.server_model or openai.model):
+        raise ConfigError(
+            "explain.server_model",
+            "explain.backend 'openai' needs explain.server_model or openai.model",
+        )
+
     fim_template = raw.get("fim_template", d.fim_template)
     if fim_template is not None and fim_template not in FIM_TEMPLATES:
         raise ConfigError(
@@ -275,6 +314,7 @@ def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
         llama_server=llama_server,
         ollama=ollama,
         openai=openai,
+        explain=explain,
         fim_template=fim_template,
         cache_size=_int(raw, "cache_size", "cache_size", d.cache_size, 0),
         speculative=speculative,

@@ -15,6 +15,7 @@ from . import __version__
 from .config import Settings, parse_settings
 from .engine import CompletionRequest, Engine, Update
 from .errors import LocalLLMError
+from .explain import ExplainService, request_from_payload
 from .types import BufferSnapshot, IndentStyle, RequestTimings
 
 log = logging.getLogger("localllm")
@@ -67,6 +68,7 @@ class LocalLLMPlugin:
     def __init__(self, nvim: pynvim.Nvim) -> None:
         self.nvim = nvim
         self.engine: Engine | None = None
+        self.explainer: ExplainService | None = None
 
     # -- delivery (engine thread -> nvim main loop) ----------------------------------------
 
@@ -104,6 +106,9 @@ class LocalLLMPlugin:
         except LocalLLMError as exc:
             return str(exc)
         setup_logging(settings)
+        if self.explainer is not None:  # first: it may share the engine's backend
+            self.explainer.close()
+            self.explainer = None
         if self.engine is not None:
             self.engine.close()
         self.engine = Engine(settings, self._deliver, notify=self._notify)
@@ -181,8 +186,55 @@ class LocalLLMPlugin:
         status["history"] = list(self.engine.history)[-50:]
         return status
 
+    # -- :LocalLLMExplain --------------------------------------------------------------------
+
+    def _explain_event(self, event: dict[str, Any]) -> None:
+        self.nvim.async_call(
+            lambda: self.nvim.exec_lua(
+                "require('localllm.bridge').on_explain(...)", event, async_=True
+            )
+        )
+
+    @pynvim.rpc_export("localllm_explain", sync=False)
+    def explain(self, payload: dict[str, Any]) -> None:
+        """A question about code (lua/localllm/explain.lua); the answer streams back."""
+        request_id = payload.get("id") if isinstance(payload, dict) else None
+        if self.engine is None:
+            self._explain_event(
+                {"id": request_id, "kind": "error", "message": "the plugin is not configured"}
+            )
+            return
+        try:
+            request = request_from_payload(payload)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("bad explain payload: %s", exc)
+            self._explain_event({"id": request_id, "kind": "error", "message": "bad request"})
+            return
+        if self.explainer is None:
+            self.explainer = ExplainService(
+                self.engine.settings,
+                self._explain_event,
+                completion=self.engine.backend,
+                notify=self._notify,
+            )
+        self.explainer.submit(request)
+
+    @pynvim.rpc_export("localllm_explain_cancel", sync=False)
+    def explain_cancel(self, request_id: int | None = None) -> None:
+        if self.explainer is not None:
+            self.explainer.cancel(request_id)
+
+    @pynvim.rpc_export("localllm_explain_status", sync=True)
+    def explain_status(self) -> dict[str, Any]:
+        if self.explainer is None:
+            return {"busy": None, "history": []}
+        return self.explainer.status()
+
     @pynvim.shutdown_hook
     def shutdown(self) -> None:
+        if self.explainer is not None:
+            self.explainer.close()
+            self.explainer = None
         if self.engine is not None:
             self.engine.close()
             self.engine = None

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendError, ModelError
@@ -26,6 +27,7 @@ from ..models import NO_MODEL_HELP, pick_model
 from ..prompt import PromptTooLong, token_prompt
 from ..types import FimContext, GenerationParams, RequestTimings
 from . import BackendInfo, Cancellation, Notify
+from .chat import PLAIN_STOPS, ChatModel, ChatParams, ChatStats, Message, plain_chat_prompt
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -69,6 +71,9 @@ class EmbeddedBackend:
         self._settings = settings
         self._notify = notify or (lambda level, message: None)
         self._lock = threading.Lock()
+        # One generation at a time: completion (engine thread) and chat (explain thread) may
+        # share this backend, and a Llama object is not thread-safe.
+        self._gen_lock = threading.Lock()
         self._llm: Any = None
         self._model_path: str | None = settings.model
         self._state = "idle"
@@ -162,7 +167,7 @@ class EmbeddedBackend:
         self._notify("info", f"localllm: model ready ({os.path.basename(path)}, {mode})")
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._gen_lock:
             if self._llm is not None:
                 self._llm.close()
                 self._llm = None
@@ -203,10 +208,33 @@ class EmbeddedBackend:
         cancel: Cancellation,
         timings: RequestTimings,
     ) -> Iterator[str]:
-        import llama_cpp
-
         if self._llm is None:
             self.prepare()
+        with self._generating(cancel) as ready:
+            if ready:
+                yield from self._complete(ctx, params, cancel, timings)
+
+    @contextmanager
+    def _generating(self, cancel: Cancellation) -> Iterator[bool]:
+        """Hold the model for one generation; False when cancelled while waiting for it."""
+        while not self._gen_lock.acquire(timeout=0.02):
+            if cancel.cancelled:
+                yield False
+                return
+        try:
+            yield not cancel.cancelled and self._llm is not None
+        finally:
+            self._gen_lock.release()
+
+    def _complete(
+        self,
+        ctx: FimContext,
+        params: GenerationParams,
+        cancel: Cancellation,
+        timings: RequestTimings,
+    ) -> Iterator[str]:
+        import llama_cpp
+
         llm = self._llm
         prompt = self.build_prompt(ctx, params.n_predict)
         cached = list(llm._input_ids) if llm.n_tokens else []
@@ -258,3 +286,100 @@ class EmbeddedBackend:
                     yield text
         finally:
             stream.close()
+
+    # -- chat (:LocalLLMExplain) -------------------------------------------------------------
+
+    def _has_chat_template(self) -> bool:
+        metadata = getattr(self._llm, "metadata", None) or {}
+        return bool(metadata.get("tokenizer.chat_template"))
+
+    def chat_model(self) -> ChatModel:
+        self.prepare()
+        note = None
+        if not self._has_chat_template():
+            note = (
+                "this model has no chat template: it was asked with a plain-text prompt and "
+                "may answer poorly; an instruct model (e.g. Qwen2.5-Coder-Instruct) answers "
+                "better (explain.model)"
+            )
+        label = os.path.basename(self._model_path or "embedded model")
+        return ChatModel(label, self._llm.n_ctx() if self._llm is not None else None, note)
+
+    def chat(
+        self,
+        messages: Sequence[Message],
+        params: ChatParams,
+        cancel: Cancellation,
+        stats: ChatStats,
+    ) -> Iterator[str]:
+        """The answer from the GGUF's chat template (create_chat_completion), or from a plain
+        prompt when the model has none."""
+        import llama_cpp
+
+        self.prepare()
+        with self._generating(cancel) as ready:
+            if not ready:
+                stats.finish = "cancelled"
+                return
+            llm = self._llm
+            counted = [0]
+
+            def count(input_ids: Any, scores: Any) -> Any:
+                if not counted[0]:
+                    stats.prompt_tokens = len(input_ids)
+                counted[0] += 1
+                stats.generated_tokens = counted[0]
+                return scores
+
+            def should_stop(_ids: Any, _logits: Any) -> bool:
+                return cancel.cancelled
+
+            try:
+                if self._has_chat_template():
+                    stream = llm.create_chat_completion(
+                        messages=[dict(m) for m in messages],
+                        stream=True,
+                        max_tokens=params.max_tokens,
+                        temperature=params.temperature,
+                        repeat_penalty=params.repeat_penalty,
+                        logits_processor=llama_cpp.LogitsProcessorList([count]),
+                    )
+                else:
+                    stream = llm.create_completion(
+                        plain_chat_prompt(messages),
+                        stream=True,
+                        max_tokens=params.max_tokens,
+                        temperature=params.temperature,
+                        repeat_penalty=params.repeat_penalty,
+                        stop=list(PLAIN_STOPS),
+                        logits_processor=llama_cpp.LogitsProcessorList([count]),
+                        stopping_criteria=llama_cpp.StoppingCriteriaList([should_stop]),
+                    )
+            except ValueError as exc:  # "Requested tokens (N) exceed context window of M"
+                raise BackendError(
+                    f"the question does not fit the model's context window ({exc}); select "
+                    "less code or raise embedded.n_ctx"
+                ) from None
+            try:
+                for chunk in stream:
+                    if cancel.cancelled:
+                        stats.finish = "cancelled"
+                        return
+                    choice = chunk["choices"][0]
+                    if "delta" in choice:
+                        text = (choice.get("delta") or {}).get("content") or ""
+                    else:
+                        text = choice.get("text") or ""
+                    if choice.get("finish_reason"):
+                        stats.finish = str(choice["finish_reason"])
+                    if text:
+                        yield text
+            except ValueError as exc:
+                raise BackendError(
+                    f"the question does not fit the model's context window ({exc}); select "
+                    "less code or raise embedded.n_ctx"
+                ) from None
+            finally:
+                stream.close()
+            if cancel.cancelled:
+                stats.finish = "cancelled"

@@ -30,7 +30,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,7 @@ from ..gguf_meta import GGUFError, read_gguf
 from ..prompt import PromptTooLong, token_prompt
 from ..types import FimContext, GenerationParams, RequestTimings
 from . import BackendInfo, Cancellation, Notify
+from .chat import ChatModel, ChatParams, ChatStats, Message
 from .http import (
     HttpService,
     HttpStatusError,
@@ -566,3 +567,104 @@ class LlamaServerBackend:
         else:
             message = error
         return BackendError(f"llama-server reported an error: {str(message)[:300]}")
+
+    # -- chat (:LocalLLMExplain) -------------------------------------------------------------
+
+    def chat_model(self) -> ChatModel:
+        """What the server runs (GET /props): its model, context size and chat template."""
+        self._http.check_retry()
+        try:
+            props = self._http.get_json("/props")
+        except HttpStatusError as exc:
+            raise self._status_error(exc) from None
+        if not isinstance(props, dict):
+            props = {}
+        model_path = props.get("model_path")
+        alias = props.get("model_alias")
+        label = alias if isinstance(alias, str) and alias else model_path
+        label = os.path.basename(label) if isinstance(label, str) and label else "llama-server"
+        settings = props.get("default_generation_settings")
+        n_ctx = _int(settings.get("n_ctx")) if isinstance(settings, dict) else None
+        note = None
+        if not props.get("chat_template"):
+            note = (
+                "the model in llama-server has no chat template: the server's default "
+                "template is used and the answer may be poor; run an instruct model"
+            )
+        return ChatModel(label, n_ctx, note)
+
+    def chat(
+        self,
+        messages: Sequence[Message],
+        params: ChatParams,
+        cancel: Cancellation,
+        stats: ChatStats,
+    ) -> Iterator[str]:
+        """POST /v1/chat/completions, streamed; no slot is pinned (completion keeps slot 0's
+        cache when the server has more than one)."""
+        body: dict[str, Any] = {
+            "messages": [
+                {"role": m["role"], "content": clean_text(m["content"])} for m in messages
+            ],
+            "stream": True,
+            "max_tokens": params.max_tokens,
+            "temperature": params.temperature,
+            "repeat_penalty": params.repeat_penalty,
+            "cache_prompt": True,
+            "stream_options": {"include_usage": True},
+        }
+        lines = self._http.stream_lines("/v1/chat/completions", body, cancel)
+        try:
+            for event in iter_sse(lines):
+                error = event.get("error")
+                if error is not None:
+                    raise self._chat_error_event(error)
+                _chat_usage(event, stats)
+                choices = event.get("choices")
+                if not isinstance(choices, list) or not choices:
+                    continue
+                choice = choices[0] if isinstance(choices[0], dict) else {}
+                finish = choice.get("finish_reason")
+                if isinstance(finish, str) and finish:
+                    stats.finish = finish
+                delta = choice.get("delta")
+                content = delta.get("content") if isinstance(delta, dict) else None
+                if isinstance(content, str) and content:
+                    yield content
+        except HttpStatusError as exc:
+            if self._is_context_error(exc):
+                raise BackendError(CHAT_CONTEXT_ERROR) from None
+            raise self._status_error(exc) from None
+        finally:
+            close = getattr(lines, "close", None)
+            if close is not None:
+                close()
+        if cancel.cancelled:
+            stats.finish = "cancelled"
+
+    def _chat_error_event(self, error: Any) -> BackendError:
+        if isinstance(error, dict) and error.get("type") == "exceed_context_size_error":
+            return BackendError(CHAT_CONTEXT_ERROR)
+        return self._event_error(error)
+
+
+CHAT_CONTEXT_ERROR = (
+    "the question does not fit llama-server's context (-c): select less code or start the "
+    "server with a larger -c"
+)
+
+
+def _chat_usage(event: Mapping[str, Any], stats: ChatStats) -> None:
+    usage = event.get("usage")
+    if isinstance(usage, dict):
+        prompt = _int(usage.get("prompt_tokens"))
+        generated = _int(usage.get("completion_tokens"))
+        if prompt is not None:
+            stats.prompt_tokens = prompt
+        if generated is not None:
+            stats.generated_tokens = generated
+    timings = event.get("timings")
+    if isinstance(timings, dict):
+        predicted = _int(timings.get("predicted_n"))
+        if predicted is not None:
+            stats.generated_tokens = predicted

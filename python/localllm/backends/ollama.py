@@ -26,7 +26,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ from ..errors import BackendError, BackendUnavailable
 from ..fim_templates import FimTemplate, template_for
 from ..types import FimContext, GenerationParams, RequestTimings
 from . import BackendInfo, Cancellation, Notify
+from .chat import ChatModel, ChatParams, ChatStats, Message
 from .http import HttpService, HttpStatusError, iter_ndjson, normalize_url
 
 if TYPE_CHECKING:
@@ -122,6 +123,10 @@ class OllamaBackend:
         self._state = "idle"
         self._detail = ""
         self._said_no_fim = False
+        # :LocalLLMExplain's model (explain.server_model); None: ollama.model, else the
+        # completion model.
+        self.chat_name: str | None = None
+        self._chat: str | None = None
 
     @property
     def url(self) -> str:
@@ -356,6 +361,99 @@ class OllamaBackend:
         except BackendUnavailable as exc:
             self._state, self._detail = "error", str(exc)
             raise
+        finally:
+            close = getattr(lines, "close", None)
+            if close is not None:
+                close()
+
+    # -- chat (:LocalLLMExplain) -------------------------------------------------------------
+
+    def chat_model(self) -> ChatModel:
+        """The chat model: explain.server_model, ollama.model, else the completion model."""
+        self._service.check_retry()
+        name = self.chat_name or self._ollama.model or self._first_chat_model()
+        show = self._show(name)
+        caps = capabilities(show)
+        if "completion" not in caps:
+            raise BackendError(
+                f"Ollama model '{name}' cannot chat (capabilities: {', '.join(caps)}) — "
+                "set explain.server_model to a chat model"
+            )
+        self._chat = name
+        return ChatModel(name, self._ollama.num_ctx)
+
+    def _first_chat_model(self) -> str:
+        """The completion model when there is one, else the first pulled model that chats."""
+        try:
+            self.prepare()
+        except BackendUnavailable:
+            raise
+        except BackendError:
+            pass
+        if self._plan is not None:
+            return self._plan.model
+        tags = self._service.get_json("/api/tags")
+        models = tags.get("models") if isinstance(tags, dict) else None
+        for entry in models if isinstance(models, list) else []:
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if not isinstance(name, str) or not name:
+                continue
+            try:
+                if "completion" in capabilities(self._show(name)):
+                    return name
+            except BackendUnavailable:
+                raise
+            except BackendError:
+                continue
+        raise BackendError(
+            f"Ollama at {self.url} has no model to explain with — pull an instruct model "
+            "(e.g. ollama pull qwen2.5-coder:1.5b-instruct) and set explain.server_model"
+        )
+
+    def chat(
+        self,
+        messages: Sequence[Message],
+        params: ChatParams,
+        cancel: Cancellation,
+        stats: ChatStats,
+    ) -> Iterator[str]:
+        """POST /api/chat, NDJSON stream; the model renders its own chat template."""
+        name = self._chat or self.chat_model().label
+        body: dict[str, Any] = {
+            "model": name,
+            "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
+            "stream": True,
+            "keep_alive": keep_alive_value(self._ollama.keep_alive),
+            # The same num_ctx as completion: another one would make Ollama reload the model.
+            "options": {
+                "num_predict": params.max_tokens,
+                "temperature": params.temperature,
+                "repeat_penalty": params.repeat_penalty,
+                "num_ctx": self._ollama.num_ctx,
+            },
+        }
+        lines = self._service.stream_lines("/api/chat", body, cancel)
+        try:
+            for obj in iter_ndjson(lines):
+                if "error" in obj:
+                    raise BackendError(f"Ollama reported an error: {str(obj['error'])[:300]}")
+                message = obj.get("message")
+                content = message.get("content") if isinstance(message, dict) else None
+                if isinstance(content, str) and content:
+                    yield content
+                if obj.get("done"):
+                    stats.prompt_tokens = int(obj.get("prompt_eval_count") or 0)
+                    stats.generated_tokens = int(obj.get("eval_count") or 0)
+                    stats.finish = str(obj.get("done_reason") or "stop")
+                    return
+            if not cancel.cancelled:
+                raise BackendError("Ollama ended the answer before it was done")
+            stats.finish = "cancelled"
+        except HttpStatusError as exc:
+            if exc.status == 404:
+                self._chat = None
+                raise BackendError(self._missing(name)) from None
+            raise BackendError(f"Ollama could not answer: {exc.server_message}") from None
         finally:
             close = getattr(lines, "close", None)
             if close is not None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -42,6 +42,7 @@ from ..errors import BackendError, ConfigError
 from ..fim_templates import FimTemplate, template_for
 from ..types import FimContext, GenerationParams, RequestTimings
 from . import BackendInfo, Cancellation, Notify
+from .chat import ChatModel, ChatParams, ChatStats, Message
 from .http import HttpService, HttpStatusError, api_key_from_env, iter_sse, normalize_url
 
 if TYPE_CHECKING:
@@ -142,6 +143,8 @@ class OpenAIBackend:
         self._stream_options = True
         self._max_stops: int | None = None
         self._warned_no_fim = False
+        # :LocalLLMExplain's model (explain.server_model); None: openai.model.
+        self.chat_name: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -382,3 +385,72 @@ class OpenAIBackend:
             text = choice.get("text")
             if isinstance(text, str) and text:
                 yield text
+
+    # -- chat (:LocalLLMExplain) -------------------------------------------------------------
+
+    def chat_model(self) -> ChatModel:
+        """No request needed: the server is asked when the question goes out."""
+        self._http.check_retry()
+        return ChatModel(self.chat_name or self._model, None)
+
+    def chat(
+        self,
+        messages: Sequence[Message],
+        params: ChatParams,
+        cancel: Cancellation,
+        stats: ChatStats,
+    ) -> Iterator[str]:
+        """POST /chat/completions (next to /completions), streamed as server-sent events."""
+        path = self._path.replace("/completions", "/chat/completions")
+        model = self.chat_name or self._model
+        for _attempt in range(2):
+            body: dict[str, Any] = {
+                "model": model,
+                "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
+                "max_tokens": params.max_tokens,
+                "temperature": params.temperature,
+                "stream": True,
+            }
+            if self._stream_options:
+                body["stream_options"] = {"include_usage": True}
+            lines = self._http.stream_lines(path, body, cancel)
+            try:
+                for event in iter_sse(lines):
+                    if cancel.cancelled:
+                        break
+                    error = event.get("error")
+                    if error:
+                        if isinstance(error, Mapping):
+                            error = error.get("message", error)
+                        raise BackendError(f"{LABEL} reported an error: {str(error)[:300]}")
+                    usage = event.get("usage")
+                    if isinstance(usage, Mapping):
+                        stats.prompt_tokens = _int(usage.get("prompt_tokens")) or 0
+                        stats.generated_tokens = _int(usage.get("completion_tokens")) or 0
+                    choices = event.get("choices")
+                    if not isinstance(choices, list) or not choices:
+                        continue
+                    choice = choices[0] if isinstance(choices[0], Mapping) else {}
+                    finish = choice.get("finish_reason")
+                    if isinstance(finish, str) and finish:
+                        stats.finish = finish
+                    delta = choice.get("delta")
+                    content = delta.get("content") if isinstance(delta, Mapping) else None
+                    if isinstance(content, str) and content:
+                        yield content
+            except HttpStatusError as exc:
+                if "stream_options" in body and self._refuses(exc, ("stream_options",)):
+                    self._stream_options = False
+                    continue
+                if exc.status == 404 and "model" in exc.server_message.lower():
+                    raise BackendError(
+                        f"{LABEL} has no model '{model}' (explain.server_model or openai.model)"
+                    ) from None
+                raise self._explain(exc) from None
+            finally:
+                close = getattr(lines, "close", None)
+                if close is not None:
+                    close()
+            if cancel.cancelled:
+                stats.finish = "cancelled"
+            return

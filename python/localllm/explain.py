@@ -1,0 +1,321 @@
+""":LocalLLMExplain's worker: one question at a time on its own thread, streamed to the UI.
+
+`submit()` returns at once; a newer question cancels the one in flight (the backend stops
+generating). The chat model is the completion backend's unless the `explain` settings name
+another one; when both are the same embedded model, the backend itself makes the two take
+turns (a llama.cpp model is not thread-safe). Events for the UI, all with the request's `id`:
+
+- {"kind": "start", "model", "title", "note", "model_note", "start_row", "end_row"}
+- {"kind": "text", "text"}: the next piece of the answer
+- {"kind": "done", "finish", "tokens", "prompt_tokens", "first_ms", "total_ms", "tokens_per_s"}
+- {"kind": "error", "message"}: what went wrong and what to do about it
+
+A cancelled question sends nothing more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .backends import Cancellation, CompletionBackend, Notify
+from .backends.chat import DEFAULT_CONTEXT, ChatBackend, ChatParams, ChatStats
+from .config import Settings
+from .definitions import DefinitionIndex
+from .errors import LocalLLMError, ModelError
+from .explain_prompt import ExplainRequest, PromptTooSmall, build_prompt
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[dict[str, Any]], None]
+HISTORY = 20
+
+
+@dataclass(slots=True)
+class _Job:
+    request: ExplainRequest
+    cancel: Cancellation = field(default_factory=Cancellation)
+    received_ns: int = field(default_factory=time.monotonic_ns)
+
+
+def request_from_payload(p: dict[str, Any]) -> ExplainRequest:
+    """The editor's message (see lua/localllm/explain.lua) as an ExplainRequest."""
+
+    def opt_int(key: str) -> int | None:
+        value = p.get(key)
+        return None if value is None else int(value)
+
+    lines = tuple(str(line) for line in p["lines"])
+    return ExplainRequest(
+        id=int(p["id"]),
+        path=str(p.get("path") or ""),
+        filetype=str(p.get("filetype") or ""),
+        lines=lines,
+        first_line=int(p.get("first_line") or 0),
+        ranged=bool(p.get("ranged")),
+        start_row=int(p.get("start_row") or 0),
+        end_row=int(p.get("end_row") or 0),
+        start_col=opt_int("start_col"),
+        end_col=opt_int("end_col"),
+        cursor_row=int(p.get("cursor_row") or 0),
+        question=str(p.get("question") or ""),
+        root=str(p["root"]) if p.get("root") else None,
+        head=tuple(str(line) for line in p.get("head") or ()),
+    )
+
+
+def _unwrap(backend: CompletionBackend | None) -> CompletionBackend | None:
+    """The backend `auto` chose (choosing now if it has not yet)."""
+    from .backends.auto import AutoBackend
+
+    if isinstance(backend, AutoBackend):
+        return backend.choose()
+    return backend
+
+
+def resolve_chat_backend(
+    settings: Settings, completion: CompletionBackend | None, notify: Notify
+) -> tuple[ChatBackend, bool]:
+    """The chat backend for explain, and whether it is ours (True) or the completion
+    backend itself (False, shared: never closed here)."""
+    ex = settings.explain
+    kind = ex.backend or ("embedded" if ex.model else None)
+    inner = _unwrap(completion) if kind is None or settings.backend == "auto" else completion
+    if kind is None:
+        kind = inner.name if inner is not None else settings.backend
+    if kind == "none":
+        raise ModelError(
+            "no model to explain with: `backend` is 'none' — set explain.model to an instruct "
+            "GGUF, or explain.backend to a server"
+        )
+    if inner is not None and inner.name == kind and hasattr(inner, "chat"):
+        if kind == "embedded":
+            same = ex.model is None or ex.model == settings.model
+        else:
+            same = ex.url is None and ex.server_model is None
+        if same:
+            return inner, False  # type: ignore[return-value]
+    if kind == "embedded":
+        from .backends.embedded import EmbeddedBackend
+
+        return EmbeddedBackend(
+            dataclasses.replace(settings, model=ex.model or settings.model), notify=notify
+        ), True
+    if kind == "llama_server":
+        from .backends.llama_server import LlamaServerBackend
+
+        url = ex.url or (getattr(inner, "url", None) if inner is not None else None)
+        return LlamaServerBackend(settings, notify=notify, base_url=url), True
+    if kind == "ollama":
+        from .backends.ollama import OllamaBackend
+
+        ollama = OllamaBackend(settings, notify=notify, base_url=ex.url)
+        ollama.chat_name = ex.server_model
+        return ollama, True
+    if kind == "openai":
+        from .backends.openai_compat import OpenAIBackend
+
+        oa = dataclasses.replace(
+            settings.openai,
+            url=ex.url or settings.openai.url,
+            model=ex.server_model or settings.openai.model,
+        )
+        return OpenAIBackend(dataclasses.replace(settings, openai=oa), notify=notify), True
+    raise ModelError(f"explain cannot use the backend {kind!r}")
+
+
+class ExplainService:
+    def __init__(
+        self,
+        settings: Settings,
+        emit: Emit,
+        *,
+        completion: CompletionBackend | None = None,
+        notify: Notify | None = None,
+        chat: ChatBackend | None = None,
+        start_worker: bool = True,
+    ) -> None:
+        self.settings = settings
+        self._emit = emit
+        self._completion = completion
+        self._notify: Notify = notify or (lambda level, message: None)
+        self._chat = chat
+        self._owned = False
+        self.index = DefinitionIndex()
+        self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
+        self._cond = threading.Condition()
+        self._pending: _Job | None = None
+        self._current: _Job | None = None
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        if start_worker:
+            self._thread = threading.Thread(target=self._run, name="localllm-explain", daemon=True)
+            self._thread.start()
+
+    # -- called from the editor thread -----------------------------------------------------
+
+    def submit(self, request: ExplainRequest) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            if self._current is not None:
+                self._current.cancel.cancel()
+            self._pending = _Job(request)
+            self._cond.notify()
+
+    def cancel(self, request_id: int | None = None) -> None:
+        with self._cond:
+            for job in (self._pending, self._current):
+                if job is not None and (request_id is None or job.request.id == request_id):
+                    job.cancel.cancel()
+            if self._pending is not None and self._pending.cancel.cancelled:
+                self._record(self._pending, "cancelled", ChatStats(), 0, 0)
+                self._pending = None
+
+    def status(self) -> dict[str, Any]:
+        with self._cond:
+            busy = self._current.request.id if self._current is not None else None
+        return {"busy": busy, "history": list(self.history)}
+
+    def idle(self) -> bool:
+        with self._cond:
+            return self._pending is None and self._current is None
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            for job in (self._pending, self._current):
+                if job is not None:
+                    job.cancel.cancel()
+            self._pending = None
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._owned and self._chat is not None:
+            self._chat.close()
+        self._chat = None
+
+    # -- worker thread ---------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None and not self._closed:
+                    self._cond.wait()
+                job = self._pending
+                if self._closed or job is None:
+                    return
+                self._pending = None
+                self._current = job
+            try:
+                self.process(job)
+            except Exception:  # never let the worker die; the log has the traceback
+                log.exception("explain request %s failed", job.request.id)
+                self._send(job, {"kind": "error", "message": "internal error; see the log file"})
+            finally:
+                with self._cond:
+                    self._current = None
+
+    def _send(self, job: _Job, event: dict[str, Any]) -> None:
+        if not job.cancel.cancelled:
+            self._emit({"id": job.request.id, **event})
+
+    def _record(
+        self, job: _Job, finish: str, stats: ChatStats, first_ns: int, done_ns: int
+    ) -> dict[str, Any]:
+        def ms(end: int) -> float:
+            return round((end - job.received_ns) / 1e6, 3) if end else -1.0
+
+        tokens_per_s = 0.0
+        if first_ns and done_ns > first_ns and stats.generated_tokens > 1:
+            tokens_per_s = round((stats.generated_tokens - 1) / ((done_ns - first_ns) / 1e9), 2)
+        record = {
+            "id": job.request.id,
+            "finish": finish,
+            "tokens": stats.generated_tokens,
+            "prompt_tokens": stats.prompt_tokens,
+            "first_ms": ms(first_ns),
+            "total_ms": ms(done_ns),
+            "tokens_per_s": tokens_per_s,
+        }
+        self.history.append(record)
+        return record
+
+    def _backend(self) -> ChatBackend:
+        if self._chat is None:
+            self._chat, self._owned = resolve_chat_backend(
+                self.settings, self._completion, self._notify
+            )
+        return self._chat
+
+    def process(self, job: _Job) -> None:
+        """Answer one question on the calling thread."""
+        req = job.request
+        stats = ChatStats()
+        if job.cancel.cancelled:
+            self._record(job, "cancelled", stats, 0, 0)
+            return
+        try:
+            backend = self._backend()
+            model = backend.chat_model()
+        except LocalLLMError as exc:
+            self._record(job, "error", stats, 0, time.monotonic_ns())
+            self._send(job, {"kind": "error", "message": str(exc)})
+            return
+        ex = self.settings.explain
+        n_ctx = model.n_ctx or DEFAULT_CONTEXT
+        max_tokens = min(ex.max_tokens, max(16, n_ctx // 2))
+        try:
+            prompt = build_prompt(req, n_ctx=n_ctx, max_tokens=max_tokens, index=self.index)
+        except PromptTooSmall as exc:
+            self._record(job, "error", stats, 0, time.monotonic_ns())
+            self._send(job, {"kind": "error", "message": str(exc)})
+            return
+        self._send(
+            job,
+            {
+                "kind": "start",
+                "model": model.label,
+                "title": prompt.title,
+                "note": prompt.note,
+                "model_note": model.note,
+                "start_row": prompt.target.start_row,
+                "end_row": prompt.target.end_row,
+                "context": prompt.context,
+            },
+        )
+        log.debug("explain %s: %s", req.id, prompt.messages[1]["content"])
+        params = ChatParams(max_tokens=max_tokens, temperature=ex.temperature)
+        first_ns = 0
+        pieces = 0
+        finish = ""
+        stream: Iterator[str] = backend.chat(prompt.messages, params, job.cancel, stats)
+        try:
+            for piece in stream:
+                if job.cancel.cancelled:
+                    break
+                if not first_ns:
+                    first_ns = time.monotonic_ns()
+                pieces += 1
+                self._send(job, {"kind": "text", "text": piece})
+        except LocalLLMError as exc:
+            finish = "error"
+            self._send(job, {"kind": "error", "message": str(exc)})
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        done_ns = time.monotonic_ns()
+        if job.cancel.cancelled:
+            finish = "cancelled"
+        finish = finish or stats.finish or "stop"
+        stats.generated_tokens = stats.generated_tokens or pieces
+        record = self._record(job, finish, stats, first_ns, done_ns)
+        if finish not in ("error", "cancelled"):
+            self._send(job, {"kind": "done", **record})
