@@ -24,6 +24,7 @@ from localllm.config import (
     LlamaServerSettings,
     OllamaSettings,
     OpenAISettings,
+    RulesSettings,
     Settings,
     parse_settings,
 )
@@ -47,6 +48,7 @@ SECTIONS = {
     "ollama": OllamaSettings,
     "openai": OpenAISettings,
     "explain": ExplainSettings,
+    "rules": RulesSettings,
 }
 
 
@@ -539,7 +541,10 @@ def test_doc_gives_the_top_level_defaults(lua_defaults: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     "table",
-    ["context", "generation", "embedded", "keymaps", "llama_server", "ollama", "openai", "explain"],
+    [
+        *("context", "generation", "embedded", "keymaps", "llama_server", "ollama", "openai"),
+        *("explain", "rules"),
+    ],
 )
 def test_doc_lists_every_key_of_the_nested_tables(lua_defaults: dict[str, Any], table: str) -> None:
     section = doc_section(table)

@@ -459,3 +459,13 @@ def test_a_log_line_stops_before_a_name_that_is_not_in_scope() -> None:
     assert final.source == "model"
     assert final.text == '"fetched")'
     assert all("bogus" not in u.text for u in recorder.updates)
+
+
+def test_rules_can_be_turned_off() -> None:
+    recorder = Recorder()
+    settings = parse_settings({"backend": "none", "rules": {"go_errors": False}})
+    engine = Engine(settings, recorder, start_worker=False)
+    text = GO_ERR.replace('fmt.Errorf("g: %w", err)', "err")
+    engine.process(CompletionRequest(id=1, bufnr=1, snapshot=snapshot(text, row=14, col=1)))
+    assert recorder.finals[1].source != "rule"
+    assert recorder.finals[1].text == ""

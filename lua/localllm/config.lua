@@ -86,6 +86,11 @@ M.defaults = {
     max_tokens = 512,
     temperature = 0.2,
   },
+  -- Suggestions that need no model, and checks of the model's (see :h localllm-rules).
+  rules = {
+    go_errors = true, -- Go `if err != nil` blocks with the function's zero values
+    log_lines = true, -- log calls: one line, checked against the names in scope
+  },
   -- FIM prompt family for servers that take a prompt string; nil: from the model name.
   fim_template = nil,
   cache_size = 250,
@@ -162,6 +167,10 @@ local schema = {
     server_model = 'string?',
     max_tokens = 'integer',
     temperature = 'number',
+  },
+  rules = {
+    go_errors = 'boolean',
+    log_lines = 'boolean',
   },
   fim_template = {
     'string?',

@@ -82,6 +82,14 @@ class ExplainSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RulesSettings:
+    """Suggestions that need no model (Go error checks) and checks of the model's (log lines)."""
+
+    go_errors: bool = True
+    log_lines: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     backend: str = "auto"
     model: str | None = None
@@ -93,6 +101,7 @@ class Settings:
     ollama: OllamaSettings = field(default_factory=OllamaSettings)
     openai: OpenAISettings = field(default_factory=OpenAISettings)
     explain: ExplainSettings = field(default_factory=ExplainSettings)
+    rules: RulesSettings = field(default_factory=RulesSettings)
     fim_template: str | None = None  # None: from the model name; else a FIM_TEMPLATES name
     cache_size: int = 250
     speculative: bool = True
@@ -304,6 +313,15 @@ def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
     if not isinstance(speculative, bool):
         raise ConfigError("speculative", f"expected true or false, got {speculative!r}")
 
+    ru = _section(raw, "rules")
+    flags: dict[str, bool] = {}
+    for name in ("go_errors", "log_lines"):
+        value = ru.get(name, getattr(d.rules, name))
+        if not isinstance(value, bool):
+            raise ConfigError(f"rules.{name}", f"expected true or false, got {value!r}")
+        flags[name] = value
+    rules = RulesSettings(**flags)
+
     return Settings(
         backend=backend,
         model=model,
@@ -315,6 +333,7 @@ def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
         ollama=ollama,
         openai=openai,
         explain=explain,
+        rules=rules,
         fim_template=fim_template,
         cache_size=_int(raw, "cache_size", "cache_size", d.cache_size, 0),
         speculative=speculative,

@@ -388,7 +388,7 @@ class Engine:
             return ""  # it only filled the model's cache
         final = clean(raw, ctx, final=True, max_lines=max_lines).text
         final = fit_to_syntax(final, ctx)  # multi-line only: cut back to what parses
-        if ctx.language == "go" and "return" in final and "err" in final:
+        if self.settings.rules.go_errors and ctx.language == "go" and "return" in final:
             final = self._our_zero_values(request, final, whole)
         if site is not None and final:
             final = site.check(ctx.middle, final, final=True)
@@ -404,7 +404,7 @@ class Engine:
     ) -> ErrCheck | None:
         """Go: the `if err != nil` block at the cursor, when one belongs there."""
         snap = request.snapshot
-        if ctx.language != "go" or ctx.line_suffix.strip():
+        if not self.settings.rules.go_errors or ctx.language != "go" or ctx.line_suffix.strip():
             return None
         if whole is None:
             if snap.first_line != 0 or len(snap.lines) != snap.line_count:
@@ -429,7 +429,9 @@ class Engine:
         self, request: CompletionRequest, ctx: FimContext, whole: str | None
     ) -> LogSite | None:
         """The log call the cursor line starts, with what the model should know about it."""
-        if ctx.language not in LOG_LANGUAGES or ctx.line_suffix.strip(" \t)];"):
+        if not self.settings.rules.log_lines or ctx.language not in LOG_LANGUAGES:
+            return None
+        if ctx.line_suffix.strip(" \t)];"):
             return None
         snap = request.snapshot
         row = snap.row
