@@ -16,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import treesitter
 from .backends import Cancellation, CompletionBackend, Notify, make_backend
 from .buffers import BufferStore
 from .cache import SuggestionCache
 from .config import Settings
-from .context import build_context, display_name
+from .context import build_context, display_name, split_at_byte
 from .definitions import DefinitionIndex
 from .errors import LocalLLMError
 from .goerr import ErrCheck, GoPackages, clean_message, correct_returns, expected_returns
@@ -33,6 +34,7 @@ from .types import BufferSnapshot, FimContext, RequestTimings
 
 log = logging.getLogger(__name__)
 HISTORY = 200
+SLOW_STOP_MS = 1000.0  # a cancelled request still running after this long is counted
 LOG_LANGUAGES = frozenset({"go", "python", "javascript", "typescript", "tsx", "rust"})
 _COMMENT = {"python": "#"}
 
@@ -123,6 +125,12 @@ class Engine:
         self._current: CompletionRequest | None = None
         self._closed = False
         self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
+        # Requests that ran after their cancellation, and how long they took to stop.
+        self.counters: dict[str, float] = {
+            "ran_cancelled": 0,
+            "stop_after_cancel_max_ms": 0.0,
+            "slow_stops": 0,  # more than SLOW_STOP_MS
+        }
         self._thread: threading.Thread | None = None
         if start_worker:
             self._thread = threading.Thread(target=self._run, name="localllm-engine", daemon=True)
@@ -210,7 +218,19 @@ class Engine:
             "extra_chunks": [path for path, _ in self.ring.chunks()],
             "mirrored": {str(b): n for b, n in self.buffers.line_counts().items()},
             "last": self.history[-1] if self.history else None,
+            "running": self._running(),
+            "counters": dict(self.counters),
         }
+
+    def _running(self) -> dict[str, Any] | None:
+        """The request in flight: its id, and how long ago it was cancelled (0: it was not)."""
+        with self._cond:
+            current = self._current
+        if current is None:
+            return None
+        cancelled_ns = current.cancel.cancelled_ns
+        since = (time.monotonic_ns() - cancelled_ns) / 1e6 if cancelled_ns else 0.0
+        return {"id": current.id, "speculative": current.speculative, "cancelled_ms": since}
 
     def close(self) -> None:
         with self._cond:
@@ -246,6 +266,7 @@ class Engine:
             finally:
                 with self._cond:
                     self._current = None
+                    self._count_stop(request)
                     if (
                         text
                         and self.settings.speculative
@@ -261,6 +282,18 @@ class Engine:
                             root=request.root,
                             speculative=True,
                         )
+
+    def _count_stop(self, request: CompletionRequest) -> None:
+        """A request that was cancelled while it ran: how long it went on after that."""
+        cancelled_ns = request.cancel.cancelled_ns
+        if not cancelled_ns:
+            return
+        ms = max(0.0, (time.monotonic_ns() - cancelled_ns) / 1e6)
+        c = self.counters
+        c["ran_cancelled"] += 1
+        c["stop_after_cancel_max_ms"] = max(c["stop_after_cancel_max_ms"], round(ms, 3))
+        if ms > SLOW_STOP_MS:
+            c["slow_stops"] += 1
 
     def _send(self, request: CompletionRequest, text: str, final: bool, source: str) -> None:
         if request.speculative:
@@ -297,6 +330,12 @@ class Engine:
         whole = None
         if doc is not None and doc.line_count == request.snapshot.line_count:
             whole = doc.text.decode("utf-8", "surrogateescape")
+        # Rules that need no model come first: they answer before any context is built.
+        check = None if request.prewarm else self._err_check(request, whole)
+        if check is not None and not check.message_prefix:
+            timings.context_ms = (time.monotonic_ns() - started) / 1e6
+            self._send(request, check.text, True, "rule")
+            return check.text
         ctx = build_context(
             request.snapshot,
             self.settings.context,
@@ -313,10 +352,6 @@ class Engine:
             self._last_window = ctx.prefix + ctx.middle + ctx.line_suffix + ctx.suffix
         timings.context_ms = (time.monotonic_ns() - started) / 1e6
 
-        check = None if request.prewarm else self._err_check(request, ctx, whole)
-        if check is not None and not check.message_prefix:
-            self._send(request, check.text, True, "rule")
-            return check.text
         site = None if request.prewarm or check else self._log_site(request, ctx, whole)
         if site is not None:
             # One line, ending where the call ends; the logger, the file's log calls and the
@@ -399,12 +434,15 @@ class Engine:
 
     # -- rules that need no model --------------------------------------------------------
 
-    def _err_check(
-        self, request: CompletionRequest, ctx: FimContext, whole: str | None
-    ) -> ErrCheck | None:
+    def _err_check(self, request: CompletionRequest, whole: str | None) -> ErrCheck | None:
         """Go: the `if err != nil` block at the cursor, when one belongs there."""
         snap = request.snapshot
-        if not self.settings.rules.go_errors or ctx.language != "go" or ctx.line_suffix.strip():
+        if not self.settings.rules.go_errors:
+            return None
+        if treesitter.language_for(snap.filetype, snap.path) != "go":
+            return None
+        before, after = split_at_byte(snap.cursor_line, snap.col)
+        if after.strip():
             return None
         if whole is None:
             if snap.first_line != 0 or len(snap.lines) != snap.line_count:
@@ -414,9 +452,9 @@ class Engine:
             return suggest_err_check(
                 whole,
                 snap.row,
-                ctx.middle,
-                ctx.line_suffix,
-                ctx.indent,
+                before,
+                after,
+                snap.indent,
                 path=snap.path,
                 packages=self.go_packages,
                 key=snap.path,

@@ -850,25 +850,22 @@ def _body_statements(
     """(statements before the return, the body's statements, the message prefix inside the
     return (wrap mode), the text after the message)."""
     data = scope.data
-    if not fn.results:
+    returns_error = any(_text(data, kind) == "error" for _name, kind in fn.results)
+    if not returns_error:
+        # Tests, and test helpers that return a value but no error, stop the test.
         receiver = _testing_receiver(fn, data, scope.imports)
         if receiver:
-            before = data[fn.node.start_byte : scope.cursor].decode("utf-8", "replace")
-            body = data[fn.node.start_byte : fn.node.end_byte].decode("utf-8", "replace")
-            nearby = _nearest_test_body(body, len(before))
+            nearby = _nearest_test_body(fn.node, data, scope.cursor)
             habit = _test_habit(data.decode("utf-8", "replace"), receiver, nearby)
             return [], [habit], "", ""
+    if not fn.results:
         if fn.node.type == "function_declaration" and fn.name == "main" and scope.package == "main":
             return [], _main_habit(fn.node, root, data, scope.imports), "", ""
-        writer = next(
-            (
-                name
-                for name, kind in fn.params
-                if name and _text(data, kind).replace(" ", "").endswith("http.ResponseWriter")
-            ),
-            None,
-        )
-        if writer is not None and scope.imports.get("http") == "net/http":
+        # An HTTP handler (w http.ResponseWriter, r *http.Request) answers with an error; a
+        # helper that only writes to w cannot (the response may be under way).
+        kinds = {_text(data, kind).replace(" ", ""): name for name, kind in fn.params}
+        writer = kinds.get("http.ResponseWriter")
+        if writer and "*http.Request" in kinds and scope.imports.get("http") == "net/http":
             return (
                 [],
                 [f"http.Error({writer}, err.Error(), http.StatusInternalServerError)", "return"],
@@ -1001,6 +998,23 @@ def suggest(
     statements = [*declarations, *body]
     if message_prefix:
         statements.append(message_prefix + message + message_suffix)
+    fn_line = lines[functions[0].start_point.row]
+    fn_indent = fn_line[: len(fn_line) - len(fn_line.lstrip())]
+
+    def moved(statement: str) -> str:
+        """A type written over several lines in the signature, re-indented for the body."""
+        first, *rest = statement.split("\n")
+        return "\n".join(
+            [
+                first,
+                *(
+                    inner + (r[len(fn_indent) :] if r.startswith(fn_indent) else r.lstrip())
+                    for r in rest
+                ),
+            ]
+        )
+
+    statements = [moved(statement) for statement in statements]
 
     def at_cursor(indentation: str, line: str) -> str:
         """`line` (meant at `indentation`) as typed from the cursor: the indentation the
@@ -1011,7 +1025,8 @@ def suggest(
             return indentation[len(current_indent) :] + line
         return line
 
-    receiver = _testing_receiver(fn, data, scope.imports) if not fn.results else None
+    returns_error = any(_text(data, kind) == "error" for _name, kind in fn.results)
+    receiver = None if returns_error else _testing_receiver(fn, data, scope.imports)
     testify = _testify(scope.imports)
     if receiver and testify and not typed and not in_block and _uses_require(text, testify):
         line = f"{testify}.NoError({receiver}, err)"
@@ -1070,16 +1085,32 @@ _TEST_BODY = re.compile(r"if err != nil \{\n\s*(\w+)\.(\w+)\(([^\n]*)\)\s*\n")
 _TEST_METHODS = frozenset({"Fatal", "Fatalf", "Error", "Errorf", "Skip", "Skipf", "FailNow"})
 
 
-def _nearest_test_body(function_text: str, cursor: int) -> str | None:
+def _nearest_test_body(fn_node: Node, data: bytes, cursor: int) -> str | None:
     """The testing method (`Fatal`, `Errorf`...) of the error check nearest to the cursor in
-    the same function, if it has one."""
+    the same function (not in its function literals: a goroutine reports with Error)."""
     best: tuple[int, str] | None = None
-    for match in _TEST_BODY.finditer(function_text):
-        method = match.group(2)
-        if method in _TEST_METHODS:
-            distance = abs(match.start() - cursor)
-            if best is None or distance < best[0]:
-                best = (distance, method)
+    body = fn_node.child_by_field_name("body")
+    stack = [body] if body is not None else []
+    visited = 0
+    while stack and visited < 20_000:  # bounded work in a huge function
+        node = stack.pop()
+        visited += 1
+        if node.type == "func_literal":
+            continue
+        if node.type == "if_statement":
+            condition = node.child_by_field_name("condition")
+            consequence = node.child_by_field_name("consequence")
+            if (
+                condition is not None
+                and consequence is not None
+                and _text(data, condition).replace(" ", "") == "err!=nil"
+            ):
+                match = re.match(r"\{\s*\w+\.(\w+)\(", _text(data, consequence))
+                if match and match.group(1) in _TEST_METHODS:
+                    distance = abs(node.start_byte - cursor)
+                    if best is None or distance < best[0]:
+                        best = (distance, match.group(1))
+        stack.extend(node.named_children)
     return None if best is None else best[1]
 
 
