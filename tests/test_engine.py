@@ -469,3 +469,24 @@ def test_rules_can_be_turned_off() -> None:
     engine.process(CompletionRequest(id=1, bufnr=1, snapshot=snapshot(text, row=14, col=1)))
     assert recorder.finals[1].source != "rule"
     assert recorder.finals[1].text == ""
+
+
+def test_a_log_line_may_pass_names_from_the_package_s_other_files(tmp_path: Path) -> None:
+    (tmp_path / "version.go").write_text('package p\n\nconst Version = "1.2"\n')
+    pieces = ['"starting version %s"', ", Version", ")", "\n\tc.next()"]
+    engine, recorder = make_engine(model_files.tiny_path(pieces), speculative=False)
+    text = 'package p\n\nimport "log"\n\nfunc Start() {\n\tlog.Printf(\n}\n'
+    col = len("\tlog.Printf(")
+    try:
+        snap = BufferSnapshot.from_text(
+            text,
+            5,
+            col,
+            path=str(tmp_path / "c.go"),
+            filetype="go",
+            indent=IndentStyle(use_tabs=True),
+        )
+        engine.process(CompletionRequest(id=1, bufnr=1, snapshot=snap))
+    finally:
+        engine.close()
+    assert recorder.finals[1].text == '"starting version %s", Version)'

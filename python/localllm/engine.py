@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -476,7 +477,14 @@ class Engine:
         if whole is None:
             whole, row = "\n".join(snap.lines), snap.row - snap.first_line
         try:
-            return find_log_site(whole, row, snap.col, ctx.language, snap.path, key=snap.path)
+            site = find_log_site(whole, row, snap.col, ctx.language, snap.path, key=snap.path)
+            if site is not None and ctx.language == "go" and snap.path:
+                # A Go package is its folder: names declared in the other files are in scope.
+                others = self.definitions.definitions_in_folder(
+                    os.path.dirname(snap.path) or ".", "go", exclude=snap.path
+                )
+                site = dataclasses.replace(site, identifiers=site.identifiers | set(others))
+            return site
         except Exception:  # a rule must never cost the user the model's suggestion
             log.exception("log line analysis failed")
             return None
