@@ -899,6 +899,42 @@ def _body_statements(
     return declarations, [f"return {before}err{after}"], "", ""
 
 
+def _at_cursor(
+    text: str, row: int, col: int, path: str, packages: GoPackages | None, key: str
+) -> tuple[Node, Node, list[Node], _Function, _Scope] | None:
+    """(root, the node at the cursor, the enclosing functions innermost first, the innermost
+    one, what its types resolve against), or None outside any function."""
+    data = text.encode("utf-8", "surrogatepass")
+    tree = _parse(data, key)
+    if tree is None:
+        return None
+    root = tree.root_node
+    node = root.descendant_for_point_range((row, col), (row, col))
+    functions: list[Node] = []
+    current: Node | None = node
+    steps = 0
+    while current is not None and steps < _MAX_DEPTH:
+        if current.type in _FUNCTIONS:
+            functions.append(current)
+        current = current.parent
+        steps += 1
+    if not functions or node is None:
+        return None
+    package, local_types, imports = _file_facts(root, data)
+    scope = _Scope(
+        data=data,
+        local=local_types,
+        imports=imports,
+        type_params=_type_params(functions, data),
+        folder=os.path.dirname(path) if path else "",
+        package=package,
+        path=path,
+        packages=packages,
+        cursor=_line_start(data, row),
+    )
+    return root, node, functions, _function(functions[0], data), scope
+
+
 def suggest(
     text: str,
     row: int,
@@ -926,36 +962,12 @@ def suggest(
         return None
     above = lines[row - 1] if row > 0 else ""
     in_block = not typed and above.strip() == IF_ERR
-    data = text.encode("utf-8", "surrogatepass")
-    tree = _parse(data, key)
-    if tree is None:
-        return None
-    root = tree.root_node
     point_col = len(line_before.encode("utf-8", "surrogatepass"))
-    node = root.descendant_for_point_range((row, point_col), (row, point_col))
-    functions: list[Node] = []
-    current: Node | None = node
-    steps = 0
-    while current is not None and steps < _MAX_DEPTH:
-        if current.type in _FUNCTIONS:
-            functions.append(current)
-        current = current.parent
-        steps += 1
-    if not functions:
+    found = _at_cursor(text, row, point_col, path, packages, key)
+    if found is None:
         return None
-    fn = _function(functions[0], data)
-    _package, local_types, imports = _file_facts(root, data)
-    scope = _Scope(
-        data=data,
-        local=local_types,
-        imports=imports,
-        type_params=_type_params(functions, data),
-        folder=os.path.dirname(path) if path else "",
-        package=_package,
-        path=path,
-        packages=packages,
-        cursor=_line_start(data, row),
-    )
+    root, node, functions, fn, scope = found
+    data = scope.data
     statement = None
     if not in_block:
         # The statement right above the cursor line must assign err (`if err` typed in full
@@ -1249,33 +1261,11 @@ def expected_returns(
     """The values an error path returns from the function at (row, col): the zero values with
     "err" in the error result's place, and that place; None without results, an error result
     or a type we would guess."""
-    data = text.encode("utf-8", "surrogatepass")
-    tree = _parse(data, key)
-    if tree is None:
+    found = _at_cursor(text, row, col, path, packages, key)
+    if found is None:
         return None
-    root = tree.root_node
-    node = root.descendant_for_point_range((row, col), (row, col))
-    functions: list[Node] = []
-    steps = 0
-    while node is not None and steps < _MAX_DEPTH:
-        if node.type in _FUNCTIONS:
-            functions.append(node)
-        node = node.parent
-        steps += 1
-    if not functions:
-        return None
-    fn = _function(functions[0], data)
-    package, local_types, imports = _file_facts(root, data)
-    scope = _Scope(
-        data=data,
-        local=local_types,
-        imports=imports,
-        type_params=_type_params(functions, data),
-        folder=os.path.dirname(path) if path else "",
-        package=package,
-        path=path,
-        packages=packages,
-    )
+    _root, _node, _functions, fn, scope = found
+    data = scope.data
     values: list[str] = []
     error_at = -1
     for i, (_name, kind) in enumerate(fn.results):
