@@ -41,6 +41,10 @@ from localllm.types import BufferSnapshot, IndentStyle
 ROOT = Path(__file__).resolve().parent.parent
 TABS = IndentStyle(use_tabs=True, width=8, tabstop=8)
 ZERO = re.compile(r'^(nil|0|0\.0|""|``|false|[\w.\[\], *]+\{\}|\*new\(.+\)|zero\w*)$')
+# err itself, or err wrapped (fmt.Errorf, errors.Join/Wrap..., pkg.Wrap...)
+ERROR_VALUE = re.compile(
+    r"^(err|(fmt\.Errorf|errors\.\w+|\w+\.Wrap\w*|\w+\.WithStack)\(.*\berr\b.*\))$"
+)
 TEST_TYPES = re.compile(r"^\*?testing\.(T|B|F|TB)$")
 
 
@@ -156,6 +160,8 @@ def evaluate_file(path: Path, packages: GoPackages, tally: Tally) -> None:
             error_at = next(
                 (i for i, v in reversed(list(enumerate(values))) if re.search(r"\berr\b", v)), -1
             )
+            if error_at < 0 or not ERROR_VALUE.match(values[error_at]):
+                continue  # the function returns something made from err, not err itself
             our_values: list[str] = []
             if ours and ours[-1].startswith("return"):
                 our_values = split_values(ours[-1].removeprefix("return").strip())
