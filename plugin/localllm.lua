@@ -22,6 +22,9 @@ local subcommands = {
   trigger = function()
     require('localllm').trigger()
   end,
+  install = function()
+    require('localllm').install()
+  end,
   status = function()
     vim.api.nvim_echo({ { table.concat(require('localllm').status_lines(), '\n') } }, true, {})
   end,
@@ -31,7 +34,7 @@ vim.api.nvim_create_user_command('LocalLLM', function(opts)
   local name = opts.fargs[1] or 'status'
   local fn = subcommands[name]
   if not fn then
-    vim.notify('localllm: unknown subcommand ' .. name .. ' (enable, disable, toggle, status, trigger)',
+    vim.notify('localllm: unknown subcommand ' .. name .. ' (enable, disable, toggle, status, trigger, install)',
       vim.log.levels.ERROR)
     return
   end
@@ -39,7 +42,7 @@ vim.api.nvim_create_user_command('LocalLLM', function(opts)
   fn()
 end, {
   nargs = '?',
-  desc = 'localllm: enable | disable | toggle | status | trigger',
+  desc = 'localllm: enable | disable | toggle | status | trigger | install',
   complete = function(arg)
     return vim.tbl_filter(function(c)
       return c:find(arg, 1, true) == 1

@@ -36,6 +36,7 @@ TOKENS_KEY = "tokenizer.ggml.tokens"
 
 _FIRST_CHUNK = 1 << 20  # the header of a small model fits; big vocabularies grow the buffer
 _MAX_DEPTH = 8  # arrays of arrays nest this deep at most
+_MAX_DIMS = 8  # GGML_MAX_DIMS is 4; more is a damaged file
 
 
 class GGUFType:
@@ -204,6 +205,8 @@ class GGUFInfo:
     metadata: dict[str, object]
     tensor_count: int
     tokens: tuple[str, ...] | None = field(default=None, repr=False)
+    parameter_count: int | None = None
+    """Weights in all tensors, only when read with `tensors=True`."""
     fim_token_ids: dict[str, int] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -419,8 +422,11 @@ class _Reader:
         raise self.error(f"corrupt GGUF file (unknown array element type {etype} in {key!r})")
 
 
-def read_gguf(path: str | os.PathLike[str], *, tokens: bool = False) -> GGUFInfo:
-    """Read the metadata of the GGUF file at `path` (and its token texts when `tokens`).
+def read_gguf(
+    path: str | os.PathLike[str], *, tokens: bool = False, tensors: bool = False
+) -> GGUFInfo:
+    """Read the metadata of the GGUF file at `path` (and its token texts when `tokens`; with
+    `tensors`, the tensor descriptions that follow, to count the parameters).
 
     Raises GGUFError when the file is not GGUF v2/v3 or its header is damaged, and
     OSError when it cannot be opened.
@@ -431,7 +437,7 @@ def read_gguf(path: str | os.PathLike[str], *, tokens: bool = False) -> GGUFInfo
         mapped = _map(f, size)
         r = _Reader(f, spath, size, mapped)
         try:
-            return _read(r, tokens)
+            return _read(r, tokens, tensors)
         except (struct.error, UnicodeDecodeError, OverflowError, MemoryError) as e:
             raise r.error(f"corrupt GGUF file ({type(e).__name__}: {e})") from e
         finally:
@@ -450,7 +456,27 @@ def _map(f: BinaryIO, size: int) -> mmap.mmap | None:
         return None
 
 
-def _read(r: _Reader, want_tokens: bool) -> GGUFInfo:
+def _parameter_count(r: _Reader, tensor_count: int) -> int:
+    """Sum of the element counts of the tensor descriptions at the reader's position."""
+    # A description takes at least 8 (name length) + 4 (dims) + 4 (type) + 8 (offset) bytes.
+    if tensor_count > (r.size - r.pos) // 24:
+        raise r.error(f"truncated or corrupt GGUF file ({tensor_count} tensors do not fit)")
+    total = 0
+    for _ in range(tensor_count):
+        r.skip_strings(1)
+        n_dims = r.u32()
+        if n_dims > _MAX_DIMS:
+            raise r.error(f"corrupt GGUF file (a tensor with {n_dims} dimensions)")
+        count = 1
+        for _ in range(n_dims):
+            count *= r.u64()
+        r.u32()  # type
+        r.u64()  # offset
+        total += count
+    return total
+
+
+def _read(r: _Reader, want_tokens: bool, want_tensors: bool = False) -> GGUFInfo:
     if r.size < 4 or r.ensure(4)[:4] != GGUF_MAGIC:
         raise r.error("not a GGUF file (bad magic)")
     r.pos = 4
@@ -478,4 +504,5 @@ def _read(r: _Reader, want_tokens: bool) -> GGUFInfo:
         metadata=metadata,
         tensor_count=tensor_count,
         tokens=r.tokens,
+        parameter_count=_parameter_count(r, tensor_count) if want_tensors else None,
     )
