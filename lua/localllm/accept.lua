@@ -38,7 +38,7 @@ function M.accept(kind)
   kind = kind or 'all'
   local buf = vim.api.nvim_get_current_buf()
   local sug = session.suggestion(buf)
-  if not sug or sug.text == '' then
+  if not sug or sug.text == '' or not session.is_visible(buf) then
     return false
   end
   local pos = vim.api.nvim_win_get_cursor(0)
