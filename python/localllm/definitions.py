@@ -2035,9 +2035,11 @@ class DefinitionIndex:
     Safe to share between threads. The dicts it returns belong to its cache: do not modify them.
     """
 
-    def __init__(self, max_files: int = 64) -> None:
+    def __init__(self, max_files: int = 64, exclude: Callable[[str], bool] | None = None) -> None:
         self.max_files = max(1, max_files)
         self.parsed_files = 0
+        # Files never read (privacy.deny): `exclude(path)` is true for them.
+        self._exclude = exclude
         self._lock = threading.Lock()
         self._files: OrderedDict[str, _FileEntry] = OrderedDict()
         self._folders: OrderedDict[_FolderKey, tuple[_Signature, _Found]]
@@ -2112,6 +2114,8 @@ class DefinitionIndex:
                     if lang == "go" and name.endswith("_test.go") and not tests:
                         continue
                     if excluded and _norm(entry.path) == excluded:
+                        continue
+                    if self._exclude is not None and self._exclude(entry.path):
                         continue
                     try:
                         if not entry.is_file():

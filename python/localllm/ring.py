@@ -92,6 +92,11 @@ class ActivityRing:
         with self._lock:
             return tuple((c.path, c.text) for c in self._ring)
 
+    def queued_paths(self) -> list[str]:
+        """The paths of the chunks waiting for the next promotion."""
+        with self._lock:
+            return [c.path for c in self._queue]
+
     def pending(self) -> int:
         with self._lock:
             return len(self._queue)

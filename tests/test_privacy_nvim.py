@@ -1,0 +1,184 @@
+"""Privacy in a real headless Neovim: secrets files and disabled buffers send nothing to the
+Python host (no request, no mirrored lines, no activity chunk, no explain question), and the
+log file holds no buffer text below the debug level."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nvim_helpers import (
+    insert_at,
+    mode,
+    open_buffer,
+    setup_plugin,
+    stats,
+    wait_final,
+    wait_for,
+)
+
+pytestmark = pytest.mark.nvim
+
+GO_FILE = 'package main\n\nimport "fmt"\n\nfunc main() {\n\tx := 1\n\n\tfmt.Println(x)\n}\n'
+HELLO = 'fmt.Println("hello")'
+SECRET = "zqxSecret42"
+
+
+def big_go(lines: int = 700) -> str:
+    body = "".join(f"\tv{i} := {i}\n" for i in range(lines))
+    return f"package main\n\nfunc main() {{\n{body}\n}}\n"
+
+
+def status(nvim: Any) -> dict[str, Any]:
+    st = nvim.exec_lua("return (require('localllm.bridge').status())")
+    assert isinstance(st, dict), st
+    return st
+
+
+def normal(nvim: Any, keys: str) -> None:
+    nvim.input("<Esc>")
+    wait_for(lambda: mode(nvim) == "n")
+    nvim.input(keys)
+    wait_for(lambda: mode(nvim) == "n" and not nvim.api.get_mode()["blocking"])
+
+
+def type_in(nvim: Any, row: int, text: str) -> None:
+    insert_at(nvim, row, 0)
+    nvim.input(text)
+    wait_for(lambda: nvim.current.buffer[row - 1].startswith(text))
+
+
+def test_a_secrets_file_and_a_disabled_buffer_send_nothing(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = nvim_factory()
+    setup_plugin(nvim, model=str(tiny_model), debounce_ms=20)
+    # Large enough that a request would mirror the whole file into the host.
+    env_text = "".join(f"VAR_{i}=value{i}\n" for i in range(700))
+    env_buf = open_buffer(nvim, str(tmp_path / ".env"), env_text)
+    type_in(nvim, 350, f"API_TOKEN={SECRET} ")
+    nvim.exec_lua("require('localllm').trigger()")  # asked by hand: refused all the same
+    normal(nvim, "yy")
+    nvim.command("write")
+    assert nvim.exec_lua("return require('localllm.privacy').denied(...)", env_buf)
+
+    notes = open_buffer(nvim, str(tmp_path / "notes.go"), big_go())
+    nvim.command("let b:localllm_disable = v:true")
+    type_in(nvim, 300, f"\tnotes := {SECRET}")
+    normal(nvim, "yy")
+    assert stats(nvim)["requests"] == 0  # nothing was even asked
+
+    # A buffer that may be sent works as usual (the positive control).
+    main = open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("\t")
+    wait_final(nvim, HELLO)
+    normal(nvim, "yy")
+    nvim.command(f"buffer {env_buf}")  # leaving main.go: its region joins the activity
+
+    st = status(nvim)
+    dump = json.dumps(st)
+    assert SECRET not in dump and "API_TOKEN" not in dump and "VAR_1" not in dump
+    assert str(env_buf) not in st["mirrored"] and str(notes) not in st["mirrored"]
+    chunks = st["queued_chunks"] + st["extra_chunks"]
+    assert any(path.endswith("main.go") for path in chunks), chunks
+    assert not any(path.endswith((".env", "notes.go")) for path in chunks), chunks
+    ids = nvim.exec_lua("return vim.tbl_keys(require('localllm.session').records)")
+    assert stats(nvim)["requests"] == len(ids) >= 1  # every request came from main.go
+    assert {r["id"] for r in st["history"]} <= set(ids)
+    assert main not in (env_buf, notes)
+
+    status_text = "\n".join(nvim.exec_lua("return require('localllm').status_lines()"))
+    assert "this buffer: nothing of it is sent (the file name matches '.env'" in status_text
+
+    # :LocalLLMExplain says why and asks nothing.
+    nvim.command("LocalLLMExplain what is this?")
+    messages = nvim.api.exec2("messages", {"output": True})["output"]
+    assert "nothing of this buffer is sent to the model" in messages
+    assert "privacy.deny" in messages
+    explained = nvim.exec_lua("return require('localllm.bridge').explain_status()")
+    assert explained == {"busy": None, "history": []}
+
+
+def test_a_buffer_renamed_to_a_secrets_file_loses_its_mirror(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = nvim_factory()
+    setup_plugin(nvim, model=str(tiny_model), debounce_ms=20)
+    buf = open_buffer(nvim, str(tmp_path / "big.go"), big_go())
+    insert_at(nvim, 300, 0)
+    nvim.input("\t")
+    wait_final(nvim)
+    assert str(buf) in status(nvim)["mirrored"]  # larger than a request's window: mirrored
+    before = stats(nvim)["requests"]
+    nvim.input("<Esc>")
+    nvim.command(f"file {tmp_path / 'deploy.key'}")
+    insert_at(nvim, 300, 0)
+    nvim.input("x")
+    wait_for(lambda: str(buf) not in status(nvim)["mirrored"])
+    assert stats(nvim)["requests"] == before
+
+
+@pytest.mark.parametrize("level", ["info", "debug"])
+def test_the_log_holds_buffer_text_only_at_debug(
+    nvim_factory: Any,
+    tiny_model: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    level: str,
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # a log file of our own
+    nvim = nvim_factory()
+    setup_plugin(nvim, model=str(tiny_model), debounce_ms=20, log_level=level)
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    marker = "zqxTyped9"
+    insert_at(nvim, 7, 0)
+    nvim.input(f"\t{marker} := ")
+    wait_final(nvim)
+    log_file = Path(nvim.eval("stdpath('log')")) / "localllm.log"
+    text = wait_for(lambda: log_file.exists() and log_file.read_text(encoding="utf-8"))
+    assert "configured: backend" in text  # the log is written at this level
+    if level == "debug":
+        wait_for(lambda: marker in log_file.read_text(encoding="utf-8"))
+    else:
+        assert marker not in text
+        assert "fmt.Println" not in text  # nor the model's output
+
+
+def test_setup_checks_and_merges_the_privacy_options(nvim_factory: Any) -> None:
+    nvim = nvim_factory()
+
+    def validate(opts: dict[str, Any]) -> Any:
+        return nvim.exec_lua("return require('localllm.config').validate(...)", opts)
+
+    assert validate({"privacy": {"deny": ".env"}}) == (
+        'config.privacy.deny: expected a list of file name patterns, got ".env"'
+    )
+    assert validate({"privacy": {"deny_extra": ["ok", ""]}}) == (
+        'config.privacy.deny_extra: expected file name patterns (non-empty strings), got ""'
+    )
+    assert validate({"privacy": {"allow_remote_http": "yes"}}) == (
+        "config.privacy.allow_remote_http: expected boolean, got string"
+    )
+    assert validate({"privacy": {"deny_extra": ["secrets.*"], "allow_remote_http": True}}) is None
+    merged = nvim.exec_lua(
+        "return require('localllm.config').merge(...).privacy", {"privacy": {"deny": ["a.txt"]}}
+    )
+    assert merged["deny"] == ["a.txt"]  # replaces the list, not merged by index
+    extra = nvim.exec_lua(
+        "return require('localllm.config').merge(...).privacy",
+        {"privacy": {"deny_extra": ["secrets.*"]}},
+    )
+    assert extra["deny_extra"] == ["secrets.*"] and ".env" in extra["deny"]
+    # A plain-http URL to another machine is refused with the host's message, once.
+    ok = nvim.exec_lua(
+        "return require('localllm').setup(...)",
+        {"backend": "llama_server", "llama_server": {"url": "http://10.0.0.9:8012"}},
+    )
+    assert ok  # the types are right; the host refuses the URL when it starts
+    nvim.exec_lua("require('localllm.bridge').channel()")
+    refused = "config.llama_server.url: http://10.0.0.9:8012 is plain http"
+    wait_for(lambda: refused in nvim.api.exec2("messages", {"output": True})["output"])
