@@ -24,6 +24,7 @@ from localllm.config import (
     LlamaServerSettings,
     OllamaSettings,
     OpenAISettings,
+    PrivacySettings,
     RulesSettings,
     Settings,
     parse_settings,
@@ -49,6 +50,7 @@ SECTIONS = {
     "openai": OpenAISettings,
     "explain": ExplainSettings,
     "rules": RulesSettings,
+    "privacy": PrivacySettings,
 }
 
 
@@ -517,8 +519,8 @@ def lua_literal(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return f"'{value}'"
-    if isinstance(value, list) and not value:
-        return "{}"
+    if isinstance(value, (list, tuple)):
+        return "{ " + ", ".join(map(lua_literal, value)) + " }" if value else "{}"
     return str(value)
 
 
@@ -543,7 +545,7 @@ def test_doc_gives_the_top_level_defaults(lua_defaults: dict[str, Any]) -> None:
     "table",
     [
         *("context", "generation", "embedded", "keymaps", "llama_server", "ollama", "openai"),
-        *("explain", "rules"),
+        *("explain", "rules", "privacy"),
     ],
 )
 def test_doc_lists_every_key_of_the_nested_tables(lua_defaults: dict[str, Any], table: str) -> None:

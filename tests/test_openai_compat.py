@@ -4,6 +4,7 @@ llama-server's /v1/completions, which silently drops `suffix`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 from collections.abc import Callable, Iterator
@@ -17,8 +18,8 @@ import model_files
 from fake_openai import FakeOpenAI
 from localllm.backends import Cancellation
 from localllm.backends.openai_compat import OpenAIBackend, completions_path, record_usage
-from localllm.config import parse_settings
-from localllm.errors import BackendError, BackendUnavailable
+from localllm.config import OpenAISettings, parse_settings
+from localllm.errors import BackendError, BackendUnavailable, ConfigError
 from localllm.types import FimContext, GenerationParams, IndentStyle, RequestTimings
 
 QWEN = "Qwen/Qwen2.5-Coder-1.5B"
@@ -453,21 +454,36 @@ def chunk(text: str, finish: str | None = None) -> dict[str, Any]:
     }
 
 
-def test_plain_http_to_another_machine_warns_once() -> None:
+def test_plain_http_to_another_machine_needs_the_opt_in() -> None:
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(str(request.url))
         return httpx.Response(200, content=sse(chunk("x"), chunk("", "stop"), "[DONE]"))
 
+    url = "http://10.1.2.3:1/v1"
+    # The config refuses it...
+    with pytest.raises(ConfigError, match=r"config\.openai\.url: .*plain http.*allow_remote_http"):
+        make_backend(url, suffix="always", transport=httpx.MockTransport(handler))
+    # ...and so does the backend itself, whatever built its settings: nothing is sent.
+    settings = dataclasses.replace(
+        parse_settings({"backend": "openai", "openai": {"url": "https://h/v1", "model": QWEN}}),
+        openai=OpenAISettings(url=url, model=QWEN, suffix="always"),
+    )
+    refused = OpenAIBackend(settings, transport=httpx.MockTransport(handler))
+    with pytest.raises(BackendError, match=r"not sending anything: .*plain http"):
+        run(refused)
+    assert seen == []
+    # With the opt-in it goes.
     backend, notes = make_backend(
-        "http://10.1.2.3:1/v1", suffix="always", transport=httpx.MockTransport(handler)
+        url,
+        suffix="always",
+        transport=httpx.MockTransport(handler),
+        privacy={"allow_remote_http": True},
     )
     assert run(backend) == "x"
-    assert run(backend) == "x"
-    assert seen == ["http://10.1.2.3:1/v1/completions"] * 2
-    assert [level for level, _ in notes] == ["warn"]
-    assert "plain http to http://10.1.2.3:1/v1" in notes[0][1]
+    assert seen == ["http://10.1.2.3:1/v1/completions"]
+    assert notes == []
 
 
 def test_an_error_event_in_the_stream_is_reported() -> None:

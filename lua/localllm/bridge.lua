@@ -5,6 +5,8 @@ local state = {
   chan = nil, ---@type integer|nil
   failed = nil, ---@type string|nil
   notified = {}, ---@type table<string, boolean>
+  kind = nil, ---@type 'venv'|'provider'|nil where the running host comes from
+  own = nil, ---@type localllm.OwnHost|nil the host started from the plugin's environment
 }
 
 --- Notify once per distinct message (one notification per problem, not per keystroke).
@@ -32,6 +34,7 @@ local function python_config()
 end
 
 --- Start the Python host if needed; returns its channel or nil (and says why, once).
+--- The plugin's own environment (:LocalLLM install) when it exists, else the python3 provider.
 ---@return integer|nil
 function M.channel()
   if state.chan then
@@ -40,25 +43,20 @@ function M.channel()
   if state.failed then
     return nil
   end
-  -- The manifest defines the function lazily (FuncUndefined), so exists() cannot tell.
-  local ok, res = pcall(vim.fn.LocalLLMHostInit, python_config())
-  if not ok and tostring(res):find('E117', 1, true) then
-    state.failed = 'not registered'
-    M.notify_once(
-      vim.log.levels.ERROR,
-      'localllm: the remote plugin is not registered. Run :UpdateRemotePlugins, then restart '
-        .. 'Neovim (see :checkhealth provider for the Python host).'
-    )
-    return nil
+  local host = require('localllm.host')
+  local venv_python = host.venv_python()
+  local ok, res
+  if venv_python then
+    ok, res = M.start_own(venv_python)
+  else
+    -- The manifest defines the function lazily (FuncUndefined), so exists() cannot tell.
+    ok, res = pcall(vim.fn.LocalLLMHostInit, python_config())
   end
   if not ok or type(res) ~= 'table' then
     state.failed = tostring(res)
-    M.notify_once(
-      vim.log.levels.ERROR,
-      'localllm: the Python host failed to start: '
-        .. tostring(res)
-        .. '. Check that pynvim and localllm are installed in g:python3_host_prog.'
-    )
+    local why = venv_python and res or host.explain_failure(tostring(res))
+    require('localllm.status').on_error(why)
+    M.notify_once(vim.log.levels.ERROR, 'localllm: ' .. why)
     return nil
   end
   if res.error ~= nil and res.error ~= vim.NIL then
@@ -67,11 +65,69 @@ function M.channel()
     return nil
   end
   state.chan = res.channel
+  state.kind = venv_python and 'venv' or 'provider'
   return state.chan
+end
+
+--- Start a pynvim host from the plugin's own environment and initialise it.
+---@param python string
+---@return boolean ok, table|string result of LocalLLMHostInit or why it failed
+function M.start_own(python)
+  local host = require('localllm.host')
+  local own, err = host.start(python, function(h, code)
+    if state.own ~= h then
+      return -- stopped on purpose
+    end
+    state.own, state.chan = nil, nil
+    if vim.v.exiting == vim.NIL then
+      M.notify_once(
+        vim.log.levels.WARN,
+        ('localllm: the Python host (%s) exited with code %d%s; it restarts on the next request'):format(
+          h.python,
+          code,
+          #h.stderr > 0 and (': ' .. h.stderr[#h.stderr]) or ''
+        )
+      )
+    end
+  end)
+  if not own then
+    return false, err or 'cannot start the Python host'
+  end
+  state.own = own
+  local ok, res = pcall(vim.rpcrequest, own.chan, host.init_method(), { python_config() })
+  if not ok then
+    state.own = nil
+    pcall(vim.fn.jobstop, own.chan)
+    local words = host.last_words(own)
+    return false,
+      ('the Python host of %s did not start: %s. Run :LocalLLM install again; its log says more.'):format(
+        python,
+        words ~= '' and words or tostring(res)
+      )
+  end
+  return true, res
+end
+
+--- Which host runs: {kind = 'venv'|'provider', chan, python}, or nil.
+---@return table|nil
+function M.host_info()
+  if not state.chan then
+    return nil
+  end
+  return {
+    kind = state.kind,
+    chan = state.chan,
+    python = state.own and state.own.python or require('localllm.host').provider_python(),
+  }
 end
 
 --- Forget the host (after a config change or when its channel died).
 function M.reset()
+  if state.own then
+    local own = state.own
+    state.own = nil
+    pcall(vim.fn.jobstop, own.chan)
+  end
   state.chan, state.failed = nil, nil
 end
 
@@ -97,7 +153,9 @@ function M.request(payload)
     return false
   end
   local ok = pcall(vim.rpcnotify, chan, 'localllm_request', payload)
-  if not ok then
+  if ok then
+    require('localllm.status').on_request(payload.id)
+  else
     M.reset()
     M.notify_once(vim.log.levels.WARN, 'localllm: lost the Python host; it restarts on the next request')
   end
@@ -130,6 +188,7 @@ end
 
 ---@param id integer|nil
 function M.cancel(id)
+  require('localllm.status').on_cancel(id)
   notify_host('localllm_cancel', id)
 end
 
@@ -187,6 +246,7 @@ end
 --- Called by Python (via nvim_exec_lua) for every streamed update.
 ---@param update table
 function M.on_update(update)
+  require('localllm.status').on_update(update)
   require('localllm.session').on_update(update)
 end
 
@@ -195,6 +255,7 @@ end
 ---@param msg string
 function M.on_notify(level, msg)
   if level == 'info' then
+    require('localllm.status').on_progress(msg)
     -- Progress (model loading, a server back): shown in place on the command line, kept out
     -- of :messages and never a hit-enter prompt.
     require('localllm').progress = msg

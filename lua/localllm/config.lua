@@ -91,6 +91,19 @@ M.defaults = {
     go_errors = true, -- Go `if err != nil` blocks with the function's zero values
     log_lines = true, -- log calls: one line, checked against the names in scope
   },
+  -- What is never sent (see :h localllm-privacy).
+  privacy = {
+    -- File name patterns (a `/` in one matches the end of the path) of files never sent.
+    deny = {
+      '.env', '.env.*', '*.env', '.envrc', '*.pem', '*.key', '*.p12', '*.pfx', '*.jks',
+      '*.keystore', '*.kdbx', 'id_rsa*', 'id_dsa*', 'id_ecdsa*', 'id_ed25519*', '.ssh/*',
+      '.gnupg/*', '.netrc', '_netrc', '.git-credentials', '.npmrc', '.pypirc', '.pgpass',
+      '.htpasswd', 'credentials.json', '.aws/credentials', '.docker/config.json',
+      '.kube/config', '*.tfvars', '*.tfstate',
+    },
+    deny_extra = {}, -- your own patterns, added to `deny`
+    allow_remote_http = false, -- plain http to another machine (https and loopback: always)
+  },
   -- FIM prompt family for servers that take a prompt string; nil: from the model name.
   fim_template = nil,
   cache_size = 250,
@@ -172,6 +185,11 @@ local schema = {
     go_errors = 'boolean',
     log_lines = 'boolean',
   },
+  privacy = {
+    deny = 'patterns',
+    deny_extra = 'patterns',
+    allow_remote_http = 'boolean',
+  },
   fim_template = {
     'string?',
     { 'qwen', 'codellama', 'deepseek', 'starcoder', 'codestral', 'codegemma', 'granite' },
@@ -203,6 +221,15 @@ local function check(path, value, expected)
   elseif expected == 'key' then
     if value ~= false and kind ~= 'string' then
       return 'expected a key (string) or false, got ' .. vim.inspect(value)
+    end
+  elseif expected == 'patterns' then
+    if kind ~= 'table' or not vim.islist(value) then
+      return 'expected a list of file name patterns, got ' .. vim.inspect(value)
+    end
+    for _, p in ipairs(value) do
+      if type(p) ~= 'string' or vim.trim(p) == '' then
+        return 'expected file name patterns (non-empty strings), got ' .. vim.inspect(p)
+      end
     end
   elseif expected == 'list' then
     if kind ~= 'table' or not vim.islist(value) then
@@ -257,6 +284,11 @@ function M.merge(opts)
   -- Lists replace, they do not merge by index.
   if opts and opts.generation and opts.generation.stop then
     merged.generation.stop = vim.deepcopy(opts.generation.stop)
+  end
+  for _, key in ipairs({ 'deny', 'deny_extra' }) do
+    if opts and type(opts.privacy) == 'table' and opts.privacy[key] then
+      merged.privacy[key] = vim.deepcopy(opts.privacy[key])
+    end
   end
   return merged
 end

@@ -333,6 +333,15 @@ function M.run(opts)
     end
   end
   local buf = vim.api.nvim_get_current_buf()
+  local denied = require('localllm.privacy').denied(buf)
+  if denied then
+    vim.notify(
+      'localllm: nothing of this buffer is sent to the model: ' .. denied,
+      vim.log.levels.WARN,
+      { title = 'localllm' }
+    )
+    return
+  end
   -- A second question replaces the first.
   if win_valid() and is_float(state.win) then
     local old = state.win

@@ -130,11 +130,13 @@ end
 
 function M.enable()
   M.config.enabled = true
+  require('localllm.status').changed()
 end
 
 function M.disable()
   M.config.enabled = false
   session().forget_all()
+  require('localllm.status').changed()
 end
 
 function M.toggle()
@@ -166,6 +168,20 @@ function M.is_visible()
   return session().is_visible()
 end
 
+--- A short text for a statusline (`LLM 120ms`, `LLM …`, `LLM ▸`, `LLM error`, `LLM off`); no
+--- rpc, cheap on every redraw. `User LocalLLMStatus` fires when it changes.
+---@return string
+function M.statusline()
+  return require('localllm.status').text()
+end
+
+--- Make the plugin's own Python environment (:LocalLLM install); usable as lazy.nvim's build.
+---@param opts table|nil see lua/localllm/install.lua
+---@return boolean started
+function M.install(opts)
+  return require('localllm.install').run(opts)
+end
+
 --- Lines for :LocalLLM status.
 ---@return string[]
 function M.status_lines()
@@ -174,6 +190,10 @@ function M.status_lines()
     lines[#lines + 1] = fmt:format(...)
   end
   add('localllm: %s', M.config.enabled and 'enabled' or 'disabled')
+  local denied = require('localllm.privacy').denied(vim.api.nvim_get_current_buf())
+  if denied then
+    add('  this buffer: nothing of it is sent (%s)', denied)
+  end
   local st, err = require('localllm.bridge').status()
   if not st then
     add('  python host: not running (%s)', err or 'not started yet')

@@ -29,7 +29,8 @@ local buffers = {}
 local next_id = 0
 
 --- Counters for tests and :LocalLLM status.
-M.stats = { requests = 0, updates = 0, partial = 0, drawn = 0, stale = 0, type_through = 0 }
+-- stale_drawn: suggestions drawn that did not fit the request, changedtick or cursor (a bug).
+M.stats = { requests = 0, updates = 0, partial = 0, drawn = 0, stale = 0, type_through = 0, stale_drawn = 0 }
 local timer = nil ---@type uv.uv_timer_t|nil
 
 --- Timing records of recent requests, for :LocalLLM status and the benchmarks.
@@ -82,8 +83,8 @@ end
 ---@param buf integer
 function M.enabled_for(buf)
   local c = cfg()
-  if not c.enabled or vim.g.localllm_disable or vim.b[buf].localllm_disable then
-    return false
+  if not c.enabled or require('localllm.privacy').check(buf) then
+    return false -- privacy.check: secrets files and b:/g:localllm_disable send nothing
   end
   if vim.bo[buf].buftype ~= '' then
     return false
@@ -126,7 +127,11 @@ end
 
 function M.is_visible(buf)
   local s = buffers[buf or vim.api.nvim_get_current_buf()]
-  return s ~= nil and s.sug ~= nil and s.sug.text ~= ''
+  if s == nil or s.sug == nil or s.sug.text == '' then
+    return false
+  end
+  -- Hidden while the completion popup is open: the keys belong to the popup then.
+  return not (cfg().hide_during_completion and vim.fn.pumvisible() == 1)
 end
 
 ---@param buf integer
@@ -144,6 +149,17 @@ local function show(buf, s)
   local sug = s.sug
   ghost.render(buf, sug.row, sug.col, sug.text)
   M.stats.drawn = M.stats.drawn + 1
+  local row, col = cursor()
+  if
+    buf ~= vim.api.nvim_get_current_buf()
+    or not s.req
+    or s.req.id ~= sug.id
+    or vim.api.nvim_buf_get_changedtick(buf) ~= s.tick
+    or row ~= sug.row
+    or col ~= sug.col
+  then
+    M.stats.stale_drawn = M.stats.stale_drawn + 1
+  end
   local r = M.records[sug.id]
   if r then
     local now = uv.hrtime()
@@ -153,29 +169,126 @@ local function show(buf, s)
 end
 
 --- Build the payload for one request: everything Python needs, in one message.
+-- Bounded work for minified files and huge lines: far more than any context budget needs.
+local MAX_LINE_BYTES = 1024 -- of a line other than the cursor's
+local CURSOR_SIDE_BYTES = 8192 -- of the cursor's line, on each side of the cursor
+local BUDGET_BEFORE = 65536 -- bytes of the lines above the cursor line
+local BUDGET_AFTER = 16384 -- and below it
+
+--- `s` cut to at most `n` bytes, never inside a UTF-8 character.
+local function head_bytes(s, n)
+  if #s <= n then
+    return s
+  end
+  while n > 0 do
+    local b = s:byte(n + 1)
+    if b < 0x80 or b >= 0xC0 then
+      break
+    end
+    n = n - 1
+  end
+  return s:sub(1, n)
+end
+M._head_bytes = head_bytes
+
+--- The cursor line cut to a window around the cursor; returns the text and the new column.
+local function around_cursor(line, col)
+  if #line <= 2 * CURSOR_SIDE_BYTES then
+    return line, col
+  end
+  local start = math.max(0, col - CURSOR_SIDE_BYTES)
+  while start < col do
+    local b = line:byte(start + 1)
+    if b < 0x80 or b >= 0xC0 then
+      break
+    end
+    start = start + 1
+  end
+  local rest = head_bytes(line:sub(start + 1), col - start + CURSOR_SIDE_BYTES)
+  return rest, col - start
+end
+M._around_cursor = around_cursor
+
+--- Lines of `buf` from `from` (0-based) towards `to`, each cut, until `budget` bytes are used.
+local function window(buf, from, to, step, budget)
+  local out = {}
+  local i = from
+  while (step < 0 and i >= to) or (step > 0 and i < to) do
+    -- Read in blocks: one API call per 64 lines.
+    local a, b = i, i + step * 64
+    if step < 0 then
+      a, b = math.max(to, b + 1), i + 1
+    else
+      b = math.min(to, b)
+    end
+    local block = vim.api.nvim_buf_get_lines(buf, a, b, false)
+    local n = #block
+    for k = 1, n do
+      local line = block[step < 0 and n - k + 1 or k]
+      line = head_bytes(line, MAX_LINE_BYTES)
+      budget = budget - #line - 1
+      if budget < 0 then
+        return out, i
+      end
+      out[#out + 1] = line
+      i = i + step
+    end
+  end
+  return out, i
+end
+
 local function payload(buf, id, row, col)
   local c = cfg()
   local line_count = vim.api.nvim_buf_line_count(buf)
   local before = c.context.prefix_lines * 2
   local after = c.context.suffix_lines + 16
-  local first = math.max(0, row - before)
-  local last = math.min(line_count, row + after + 1)
+  local above, stop_above = window(buf, row - 1, math.max(0, row - before), -1, BUDGET_BEFORE)
+  local below, stop_below =
+    window(buf, row + 1, math.min(line_count, row + after + 1), 1, BUDGET_AFTER)
+  local first, last = stop_above + 1, stop_below
+  local full_line = vim.api.nvim_buf_get_lines(buf, row, row + 1, false)[1] or ''
+  local cursor_line, sent_col = around_cursor(full_line, col)
+  local lines = {}
+  for k = #above, 1, -1 do
+    lines[#lines + 1] = above[k]
+  end
+  lines[#lines + 1] = cursor_line
+  for _, line in ipairs(below) do
+    lines[#lines + 1] = line
+  end
   local head = nil
   local sync = nil
   if first > 0 or last < line_count then
-    head = first > 0 and vim.api.nvim_buf_get_lines(buf, 0, math.min(64, first), false) or nil
-    -- The window does not show the whole file: keep Python's copy of it up to date.
-    sync = require('localllm.sync').take(buf)
+    if first > 0 then
+      head = vim.api.nvim_buf_get_lines(buf, 0, math.min(64, first), false)
+      for k, line in ipairs(head) do
+        head[k] = head_bytes(line, MAX_LINE_BYTES)
+      end
+    end
+    -- The window does not show the whole file: keep Python's copy of it up to date (not
+    -- when the cursor line was cut: the copy would not match it).
+    if #cursor_line == #full_line then
+      sync = require('localllm.sync').take(buf)
+    end
   end
+  local bytes = 0
+  for _, line in ipairs(lines) do
+    bytes = bytes + #line + 1
+  end
+  for _, line in ipairs(head or {}) do
+    bytes = bytes + #line + 1
+  end
+  M.stats.payload_bytes = bytes
+  M.stats.payload_bytes_max = math.max(M.stats.payload_bytes_max or 0, bytes)
   return {
     id = id,
     bufnr = buf,
     path = vim.api.nvim_buf_get_name(buf),
     filetype = vim.bo[buf].filetype,
-    lines = vim.api.nvim_buf_get_lines(buf, first, last, false),
+    lines = lines,
     first_line = first,
     row = row,
-    col = col,
+    col = sent_col,
     line_count = line_count,
     head = head,
     sync = sync,
@@ -290,6 +403,11 @@ function M.on_update(u)
   if u.error ~= nil and u.error ~= vim.NIL then
     require('localllm').last_error = u.error
     bridge.notify_once(vim.log.levels.WARN, 'localllm: ' .. u.error)
+    if s and s.req and s.req.id == u.id then
+      -- The answer broke off: what it had shown is not a suggestion.
+      s.req = nil
+      M.clear(buf)
+    end
     return
   end
   local function stale()

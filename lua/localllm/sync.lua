@@ -76,6 +76,13 @@ function M.resync(buf)
   end
 end
 
+--- Whether the Python host keeps a copy of `buf`.
+---@param buf integer
+---@return boolean
+function M.mirrored(buf)
+  return buffers[buf] ~= nil
+end
+
 ---@param buf integer
 function M.forget(buf)
   buffers[buf] = nil -- on_lines returns true next time: detached

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError
+from .privacy import DEFAULT_DENY, plain_http_refusal, sends_in_clear
 from .types import GenerationParams
 
 BACKENDS = ("auto", "embedded", "llama_server", "ollama", "openai", "none")
@@ -90,6 +91,19 @@ class RulesSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PrivacySettings:
+    """What is never sent (see privacy.py), and whether plain http may leave this machine."""
+
+    deny: tuple[str, ...] = DEFAULT_DENY  # file name patterns never sent
+    deny_extra: tuple[str, ...] = ()  # the user's own, added to `deny`
+    allow_remote_http: bool = False
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        return self.deny + self.deny_extra
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     backend: str = "auto"
     model: str | None = None
@@ -102,6 +116,7 @@ class Settings:
     openai: OpenAISettings = field(default_factory=OpenAISettings)
     explain: ExplainSettings = field(default_factory=ExplainSettings)
     rules: RulesSettings = field(default_factory=RulesSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     fim_template: str | None = None  # None: from the model name; else a FIM_TEMPLATES name
     cache_size: int = 250
     speculative: bool = True
@@ -167,6 +182,30 @@ def _url(raw: Mapping[str, Any], key: str, path: str, default: str | None) -> st
     if not value.startswith(("http://", "https://")) or len(value) < 10:
         raise ConfigError(path, f"expected an http:// or https:// URL, got {value!r}")
     return value.rstrip("/")
+
+
+def _patterns(raw: Mapping[str, Any], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = raw.get(key, list(default))
+    if value is None or (isinstance(value, Mapping) and not value):  # {} from an empty Lua table
+        return ()
+    if not isinstance(value, (list, tuple)) or not all(
+        isinstance(p, str) and p.strip() for p in value
+    ):
+        raise ConfigError(
+            f"privacy.{key}", f"expected a list of file name patterns (strings), got {value!r}"
+        )
+    return tuple(p.strip() for p in value)
+
+
+def _privacy(raw: Mapping[str, Any], d: PrivacySettings) -> PrivacySettings:
+    allow = raw.get("allow_remote_http", d.allow_remote_http)
+    if not isinstance(allow, bool):
+        raise ConfigError("privacy.allow_remote_http", f"expected true or false, got {allow!r}")
+    return PrivacySettings(
+        deny=_patterns(raw, "deny", d.deny),
+        deny_extra=_patterns(raw, "deny_extra", d.deny_extra),
+        allow_remote_http=allow,
+    )
 
 
 def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
@@ -322,6 +361,17 @@ def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
         flags[name] = value
     rules = RulesSettings(**flags)
 
+    privacy = _privacy(_section(raw, "privacy"), d.privacy)
+    if not privacy.allow_remote_http:
+        for key, url in (
+            ("llama_server.url", llama_server.url),
+            ("ollama.url", ollama.url),
+            ("openai.url", openai.url),
+            ("explain.url", explain.url),
+        ):
+            if url and sends_in_clear(url):
+                raise ConfigError(key, plain_http_refusal(url))
+
     return Settings(
         backend=backend,
         model=model,
@@ -334,6 +384,7 @@ def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
         openai=openai,
         explain=explain,
         rules=rules,
+        privacy=privacy,
         fim_template=fim_template,
         cache_size=_int(raw, "cache_size", "cache_size", d.cache_size, 0),
         speculative=speculative,

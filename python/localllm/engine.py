@@ -29,6 +29,7 @@ from .goerr import ErrCheck, GoPackages, clean_message, correct_returns, expecte
 from .goerr import suggest as suggest_err_check
 from .loglines import LogSite, find_log_site
 from .postprocess import clean
+from .privacy import denied
 from .ring import ActivityRing
 from .syntax_check import fit_to_syntax
 from .types import BufferSnapshot, FimContext, RequestTimings
@@ -116,7 +117,7 @@ class Engine:
         self.cache = SuggestionCache(max(1, settings.cache_size) * 4)
         # ~3 characters per token, as context.estimate_tokens counts.
         self.ring = ActivityRing(settings.context.extra_chunks, settings.context.extra_tokens * 3)
-        self.definitions = DefinitionIndex()
+        self.definitions = DefinitionIndex(exclude=self.denied)
         self.buffers = BufferStore()  # the editor's buffers, mirrored for far context
         self.go_packages = GoPackages()  # named types of Go package folders, for error checks
         self._last: CompletionRequest | None = None
@@ -139,8 +140,16 @@ class Engine:
 
     # -- called from the editor thread -----------------------------------------------------
 
+    def denied(self, path: str) -> bool:
+        """A file that must never be sent (privacy.deny); the editor checks it first."""
+        return denied(path, self.settings.privacy.patterns) is not None
+
     def submit(self, request: CompletionRequest) -> None:
         """Queue `request`; cancels the one in flight and drops any still queued."""
+        if self.denied(request.snapshot.path):
+            log.info("request %s dropped: the file is on the privacy deny list", request.id)
+            self.buffers.detach(request.bufnr)
+            return
         with self._cond:
             if self._closed:
                 return
@@ -162,6 +171,9 @@ class Engine:
     ) -> bool:
         """Bring our copy of a buffer up to date: its whole text, or the lines each change
         replaced. False when the copy is out of step with the editor (send the whole text)."""
+        if self.denied(snapshot.path):
+            self.buffers.detach(bufnr)
+            return True  # nothing kept, nothing to ask for again
         if "full" in sync:
             text = "\n".join(map(str, sync["full"])).encode("utf-8", "surrogateescape")
             self.buffers.attach(bufnr, text, tick, None)
@@ -182,6 +194,8 @@ class Engine:
 
     def add_activity(self, path: str, text: str, kind: str, root: str | None = None) -> None:
         """Recent activity (an edited region, a yank, a buffer left) for later prompts."""
+        if self.denied(path):
+            return
         if self.settings.context.extra_tokens and self.settings.context.extra_chunks:
             self.ring.add(display_name(path, root), text, kind)
 
@@ -217,6 +231,7 @@ class Engine:
             "detail": info.detail,
             "cache_entries": len(self.cache),
             "extra_chunks": [path for path, _ in self.ring.chunks()],
+            "queued_chunks": self.ring.queued_paths(),
             "mirrored": {str(b): n for b, n in self.buffers.line_counts().items()},
             "last": self.history[-1] if self.history else None,
             "running": self._running(),
@@ -329,7 +344,13 @@ class Engine:
             return ""
         doc = self.buffers.get(request.bufnr)
         whole = None
-        if doc is not None and doc.line_count == request.snapshot.line_count:
+        snap = request.snapshot
+        if (
+            doc is not None
+            and doc.line_count == snap.line_count
+            # The UI cuts a very long cursor line: then the copy does not describe this request.
+            and doc.lines(snap.row, snap.row + 1) == [snap.cursor_line]
+        ):
             whole = doc.text.decode("utf-8", "surrogateescape")
         # Rules that need no model come first: they answer before any context is built.
         check = None if request.prewarm else self._err_check(request, whole)
@@ -385,12 +406,20 @@ class Engine:
         raw = ""
         shown = ""
         timings.backend_start_ns = time.monotonic_ns()
-        stream = self.backend.complete(ctx, params, request.cancel, timings)
+        # The time limit counts from the first token, whatever the backend: a server that
+        # stalls mid-answer (or streams on past it) is stopped and what it produced is shown.
+        limit = Cancellation()
+        request.cancel.on_cancel(limit.cancel)
+        timer: threading.Timer | None = None
+        stream = self.backend.complete(ctx, params, limit, timings)
         try:
             for piece in stream:
                 now = time.monotonic_ns()
                 if not timings.first_token_ns:
                     timings.first_token_ns = now
+                    timer = threading.Timer(params.time_limit_ms / 1000.0, limit.cancel)
+                    timer.daemon = True
+                    timer.start()
                 timings.last_token_ns = now
                 raw += piece
                 if request.cancel.cancelled:
@@ -408,12 +437,18 @@ class Engine:
                     timings.finish = timings.finish or partial.reason
                     break
         except LocalLLMError as exc:
+            if request.cancel.cancelled:
+                return ""  # an error caused by our own cancellation: nothing to report
             self._send_error(request, str(exc))
             return ""
         finally:
+            if timer is not None:
+                timer.cancel()
             close = getattr(stream, "close", None)
             if close is not None:
                 close()
+        if limit.cancelled and not request.cancel.cancelled:
+            timings.finish = "time_limit"
         if request.cancel.cancelled:
             timings.finish = "cancelled"
             timings.done_ns = time.monotonic_ns()
@@ -430,6 +465,8 @@ class Engine:
             final = site.check(ctx.middle, final, final=True)
         if final:
             self.cache.put(ctx, final)
+        # Buffer text and model output: the log file gets them at the debug level only.
+        log.debug("request %s: line %r, suggestion %r", request.id, ctx.middle, final)
         self._send(request, final, True, "model")
         return final
 
@@ -543,6 +580,7 @@ class Engine:
                 if close is not None:
                     close()
         except LocalLLMError as exc:
-            log.info("no error message from the model: %s", exc)
+            log.info("no error message from the model (%s)", type(exc).__name__)
+            log.debug("no error message from the model: %s", exc)
             return ""
         return clean_message(raw, check.message_suffix)

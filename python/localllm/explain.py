@@ -30,6 +30,7 @@ from .config import Settings
 from .definitions import DefinitionIndex
 from .errors import LocalLLMError, ModelError
 from .explain_prompt import ExplainRequest, PromptTooSmall, build_prompt
+from .privacy import denied
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,9 @@ class ExplainService:
         self._notify: Notify = notify or (lambda level, message: None)
         self._chat = chat
         self._owned = False
-        self.index = DefinitionIndex()
+        self.index = DefinitionIndex(
+            exclude=lambda path: denied(path, settings.privacy.patterns) is not None
+        )
         self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
         self._cond = threading.Condition()
         self._pending: _Job | None = None
@@ -161,6 +164,15 @@ class ExplainService:
     # -- called from the editor thread -----------------------------------------------------
 
     def submit(self, request: ExplainRequest) -> None:
+        if denied(request.path, self.settings.privacy.patterns):
+            self._emit(
+                {
+                    "id": request.id,
+                    "kind": "error",
+                    "message": "nothing of this file is sent to the model (privacy.deny)",
+                }
+            )
+            return
         with self._cond:
             if self._closed:
                 return

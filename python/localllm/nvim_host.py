@@ -11,11 +11,13 @@ from typing import Any
 
 import pynvim
 
-from . import __version__
+from . import __version__, envcheck, health
 from .config import Settings, parse_settings
 from .engine import CompletionRequest, Engine, Update
 from .errors import LocalLLMError
 from .explain import ExplainService, request_from_payload
+from .models import pick_model
+from .privacy import PrivateFormatter
 from .types import BufferSnapshot, IndentStyle, RequestTimings
 
 log = logging.getLogger("localllm")
@@ -39,10 +41,21 @@ def setup_logging(settings: Settings) -> None:
         handler = logging.handlers.RotatingFileHandler(
             settings.log_file, maxBytes=1_000_000, backupCount=2, encoding="utf-8"
         )
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(
+            PrivateFormatter(
+                "%(asctime)s %(levelname)s %(name)s: %(message)s",
+                debug=settings.log_level == "debug",
+            )
+        )
         log.addHandler(handler)
     else:
         log.addHandler(logging.NullHandler())
+
+
+def _bad(what: str, exc: Exception) -> None:
+    """A malformed message from the editor; its details may quote buffer text: debug only."""
+    log.warning("bad %s (%s)", what, type(exc).__name__)
+    log.debug("bad %s: %s", what, exc)
 
 
 def snapshot_from_payload(p: dict[str, Any]) -> BufferSnapshot:
@@ -61,6 +74,27 @@ def snapshot_from_payload(p: dict[str, Any]) -> BufferSnapshot:
         ),
         head=tuple(p.get("head") or ()),
     )
+
+
+def _reachable(settings: Settings) -> list[str]:
+    """Which servers of the configured backend answer now (short loopback probes)."""
+    from .backends.auto import LLAMA_SERVER_PORTS, looks_like_llama_server, ollama_models
+
+    found: list[str] = []
+    if settings.backend in ("auto", "llama_server"):
+        urls = (
+            [settings.llama_server.url]
+            if settings.llama_server.url
+            else [f"http://127.0.0.1:{port}" for port in LLAMA_SERVER_PORTS]
+        )
+        for url in urls:
+            answers = looks_like_llama_server(url)
+            found.append(f"llama-server at {url}: {'answers' if answers else 'no answer'}")
+    if settings.backend in ("auto", "ollama"):
+        models = ollama_models(settings.ollama.url)
+        state = "no answer" if models is None else f"answers ({len(models)} models)"
+        found.append(f"Ollama at {settings.ollama.url}: {state}")
+    return found
 
 
 @pynvim.plugin
@@ -123,7 +157,7 @@ class LocalLLMPlugin:
         try:
             snapshot = snapshot_from_payload(payload)
         except (KeyError, TypeError, ValueError) as exc:
-            log.warning("bad request payload: %s", exc)
+            _bad("request payload", exc)
             return
         timings = RequestTimings(fired_ns=int(payload.get("fired_ns") or 0), received_ns=received)
         bufnr = int(payload.get("bufnr", 0))
@@ -133,7 +167,7 @@ class LocalLLMPlugin:
             try:
                 in_step = self.engine.sync_buffer(bufnr, sync, tick, snapshot)
             except (TypeError, ValueError) as exc:
-                log.warning("bad buffer sync: %s", exc)
+                _bad("buffer sync", exc)
                 in_step = False
             if not in_step:
                 self.nvim.exec_lua("require('localllm.sync').resync(...)", bufnr, async_=True)
@@ -160,7 +194,7 @@ class LocalLLMPlugin:
                 payload.get("root") or None,
             )
         except (KeyError, TypeError) as exc:
-            log.warning("bad activity payload: %s", exc)
+            _bad("activity payload", exc)
 
     @pynvim.rpc_export("localllm_forget", sync=False)
     def forget(self, bufnr: int) -> None:
@@ -177,6 +211,27 @@ class LocalLLMPlugin:
     def cancel(self, request_id: int | None = None) -> None:
         if self.engine is not None:
             self.engine.cancel(request_id)
+
+    @pynvim.rpc_export("localllm_health", sync=True)
+    def health(self) -> dict[str, Any]:
+        """Facts for :checkhealth localllm (lua/localllm/health.lua); never loads a model."""
+        rep: dict[str, Any] = {"version": __version__, "environment": envcheck.report()}
+        if self.engine is None:
+            rep["state"] = "not configured"
+            return rep
+        status = self.engine.status()
+        settings = self.engine.settings
+        path = status.get("model") if status.get("backend") == "embedded" else None
+        if not path and settings.backend in ("auto", "embedded"):
+            path = settings.model
+            if not path:
+                found = pick_model()
+                path = found.path if found else None
+        if path and not os.path.isfile(str(path)):
+            path = None
+        rep.update(health.report(settings, status, model_path=path, env=os.environ))
+        rep["reachable"] = _reachable(settings)
+        return rep
 
     @pynvim.rpc_export("localllm_status", sync=True)
     def status(self) -> dict[str, Any]:
@@ -207,7 +262,7 @@ class LocalLLMPlugin:
         try:
             request = request_from_payload(payload)
         except (KeyError, TypeError, ValueError) as exc:
-            log.warning("bad explain payload: %s", exc)
+            _bad("explain payload", exc)
             self._explain_event({"id": request_id, "kind": "error", "message": "bad request"})
             return
         if self.explainer is None:

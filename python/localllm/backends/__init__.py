@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -23,6 +24,7 @@ class Cancellation:
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._callbacks: list[Callable[[], None]] = []
+        self.cancelled_ns = 0  # time.monotonic_ns() of cancel(), for the stop latency
 
     @property
     def cancelled(self) -> bool:
@@ -32,10 +34,15 @@ class Cancellation:
         with self._lock:
             if self._event.is_set():
                 return
+            self.cancelled_ns = time.monotonic_ns()
             self._event.set()
             callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
             callback()
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to `timeout` seconds, waking at once when cancelled; True if cancelled."""
+        return self._event.wait(timeout)
 
     def on_cancel(self, callback: Callable[[], None]) -> None:
         """Run `callback` when cancelled (at once if already cancelled)."""

@@ -8,9 +8,9 @@ the request is cancelled, like complete() does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from . import Cancellation
 
@@ -80,3 +80,35 @@ def plain_chat_prompt(messages: Sequence[Message]) -> str:
         parts.append(f"### {title}\n{message.get('content', '').strip()}\n")
     parts.append("### Answer\n")
     return "\n".join(parts)
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def openai_chat_piece(event: Mapping[str, Any], stats: ChatStats) -> str:
+    """The text one streamed OpenAI-style chat event adds ("" for none). Its token counts
+    (`usage`, and llama-server's `timings`) and finish reason go into `stats`."""
+    usage = event.get("usage")
+    if isinstance(usage, Mapping):
+        prompt = _count(usage.get("prompt_tokens"))
+        generated = _count(usage.get("completion_tokens"))
+        if prompt is not None:
+            stats.prompt_tokens = prompt
+        if generated is not None:
+            stats.generated_tokens = generated
+    timings = event.get("timings")
+    if isinstance(timings, Mapping):
+        predicted = _count(timings.get("predicted_n"))
+        if predicted is not None:
+            stats.generated_tokens = predicted
+    choices = event.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
+        return ""
+    choice = choices[0]
+    finish = choice.get("finish_reason")
+    if isinstance(finish, str) and finish:
+        stats.finish = finish
+    delta = choice.get("delta")
+    content = delta.get("content") if isinstance(delta, Mapping) else None
+    return content if isinstance(content, str) else ""

@@ -64,6 +64,30 @@ def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
+PREFILL_CHUNK = 128  # tokens evaluated between two looks at the cancellation
+
+
+def _prefill(llm: Any, prompt: list[int], reused: int, cancel: Cancellation) -> bool:
+    """Evaluate all but the last prompt token in chunks, looking at `cancel` between them:
+    llama.cpp checks nothing while it evaluates, so a cancelled request would otherwise go on
+    for its whole prompt (seconds for a cold one). generate() then finds the prompt cached and
+    evaluates the last token itself. False when cancelled."""
+    todo = len(prompt) - 1
+    if todo - reused <= PREFILL_CHUNK:
+        return not cancel.cancelled
+    if reused and not llm._ctx.kv_cache_seq_rm(-1, reused, -1):
+        reused = 0  # a cache that cannot be cut there (sliding-window attention): start over
+    llm.n_tokens = reused
+    pos = reused
+    while pos < todo:
+        if cancel.cancelled:
+            return False
+        end = min(todo, pos + PREFILL_CHUNK)
+        llm.eval(prompt[pos:end])
+        pos = end
+    return not cancel.cancelled
+
+
 class EmbeddedBackend:
     name = "embedded"
 
@@ -244,6 +268,9 @@ class EmbeddedBackend:
         timings.tokens_prompt = len(prompt)
         timings.tokens_reused = reused
         timings.tokens_evaluated = len(prompt) - reused
+        if not _prefill(llm, prompt, reused, cancel):
+            timings.finish = "cancelled"
+            return
         deadline: list[float] = []
         sampled = [0]
         limit_s = params.time_limit_ms / 1000.0

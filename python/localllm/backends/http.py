@@ -1,16 +1,20 @@
-"""What the HTTP backends share: one keep-alive client each, streaming parsers, error mapping,
-cancellation that closes the stream, and the reachability state with quiet retries.
+"""What the HTTP backends share: a keep-alive client each (and a connection of its own per
+streamed answer), streaming parsers, error mapping, cancellation that shuts the stream down,
+the reachability state with quiet retries, and Retry-After.
 
-Errors become our own types with messages that say what to do; a cancelled request closes its
-response at once so the server stops generating.
+Errors become our own types with messages that say what to do; a cancelled request shuts its
+connection down at once, so the server stops generating and a stalled read returns.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import codecs
+import contextlib
 import json
 import logging
 import os
+import re
+import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -21,23 +25,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..errors import BackendError, BackendUnavailable, ConfigError
+from ..privacy import is_loopback as is_loopback  # re-exported for the backends
+from ..privacy import plain_http_refusal, register_secret, sends_in_clear
 from . import Cancellation, Notify
 
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 2.0
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 # Backoff between reconnection attempts once a server went away (seconds).
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
-
-
-def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def api_key_from_env(env_name: str | None, env: Mapping[str, str] | None = None) -> str | None:
@@ -115,10 +112,18 @@ class HttpService:
         notify: Notify | None = None,
         timeout_s: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        allow_remote_http: bool = False,
     ) -> None:
         self.label = label
         self.base_url = base_url.rstrip("/")
+        # Plain http to another machine is refused unless privacy.allow_remote_http is set.
+        self._refusal = (
+            plain_http_refusal(self.base_url)
+            if sends_in_clear(self.base_url) and not allow_remote_http
+            else None
+        )
         self._notify = notify or (lambda level, message: None)
+        register_secret(api_key)  # masked in the log file, whatever quotes it
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = httpx.Client(
             base_url=self.base_url,
@@ -126,11 +131,22 @@ class HttpService:
             timeout=httpx.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S),
             transport=transport,
         )
+        # Streams get a connection of their own (no keep-alive): a cancelled request shuts its
+        # socket down, which also wakes a read blocked on a server that stalls.
+        self._streams = httpx.Client(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S),
+            transport=transport,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
         self._lock = threading.Lock()
         self._down_since: float | None = None
         self._failures = 0
         self._retry_at = 0.0
-        self._warned_plain_http = False
+        # The server said "not now" (429/503 with Retry-After): no request before then.
+        self._busy_until = 0.0
+        self._busy_message = ""
 
     # -- reachability -------------------------------------------------------------------------
 
@@ -142,6 +158,29 @@ class HttpService:
         with self._lock:
             if self._down_since is not None and time.monotonic() < self._retry_at:
                 raise BackendUnavailable(self.unreachable_message())
+            if time.monotonic() < self._busy_until:
+                raise BackendError(self._busy_message)
+
+    def note_retry_after(self, response: httpx.Response) -> None:
+        """429/503 with Retry-After (seconds): send nothing more until then (at most 5 min).
+        Raises the "busy" error for a 429 that says how long to wait."""
+        if response.status_code not in (429, 503):
+            return
+        try:
+            delay = float(response.headers.get("retry-after", ""))
+        except ValueError:
+            return  # absent, or an HTTP date: the usual error handling applies
+        if not 0 < delay < float("inf"):
+            return
+        delay = min(delay, 300.0)
+        with self._lock:
+            self._busy_until = time.monotonic() + delay
+            self._busy_message = (
+                f"{self.label} is busy (HTTP {response.status_code}); "
+                f"asked to wait {delay:g} s before the next request"
+            )
+        if response.status_code == 429:
+            raise BackendError(self._busy_message)
 
     def mark_down(self) -> None:
         with self._lock:
@@ -165,21 +204,15 @@ class HttpService:
     def down(self) -> bool:
         return self._down_since is not None
 
-    def warn_plain_http(self) -> None:
-        """Buffer text over plain http to another machine: say so once."""
-        if self._warned_plain_http:
-            return
-        self._warned_plain_http = True
-        if urlsplit(self.base_url).scheme == "http" and not is_loopback(self.base_url):
-            self._notify(
-                "warn",
-                f"localllm: buffer text goes over plain http to {self.base_url}; "
-                "use https or an SSH tunnel to a loopback port",
-            )
+    def check_plain_http(self) -> None:
+        """Nothing goes over plain http to another machine without the user's opt-in."""
+        if self._refusal is not None:
+            raise BackendError(f"{self.label}: not sending anything: {self._refusal}")
 
     # -- requests ----------------------------------------------------------------------------
 
     def get_json(self, path: str, *, timeout_s: float | None = None) -> Any:
+        self.check_plain_http()
         with self._translate():
             response = self.client.get(path, timeout=timeout_s)
         return self._json_or_error(response)
@@ -187,12 +220,14 @@ class HttpService:
     def post_json(
         self, path: str, body: Mapping[str, Any], *, timeout_s: float | None = None
     ) -> Any:
+        self.check_plain_http()
         with self._translate():
             response = self.client.post(path, json=body, timeout=timeout_s)
         return self._json_or_error(response)
 
     def _json_or_error(self, response: httpx.Response) -> Any:
         if response.status_code >= 400:
+            self.note_retry_after(response)
             raise HttpStatusError(response.status_code, error_message(response), self.label)
         try:
             return response.json()
@@ -207,34 +242,64 @@ class HttpService:
     ) -> Iterator[str]:
         """POST `body` and yield the response's lines as they arrive.
 
-        Cancelling closes the response from the cancelling thread, so the server sees the
-        connection drop and stops generating.
+        Cancelling shuts the connection down from the cancelling thread, so the server sees it
+        drop and stops generating, and a read blocked on a server that stalls (before its
+        headers or mid-answer) returns at once; a cancelled request then ends quietly.
         """
+        self.check_plain_http()
         self.check_retry()
-        self.warn_plain_http()
-        with self._translate():
-            request = self.client.build_request("POST", path, json=body)
-            response = self.client.send(request, stream=True)
+        sockets: list[socket.socket] = []
+        responses: list[httpx.Response] = []
         closed = threading.Event()
+
+        def trace(event: str, info: Mapping[str, Any]) -> None:
+            if event.startswith("connection.connect_") and event.endswith(".complete"):
+                stream = info.get("return_value")
+                sock = stream.get_extra_info("socket") if stream is not None else None
+                if isinstance(sock, socket.socket):
+                    sockets.append(sock)
+                    if closed.is_set():  # cancelled while connecting
+                        _shutdown(sock)
 
         def close() -> None:
             if not closed.is_set():
                 closed.set()
-                response.close()
+                for sock in sockets:
+                    _shutdown(sock)
+                for response in responses:
+                    response.close()
 
         cancel.on_cancel(close)
         try:
+            with self._translate():
+                request = self._streams.build_request(
+                    "POST", path, json=body, extensions={"trace": trace}
+                )
+                response = self._streams.send(request, stream=True)
+        except BackendError:
+            if cancel.cancelled:
+                return
+            raise
+        responses.append(response)
+        if cancel.cancelled:
+            close()
+            return
+        try:
             if response.status_code >= 400:
                 response.read()
+                self.note_retry_after(response)
                 raise HttpStatusError(response.status_code, error_message(response), self.label)
             with self._translate(streaming=True):
-                for line in response.iter_lines():
+                for line in _utf8_lines(response.iter_bytes()):
                     if cancel.cancelled:
                         return
                     yield line
-        except (httpx.StreamClosed, httpx.ReadError):
+        except (httpx.StreamClosed, httpx.ReadError, httpx.StreamError):
             if not cancel.cancelled:
                 raise BackendError(f"{self.label} closed the connection mid-answer") from None
+        except BackendError:
+            if not cancel.cancelled:
+                raise
         finally:
             close()
 
@@ -258,6 +323,27 @@ class HttpService:
 
     def close(self) -> None:
         self.client.close()
+        self._streams.close()
+
+
+def _utf8_lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """The lines of a streamed body, decoded strictly: bytes that are not UTF-8 raise
+    UnicodeDecodeError instead of turning into U+FFFD in a suggestion."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pending = ""
+    for chunk in chunks:
+        pending += decoder.decode(chunk)
+        *complete, pending = _NEWLINE.split(pending)
+        yield from complete
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending
+
+
+def _shutdown(sock: socket.socket) -> None:
+    """End a connection from another thread: a blocked recv() returns at once."""
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 class HttpStatusError(BackendError):

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from ..gguf_meta import GGUFError, read_gguf
 from ..prompt import PromptTooLong, token_prompt
 from ..types import FimContext, GenerationParams, RequestTimings
 from . import BackendInfo, Cancellation, Notify
-from .chat import ChatModel, ChatParams, ChatStats, Message
+from .chat import ChatModel, ChatParams, ChatStats, Message, openai_chat_piece
 from .http import (
     HttpService,
     HttpStatusError,
@@ -60,6 +61,8 @@ log = logging.getLogger(__name__)
 DEFAULT_URL = "http://127.0.0.1:8012"
 LABEL = "llama-server"
 SLOT = 0
+SLOT_WAIT_S = 3.0  # the longest wait for the slot a dropped request still holds
+SLOT_POLL_S = 0.02
 NO_FIM_WARNING = (
     "localllm: the model in llama-server has no FIM tokens: completing from the text before "
     "the cursor only; use a coder base model such as Qwen2.5-Coder"
@@ -150,6 +153,7 @@ class LlamaServerBackend:
             notify=notify,
             timeout_s=self._conf.timeout_ms / 1000.0,
             transport=transport,
+            allow_remote_http=settings.privacy.allow_remote_http,
         )
         self.url = self._http.base_url
         self._lock = threading.Lock()
@@ -158,6 +162,10 @@ class LlamaServerBackend:
         self._detail = ""
         self._warned_no_fim = False
         self._warned_no_ids = False
+        # A request dropped mid-answer holds the server's slot until the batch it is on ends;
+        # the next request waits for that (_wait_for_slot). None: /slots not asked yet.
+        self._slot_busy = False
+        self._slots_endpoint: bool | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -471,6 +479,9 @@ class LlamaServerBackend:
         timings: RequestTimings,
     ) -> Iterator[str]:
         final = False
+        if not self._wait_for_slot(cancel):
+            timings.finish = "cancelled"
+            return
         lines = self._http.stream_lines(path, body, cancel)
         try:
             for event in iter_sse(lines):
@@ -492,10 +503,46 @@ class LlamaServerBackend:
             close = getattr(lines, "close", None)
             if close is not None:
                 close()  # closes the response: a cancelled or abandoned answer stops the server
+            if not final:
+                self._slot_busy = True
         if cancel.cancelled:
             timings.finish = "cancelled"
         elif not final:
             raise BackendError("llama-server ended the answer without its final event")
+
+    def _wait_for_slot(self, cancel: Cancellation) -> bool:
+        """After a request was dropped mid-answer, wait until the server has let go of it.
+
+        llama-server notices a closed connection only when the batch it evaluates ends, and
+        requests sent meanwhile queue behind it; each of those is then started for one batch
+        too, although nobody waits for it. Typing fast, that is a growing queue of work for
+        requests long cancelled (the soak benchmark saw minutes of it). So the next request
+        waits until /slots says our slot is idle, and one cancelled while it waits is never
+        sent. Servers without /slots (--no-slots) are not asked again. False when cancelled.
+        """
+        if not self._slot_busy or self._slots_endpoint is False:
+            return not cancel.cancelled
+        deadline = time.monotonic() + SLOT_WAIT_S
+        while not cancel.cancelled and time.monotonic() < deadline:
+            try:
+                slots = self._http.get_json("/slots", timeout_s=1.0)
+            except HttpStatusError:
+                self._slots_endpoint = False
+                break
+            except BackendError:
+                break
+            self._slots_endpoint = True
+            busy = isinstance(slots, list) and any(
+                isinstance(slot, dict) and slot.get("id") == SLOT and slot.get("is_processing")
+                for slot in slots
+            )
+            if not busy:
+                break
+            cancel.wait(SLOT_POLL_S)
+        if cancel.cancelled:
+            return False  # the server may still be busy: the next request waits too
+        self._slot_busy = False
+        return True
 
     def _check_model(self, session: _Session, model: Any) -> None:
         """A server restarted with another model between two requests: connect again."""
@@ -619,18 +666,9 @@ class LlamaServerBackend:
                 error = event.get("error")
                 if error is not None:
                     raise self._chat_error_event(error)
-                _chat_usage(event, stats)
-                choices = event.get("choices")
-                if not isinstance(choices, list) or not choices:
-                    continue
-                choice = choices[0] if isinstance(choices[0], dict) else {}
-                finish = choice.get("finish_reason")
-                if isinstance(finish, str) and finish:
-                    stats.finish = finish
-                delta = choice.get("delta")
-                content = delta.get("content") if isinstance(delta, dict) else None
-                if isinstance(content, str) and content:
-                    yield content
+                piece = openai_chat_piece(event, stats)
+                if piece:
+                    yield piece
         except HttpStatusError as exc:
             if self._is_context_error(exc):
                 raise BackendError(CHAT_CONTEXT_ERROR) from None
@@ -652,19 +690,3 @@ CHAT_CONTEXT_ERROR = (
     "the question does not fit llama-server's context (-c): select less code or start the "
     "server with a larger -c"
 )
-
-
-def _chat_usage(event: Mapping[str, Any], stats: ChatStats) -> None:
-    usage = event.get("usage")
-    if isinstance(usage, dict):
-        prompt = _int(usage.get("prompt_tokens"))
-        generated = _int(usage.get("completion_tokens"))
-        if prompt is not None:
-            stats.prompt_tokens = prompt
-        if generated is not None:
-            stats.generated_tokens = generated
-    timings = event.get("timings")
-    if isinstance(timings, dict):
-        predicted = _int(timings.get("predicted_n"))
-        if predicted is not None:
-            stats.generated_tokens = predicted

@@ -1,4 +1,4 @@
-"""The Ollama backend: POST /api/generate with an NDJSON stream, one keep-alive connection.
+"""The Ollama backend: POST /api/generate with an NDJSON stream.
 
 The model is `ollama.model`, or the first pulled model that can fill in the middle: its
 `/api/show` capabilities include `insert` (its template uses `.Suffix`) or its name maps to one
@@ -116,7 +116,11 @@ class OllamaBackend:
         self._notify: Notify = notify or (lambda level, message: None)
         url = normalize_url(base_url or self._ollama.url, "ollama.url")
         self._service = HttpService(
-            "Ollama", url, notify=self._notify, timeout_s=self._ollama.timeout_ms / 1000.0
+            "Ollama",
+            url,
+            notify=self._notify,
+            timeout_s=self._ollama.timeout_ms / 1000.0,
+            allow_remote_http=settings.privacy.allow_remote_http,
         )
         self._lock = threading.Lock()
         self._plan: _Plan | None = None

@@ -42,7 +42,7 @@ from ..errors import BackendError, ConfigError
 from ..fim_templates import FimTemplate, template_for
 from ..types import FimContext, GenerationParams, RequestTimings
 from . import BackendInfo, Cancellation, Notify
-from .chat import ChatModel, ChatParams, ChatStats, Message
+from .chat import ChatModel, ChatParams, ChatStats, Message, openai_chat_piece
 from .http import HttpService, HttpStatusError, api_key_from_env, iter_sse, normalize_url
 
 if TYPE_CHECKING:
@@ -133,6 +133,7 @@ class OpenAIBackend:
             notify=notify,
             timeout_s=oa.timeout_ms / 1000.0,
             transport=transport,
+            allow_remote_http=settings.privacy.allow_remote_http,
         )
         self._template: FimTemplate | None = template_for(oa.model, settings.fim_template)
         self._lock = threading.Lock()
@@ -192,7 +193,8 @@ class OpenAIBackend:
 
     def _set_mode(self, mode: str, why: str) -> None:
         self._mode, self._why = mode, why
-        log.info("openai backend at %s: %s: %s", self.endpoint, MODE_TEXT[mode], why)
+        log.info("openai backend at %s: %s", self.endpoint, MODE_TEXT[mode])
+        log.debug("openai backend mode: %s", why)  # may quote the server (and the prompt)
         if mode == "plain" and not self._warned_no_fim:
             self._warned_no_fim = True
             self._notify(
@@ -341,7 +343,9 @@ class OpenAIBackend:
             try:
                 first = next(lines)
             except StopIteration:
-                return
+                if cancel.cancelled:
+                    return
+                raise BackendError(f"{LABEL} sent an empty answer") from None
             except HttpStatusError as exc:
                 if self._adapt(exc, body):
                     continue
@@ -363,6 +367,7 @@ class OpenAIBackend:
     def _read(
         self, lines: Iterator[str], cancel: Cancellation, timings: RequestTimings
     ) -> Iterator[str]:
+        finished = False
         for event in iter_sse(lines):
             if cancel.cancelled:
                 return
@@ -382,9 +387,13 @@ class OpenAIBackend:
             finish = choice.get("finish_reason")
             if isinstance(finish, str) and finish:
                 timings.finish = finish
+                finished = True
             text = choice.get("text")
             if isinstance(text, str) and text:
                 yield text
+        if not finished and not cancel.cancelled:
+            # A proxy's error page, or a stream cut short: no chunk said why it ended.
+            raise BackendError(f"{LABEL} ended the answer before it was done")
 
     # -- chat (:LocalLLMExplain) -------------------------------------------------------------
 
@@ -423,21 +432,9 @@ class OpenAIBackend:
                         if isinstance(error, Mapping):
                             error = error.get("message", error)
                         raise BackendError(f"{LABEL} reported an error: {str(error)[:300]}")
-                    usage = event.get("usage")
-                    if isinstance(usage, Mapping):
-                        stats.prompt_tokens = _int(usage.get("prompt_tokens")) or 0
-                        stats.generated_tokens = _int(usage.get("completion_tokens")) or 0
-                    choices = event.get("choices")
-                    if not isinstance(choices, list) or not choices:
-                        continue
-                    choice = choices[0] if isinstance(choices[0], Mapping) else {}
-                    finish = choice.get("finish_reason")
-                    if isinstance(finish, str) and finish:
-                        stats.finish = finish
-                    delta = choice.get("delta")
-                    content = delta.get("content") if isinstance(delta, Mapping) else None
-                    if isinstance(content, str) and content:
-                        yield content
+                    piece = openai_chat_piece(event, stats)
+                    if piece:
+                        yield piece
             except HttpStatusError as exc:
                 if "stream_options" in body and self._refuses(exc, ("stream_options",)):
                     self._stream_options = False
