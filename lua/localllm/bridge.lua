@@ -250,6 +250,15 @@ function M.on_update(update)
   require('localllm.session').on_update(update)
 end
 
+--- A suggestion came from the backend: earlier problems are over, and the same problem
+--- happening again later is news again.
+function M.recovered()
+  if require('localllm').last_error ~= nil then
+    state.notified = {}
+    require('localllm').last_error = nil
+  end
+end
+
 --- Called by Python to tell the user something (model loading, problems).
 ---@param level string
 ---@param msg string

@@ -410,6 +410,9 @@ function M.on_update(u)
     end
     return
   end
+  if u.final and u.source == 'model' then
+    bridge.recovered()
+  end
   local function stale()
     M.stats.stale = M.stats.stale + 1
   end
