@@ -567,13 +567,19 @@ class Engine:
         ctx = build_context(snap, self.settings.context, root=request.root)
         params = dataclasses.replace(self.settings.generation, n_predict=24, stop=('"', "\n"))
         raw = ""
+        # The block is already on screen: a slow or stalled model only loses the message.
+        limit = Cancellation()
+        request.cancel.on_cancel(limit.cancel)
+        timer = threading.Timer(params.time_limit_ms / 1000.0, limit.cancel)
+        timer.daemon = True
+        timer.start()
         try:
             self.backend.prepare()
-            stream = self.backend.complete(ctx, params, request.cancel, RequestTimings())
+            stream = self.backend.complete(ctx, params, limit, RequestTimings())
             try:
                 for piece in stream:
                     raw += piece
-                    if '"' in raw or "\n" in raw or request.cancel.cancelled:
+                    if '"' in raw or "\n" in raw or limit.cancelled:
                         break
             finally:
                 close = getattr(stream, "close", None)
@@ -583,4 +589,8 @@ class Engine:
             log.info("no error message from the model (%s)", type(exc).__name__)
             log.debug("no error message from the model: %s", exc)
             return ""
+        finally:
+            timer.cancel()
+        if limit.cancelled and '"' not in raw:
+            return ""  # cut off before the message ended
         return clean_message(raw, check.message_suffix)
