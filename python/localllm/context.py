@@ -111,10 +111,7 @@ def definitions_for(
     The cursor line is left out of the search, so typing on it never changes them and the
     prompt start (where they go) stays the same from one keystroke to the next."""
     indent = lines[cursor][: len(lines[cursor]) - len(lines[cursor].lstrip(" \t"))]
-    # Python's parser reparses far around a whitespace-only line (its indentation scanner);
-    # a statement in its place keeps the reparse local.
-    blank = indent + "pass" if language == "python" else indent
-    text = "\n".join([*lines[:cursor], blank, *lines[cursor + 1 :]])
+    text = treesitter.with_line_blanked(lines, cursor, language)
     # The parse goes from the last text through the last real one (the old cursor line
     # restored) to this one: two small edits, not one span between two far lines.
     real = "\n".join(lines).encode("utf-8", "surrogatepass")

@@ -41,6 +41,14 @@ LOG_LANGUAGES = frozenset({"go", "python", "javascript", "typescript", "tsx", "r
 _COMMENT = {"python": "#"}
 
 
+def _text_and_row(snap: BufferSnapshot, whole: str | None) -> tuple[str, int]:
+    """The buffer's text as the host knows it (its mirror, else the window the editor sent)
+    and the cursor's row in it."""
+    if whole is None:
+        return "\n".join(snap.lines), snap.row - snap.first_line
+    return whole, snap.row
+
+
 def _as_comment(chunk: str, ctx: FimContext) -> str:
     """Prompt lines (the logger's declaration, log calls of the file, names in scope) as
     comments at the cursor line's indentation."""
@@ -510,9 +518,7 @@ class Engine:
         if ctx.line_suffix.strip(" \t)];"):
             return None
         snap = request.snapshot
-        row = snap.row
-        if whole is None:
-            whole, row = "\n".join(snap.lines), snap.row - snap.first_line
+        whole, row = _text_and_row(snap, whole)
         try:
             site = find_log_site(whole, row, snap.col, ctx.language, snap.path, key=snap.path)
             if site is not None and ctx.language == "go" and snap.path:
@@ -529,9 +535,7 @@ class Engine:
     def _our_zero_values(self, request: CompletionRequest, text: str, whole: str | None) -> str:
         """Go: a suggestion's error returns give the zero values we know to be right."""
         snap = request.snapshot
-        row = snap.row
-        if whole is None:
-            whole, row = "\n".join(snap.lines), snap.row - snap.first_line
+        whole, row = _text_and_row(snap, whole)
         try:
             expected = expected_returns(
                 whole, row, snap.col, path=snap.path, packages=self.go_packages, key=snap.path

@@ -789,13 +789,7 @@ def _err_bodies(scope: Node, data: bytes) -> list[Node]:
 
 
 def _enclosing_function(node: Node | None) -> Node | None:
-    steps = 0
-    while node is not None and steps < _MAX_DEPTH:
-        if node.type in _FUNCTIONS:
-            return node
-        node = node.parent
-        steps += 1
-    return None
+    return next((n for n in treesitter.ancestors(node, _MAX_DEPTH) if n.type in _FUNCTIONS), None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -910,14 +904,7 @@ def _at_cursor(
         return None
     root = tree.root_node
     node = root.descendant_for_point_range((row, col), (row, col))
-    functions: list[Node] = []
-    current: Node | None = node
-    steps = 0
-    while current is not None and steps < _MAX_DEPTH:
-        if current.type in _FUNCTIONS:
-            functions.append(current)
-        current = current.parent
-        steps += 1
+    functions = [n for n in treesitter.ancestors(node, _MAX_DEPTH) if n.type in _FUNCTIONS]
     if not functions or node is None:
         return None
     package, local_types, imports = _file_facts(root, data)
@@ -1210,13 +1197,9 @@ def _block_at(node: Node | None, fn: Node) -> Node | None:
 
 def _if_above(root: Node, row: int, column: int) -> Node | None:
     node = root.descendant_for_point_range((row - 1, column), (row - 1, column + 2))
-    steps = 0
-    while node is not None and steps < _MAX_DEPTH:
-        if node.type == "if_statement":
-            return node
-        node = node.parent
-        steps += 1
-    return None
+    return next(
+        (n for n in treesitter.ancestors(node, _MAX_DEPTH) if n.type == "if_statement"), None
+    )
 
 
 def _err_in_sight(fn: _Function, fn_node: Node, row: int, data: bytes) -> bool:

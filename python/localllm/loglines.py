@@ -1300,9 +1300,7 @@ def _plausible(typed: str, rest_at: int, lang: str, family: str) -> bool:
 def _scope_at(lines: list[str], row: int, typed: str, lang: str, key: str) -> _Scope | None:
     line = lines[row]
     indent = line[: len(line) - len(line.lstrip(" \t"))]
-    placeholder = indent + ("pass" if lang == "python" else "")
-    blanked = "\n".join([*lines[:row], placeholder, *lines[row + 1 :]])
-    data = blanked.encode("utf-8", "surrogatepass")
+    data = treesitter.with_line_blanked(lines, row, lang).encode("utf-8", "surrogatepass")
     slot = (key, lang)
     column = len(indent.encode("utf-8"))
     with _cache_lock:

@@ -702,10 +702,25 @@ def _node_at(root: Node, start: int, end: int) -> Node:
     return root if node is None else node
 
 
-def _ancestors(node: Node | None) -> Iterator[Node]:
-    while node is not None:
+def with_line_blanked(lines: Sequence[str], row: int, lang: str | None) -> str:
+    """The text with line `row` reduced to its indentation, so that what is typed there does
+    not change the tree. Python gets `pass` there: its parser reparses far around a
+    whitespace-only line (the indentation scanner), a statement keeps the reparse local."""
+    line = lines[row]
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    blank = indent + "pass" if lang == "python" else indent
+    return "\n".join([*lines[:row], blank, *lines[row + 1 :]])
+
+
+def ancestors(node: Node | None, limit: int | None = None) -> Iterator[Node]:
+    """`node`, its parent, and so on up to the root; at most `limit` nodes. Each step up walks
+    down from the root, so code nested thousands deep (broken by an unclosed bracket) wants
+    a limit."""
+    count = 0
+    while node is not None and (limit is None or count < limit):
         yield node
         node = node.parent
+        count += 1
 
 
 def _last_leaf(node: Node) -> Node:
@@ -730,7 +745,7 @@ def _last_token(root: Node, line_start: int, line_before: bytes) -> Node | None:
 def _in_comment(root: Node, data: bytes, off: int) -> bool:
     if off == 0:
         return False
-    for node in _ancestors(_node_at(root, off - 1, off)):
+    for node in ancestors(_node_at(root, off - 1, off)):
         if "comment" not in node.type:
             continue
         start, end = node.start_byte, node.end_byte
@@ -752,7 +767,7 @@ def _in_string(root: Node, data: bytes, off: int, lang: str, line_start: int) ->
     leaf = _node_at(root, off - 1, off)
     if leaf.child_count == 0 and _STRING_CONTENT_RE.search(leaf.type):
         return True  # string text, even when the string around it is unterminated (an ERROR)
-    for node in _ancestors(leaf):
+    for node in ancestors(leaf):
         kind = node.type
         if kind in _INTERPOLATION_TYPES and node.start_byte < off < node.end_byte:
             return False
@@ -797,7 +812,7 @@ def _error_on_line(root: Node, line_start: int, line_end: int) -> bool:
     if not root.has_error:
         return False
     cover = _node_at(root, line_start, max(line_start, line_end))
-    if any(node.is_error for node in _ancestors(cover)):
+    if any(node.is_error for node in ancestors(cover)):
         return True
     stack = [cover]
     while stack:
@@ -879,7 +894,7 @@ def _unfinished(last: Node | None, off: int) -> bool:
     """Whether the expression that ends with `last` is unfinished at the cursor offset `off`."""
     if last is None:
         return False
-    for node in _ancestors(last):
+    for node in ancestors(last):
         parent = node.parent
         if node.is_error or node.is_missing:
             return True
@@ -912,7 +927,7 @@ def _enclosing_signature(
     anchor = _anchor(root, data, off)
     found = None
     crossed_error = False
-    for node in _ancestors(anchor):
+    for node in ancestors(anchor):
         if node.is_error:
             crossed_error = True
         if node.type in kinds and _encloses(node, off, lang, indent):
@@ -987,7 +1002,7 @@ def _enclosing_in_prefix(
         return None
     end = len(prefix)
     anchor = _anchor(tree.root_node, prefix, end)
-    for node in _ancestors(anchor):
+    for node in ancestors(anchor):
         if node.type not in kinds:
             continue
         if lang == "python":
@@ -1005,7 +1020,7 @@ def _enclosing_in_error(
     anchor: Node | None, data: bytes, off: int, lang: str, indent: int, stop: Node | None
 ) -> tuple[str, int] | None:
     """A function header among the flat tokens of the ERROR nodes around the cursor."""
-    for node in _ancestors(anchor):
+    for node in ancestors(anchor):
         if stop is not None and node == stop:
             break
         if node.is_error:
