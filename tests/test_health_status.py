@@ -150,3 +150,23 @@ def test_statusline_shows_an_error_and_the_problem_is_told_once(
     assert len(errors) == 1, errors
     assert "model file not found" in errors[0] and str(missing) in errors[0]
     assert str(missing) in nvim.exec_lua("return require('localllm.status').get().error")
+
+
+@pytest.mark.parametrize("kind", ["missing", "folder"])
+def test_checkhealth_flags_a_configured_model_that_is_not_there(
+    nvim_factory: Any, tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "coder.gguf"
+    if kind == "folder":
+        path.mkdir()
+    nvim = nvim_factory()
+    setup_plugin(nvim, model=str(path))
+    # Before any request: the health check alone finds it.
+    text = checkhealth(nvim)
+    expected = {
+        "missing": f"ERROR model file not found: {path}",
+        "folder": f"ERROR the model is a folder, not a GGUF file: {path}",
+    }[kind]
+    assert expected in text, text
+    assert "set `model` in setup() to the path of a .gguf file" in text
+    assert "no local model file to check" not in text

@@ -151,6 +151,31 @@ local function check_backend(rep)
   end
 end
 
+local MODEL_FIX = {
+  'set `model` in setup() to the path of a .gguf file, or leave it out to use a model found on this machine (see :help localllm-model)',
+}
+
+-- When the host does not run: whether the configured model file is there and starts as GGUF.
+local function model_problem(path)
+  if type(path) ~= 'string' or path == '' then
+    return nil
+  end
+  local full = vim.fn.expand(path)
+  if vim.fn.isdirectory(full) == 1 then
+    return 'the model is a folder, not a GGUF file: ' .. full
+  end
+  local f = io.open(full, 'rb')
+  if not f then
+    return (vim.uv or vim.loop).fs_stat(full) and ('the model file cannot be read: ' .. full) or ('model file not found: ' .. full)
+  end
+  local magic = f:read(4)
+  f:close()
+  if magic ~= 'GGUF' then
+    return 'not a GGUF file (bad magic): ' .. full
+  end
+  return nil
+end
+
 local function check_model(rep)
   h.start('localllm: model and memory')
   local mem = rep and rep.memory or {}
@@ -159,12 +184,17 @@ local function check_model(rep)
   end
   local m = rep and rep.model
   if not m or m == vim.NIL then
-    h.info('no local model file to check (a server backend, or no model found: see :help localllm-model)')
+    local problem = not rep and model_problem(require('localllm').config.model)
+    if problem then
+      h.error(problem, MODEL_FIX)
+    else
+      h.info('no local model file to check (a server backend, or no model found: see :help localllm-model)')
+    end
     return
   end
   h.info('file: ' .. m.path)
   if val(m.error) then
-    h.error(m.error, { 'set `model` to a GGUF file (see :help localllm-model)' })
+    h.error(m.error, MODEL_FIX)
     return
   end
   local params = val(m.parameters) and ('%.0fM parameters'):format(m.parameters / 1e6) or '? parameters'

@@ -91,6 +91,15 @@ def model_report(path: str, n_ctx: int, available: int | None) -> dict[str, Any]
     try:
         info = read_gguf(path, tensors=True)
         size = os.path.getsize(path)
+    except FileNotFoundError:
+        out["error"] = f"model file not found: {path}"
+        return out
+    except IsADirectoryError:
+        out["error"] = f"the model is a folder, not a GGUF file: {path}"
+        return out
+    except PermissionError:
+        out["error"] = f"the model file cannot be read (permission denied): {path}"
+        return out
     except (GGUFError, OSError) as exc:
         out["error"] = str(exc)
         return out

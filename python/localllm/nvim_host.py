@@ -227,8 +227,7 @@ class LocalLLMPlugin:
             if not path:
                 found = pick_model()
                 path = found.path if found else None
-        if path and not os.path.isfile(str(path)):
-            path = None
+        # A configured file that is missing or unreadable is reported (health.model_report).
         rep.update(health.report(settings, status, model_path=path, env=os.environ))
         rep["reachable"] = _reachable(settings)
         return rep
