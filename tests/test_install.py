@@ -133,6 +133,41 @@ def test_install_failure_names_the_step_and_the_log(
     assert "No module named pip" in Path(state["log"]).read_text()
 
 
+def headless_install(tmp_path: Path, python: str) -> subprocess.CompletedProcess[str]:
+    """`nvim --headless "+LocalLLM install" +qa`, as a script or a CI job runs it."""
+    from conftest import REPO, nvim_binary
+
+    env = dict(os.environ)
+    for name, sub in (("XDG_DATA_HOME", "data"), ("XDG_STATE_HOME", "state")):
+        env[name] = str(tmp_path / sub)
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    env.pop("LOCALLLM_INSTALL_OFFLINE", None)
+    return subprocess.run(
+        [
+            nvim_binary(),
+            "--clean",
+            "--headless",
+            "--cmd",
+            f"set rtp^={REPO}",
+            "--cmd",
+            f"let g:python3_host_prog = '{python}'",
+            "+LocalLLM install",
+            "+qa",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+    )
+
+
+def test_a_failed_headless_install_exits_non_zero(tmp_path: Path) -> None:
+    proc = headless_install(tmp_path, "/bin/false")  # a Python that fails at once
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    assert "install failed: creating the environment" in proc.stderr
+
+
 def first_error(nvim: Any) -> str:
     nvim.exec_lua(RECORD_NOTIFY)
     assert nvim.exec_lua("return require('localllm.bridge').channel()") is None

@@ -111,6 +111,22 @@ local function steps(python, venv, offline)
   return list
 end
 
+-- In a script (`nvim --headless "+LocalLLM install" +qa`: no UI, not embedded) a failed install
+-- makes Neovim exit non-zero when it quits, so that the script sees it. Not at once: whatever
+-- else the script runs (lazy.nvim's other builds) still finishes.
+local function fail_exit_code()
+  if #vim.api.nvim_list_uis() > 0 or vim.tbl_contains(vim.v.argv, '--embed') then
+    return
+  end
+  vim.api.nvim_create_autocmd('VimLeavePre', {
+    group = vim.api.nvim_create_augroup('localllm_install_failed', { clear = true }),
+    desc = 'localllm: exit code 1 after a failed install',
+    callback = function()
+      vim.cmd('cquit 1')
+    end,
+  })
+end
+
 --- Make (or update) the plugin's environment. Returns false when an install is running already.
 --- Without a UI (`nvim --headless "+LocalLLM install" +qa`) it waits until the end unless
 --- opts.wait is false; with a UI it never waits.
@@ -138,6 +154,9 @@ function M.run(opts)
   local function finish(ok, msg)
     M.state.running, M.state.ok = false, ok
     append_log(log, { msg })
+    if not ok then
+      fail_exit_code()
+    end
     if ok then
       local restart = require('localllm.bridge').host_info()
       notify(
