@@ -170,3 +170,25 @@ def test_checkhealth_flags_a_configured_model_that_is_not_there(
     assert expected in text, text
     assert "set `model` in setup() to the path of a .gguf file" in text
     assert "no local model file to check" not in text
+
+
+def test_no_model_message_names_the_real_data_folder(
+    nvim_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A machine with no model anywhere, and Neovim's data in a custom $XDG_DATA_HOME.
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name in ("LOCALLLM_MODELS_DIR", "OLLAMA_MODELS", "HF_HOME", "HF_HUB_CACHE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    nvim = nvim_factory()
+    data = nvim.exec_lua("return vim.fn.stdpath('data')")
+    assert not data.startswith(str(tmp_path / "home"))
+    setup_plugin(nvim, backend="embedded", debounce_ms=20)
+    record_status(nvim)
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("\tfmt.")
+    errors = wait_for(lambda: [n["msg"] for n in nvim.exec_lua("return _G.notices")])
+    assert "no GGUF model found" in errors[0], errors
+    assert f"put a .gguf file in {data}/localllm/models" in errors[0], errors
+    assert "~/.local/share" not in errors[0]

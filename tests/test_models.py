@@ -12,7 +12,6 @@ from gguf_factory import DEFAULT_TOKENS, FIM_TOKENS, write_gguf
 from localllm import models
 from localllm.models import (
     MIN_MODEL_SIZE,
-    NO_MODEL_HELP,
     ModelCandidate,
     data_dir,
     find_models,
@@ -448,12 +447,15 @@ def test_pick_model_is_first_of_find_models(home: Path) -> None:
 
 
 def test_no_model_help_text(home: Path, tmp_path: Path) -> None:
-    assert "require('localllm').setup" in NO_MODEL_HELP
-    assert "model = '/path/to/model.gguf'" in NO_MODEL_HELP
-    assert "~/.local/share/nvim/localllm/models" in NO_MODEL_HELP
-    assert "ggml-org/Qwen2.5-Coder-1.5B-Q8_0-GGUF" in NO_MODEL_HELP
-    assert "ollama pull qwen2.5-coder:1.5b-base" in NO_MODEL_HELP
-    assert len(NO_MODEL_HELP.splitlines()) <= 12
+    text = no_model_help({}, str(home))
+    assert "require('localllm').setup" in text
+    assert "model = '/path/to/model.gguf'" in text
+    assert str(ours(home)) in text
+    assert "ggml-org/Qwen2.5-Coder-1.5B-Q8_0-GGUF" in text
+    assert "ollama pull qwen2.5-coder:1.5b-base" in text
+    assert len(text.splitlines()) <= 12
+    text = no_model_help({"XDG_DATA_HOME": str(tmp_path / "xdg"), "NVIM_APPNAME": "lazyvim"})
+    assert str(tmp_path / "xdg" / "lazyvim" / "localllm" / "models") in text
     text = no_model_help({"LOCALLLM_MODELS_DIR": str(tmp_path / "m")}, str(home))
     assert str(tmp_path / "m") in text
     assert "~/.local/share" not in text

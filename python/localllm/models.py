@@ -17,7 +17,6 @@ from localllm.gguf_meta import GGUFError, GGUFInfo, read_gguf
 
 __all__ = [
     "MIN_MODEL_SIZE",
-    "NO_MODEL_HELP",
     "SOURCES",
     "ModelCandidate",
     "data_dir",
@@ -54,8 +53,6 @@ _CODE_RE = re.compile(r"code|granite|refact|replit")
 _INSTRUCT_RE = re.compile(r"instruct|chat|(?:^|[^a-z0-9])it(?:$|[^a-z0-9])")
 _BASE_RE = re.compile(r"(?:^|[^a-z0-9])base(?:$|[^a-z0-9])")
 
-_DEFAULT_DATA_DIR_TEXT = "~/.local/share/nvim/localllm/models"
-
 _HELP_TEMPLATE = """\
 localllm: no GGUF model found.
 Set one in your config:
@@ -67,10 +64,6 @@ A small fill-in-the-middle coder model works best, e.g. Qwen2.5-Coder-1.5B Q8_0 
 or with Ollama:
     ollama pull qwen2.5-coder:1.5b-base
 Models in the Hugging Face cache, Ollama and LM Studio are found automatically."""
-
-NO_MODEL_HELP = _HELP_TEMPLATE.format(models_dir=_DEFAULT_DATA_DIR_TEXT)
-"""What to tell the user when no model is configured or found (see also `no_model_help`)."""
-
 
 @dataclass(frozen=True, slots=True)
 class ModelCandidate:
@@ -120,7 +113,8 @@ def data_dir(env: Mapping[str, str] | None = None, home: str | None = None) -> s
 
 
 def no_model_help(env: Mapping[str, str] | None = None, home: str | None = None) -> str:
-    """NO_MODEL_HELP naming the actual models folder of this machine."""
+    """What to tell the user when no model is configured or found, naming the models folder
+    this Neovim really uses ($XDG_DATA_HOME, $NVIM_APPNAME, $LOCALLLM_MODELS_DIR)."""
     return _HELP_TEMPLATE.format(models_dir=data_dir(env, home))
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendError, ModelError
 from ..gguf_meta import GGUFError, read_gguf
-from ..models import NO_MODEL_HELP, pick_model
+from ..models import no_model_help, pick_model
 from ..prompt import PromptTooLong, token_prompt
 from ..types import FimContext, GenerationParams, RequestTimings
 from . import BackendInfo, Cancellation, Notify
@@ -130,7 +130,7 @@ class EmbeddedBackend:
         if not path:
             found = pick_model()
             if found is None:
-                raise ModelError(NO_MODEL_HELP)
+                raise ModelError(no_model_help())
             path = found.path
         self._model_path = path
         if not os.path.isfile(path):
