@@ -82,6 +82,8 @@ def test_setup_names_every_bad_key_at_once_and_keeps_the_good_options(nvim_facto
         ({"generation": {"n_predict": 0}}, "config.generation.n_predict"),
         ({"embedded": {"n_ctx": 100}}, "config.embedded.n_ctx"),
         ({"context": {"prefix_tokens": 4}}, "config.context.prefix_tokens"),
+        ({"context": {"prefix_tokens": 4000}}, "config.embedded.n_ctx"),
+        ({"embedded": {"n_ctx": 1024}}, "config.embedded.n_ctx"),
     ],
 )
 def test_setup_rejects_what_the_host_would_naming_the_key(
@@ -167,3 +169,11 @@ def test_every_lua_limit_is_the_hosts(nvim_factory: Any) -> None:
             with pytest.raises(ConfigError) as exc:
                 parse_settings(nested(key, outside))
             assert exc.value.key == key, (key, outside)
+
+
+def test_a_larger_context_with_a_larger_n_ctx_is_accepted(nvim_factory: Any) -> None:
+    nvim = nvim_factory()
+    opts = {"context": {"prefix_tokens": 4000}, "embedded": {"n_ctx": 8192}}
+    assert setup_with(nvim, opts) == (True, [])
+    assert config(nvim)["context"]["prefix_tokens"] == 4000
+    parse_settings(config(nvim))

@@ -258,6 +258,38 @@ local function cross_check(clean, errors)
       end
     end
   end
+  -- The embedded model's context must hold the prompt budgets and the answer (as the host).
+  local budget = {
+    { 'context', 'prefix_tokens' },
+    { 'context', 'suffix_tokens' },
+    { 'context', 'extra_tokens' },
+    { 'generation', 'n_predict' },
+  }
+  local function value(section, key)
+    local v = get(section, key)
+    if v == nil then
+      return M.schema[section][key].default
+    end
+    return v
+  end
+  local needed = 16
+  for _, k in ipairs(budget) do
+    needed = needed + value(k[1], k[2])
+  end
+  if needed > value('embedded', 'n_ctx') then
+    errors[#errors + 1] = ('config.embedded.n_ctx: %d is too small for context.prefix_tokens + context.suffix_tokens + context.extra_tokens + generation.n_predict (+ 16) = %d; raise it or lower those (they keep their defaults)'):format(
+      value('embedded', 'n_ctx'),
+      needed
+    )
+    for _, k in ipairs(budget) do
+      if type(clean[k[1]]) == 'table' then
+        clean[k[1]][k[2]] = nil
+      end
+    end
+    if type(clean.embedded) == 'table' and clean.embedded.n_ctx and clean.embedded.n_ctx < M.defaults.embedded.n_ctx then
+      clean.embedded.n_ctx = nil
+    end
+  end
   if get('explain', 'backend') == 'openai' then
     if get('explain', 'url') == nil and get('openai', 'url') == nil then
       errors[#errors + 1] = "config.explain.url: explain.backend = 'openai' needs explain.url or openai.url"
