@@ -221,3 +221,17 @@ def test_classic_start_with_a_python_lacking_packages_names_them(
     assert str(bare / "bin" / "python") in msg
     assert "lacks pynvim, httpx, tree-sitter, llama-cpp-python" in msg
     assert ":LocalLLM install" in msg and "-m pip install" in msg
+
+
+def test_checkhealth_flags_a_missing_model_when_the_host_does_not_start(
+    fresh_data: Any, tmp_path: Path
+) -> None:
+    nvim = fresh_data()
+    missing = tmp_path / "coder.gguf"
+    nvim.exec_lua(RECORD_NOTIFY)
+    setup_plugin(nvim, model=str(missing))
+    nvim.command("checkhealth localllm")
+    text = "\n".join(nvim.current.buffer[:])
+    assert "the Python host does not start" in text, text
+    assert f"ERROR model file not found: {missing}" in text, text
+    assert "set `model` in setup() to the path of a .gguf file" in text
