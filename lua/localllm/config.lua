@@ -23,6 +23,9 @@ local function opt(kind, default, extra)
   return setmetatable(o, { __option = true })
 end
 
+--- Whether a schema entry is an option (else it is a section of options).
+---@param v any
+---@return boolean
 local function is_option(v)
   local mt = type(v) == 'table' and getmetatable(v)
   return mt and mt.__option == true or false
