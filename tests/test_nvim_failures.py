@@ -368,6 +368,8 @@ def test_tabs_and_wide_characters_on_both_sides_of_the_cursor(
     wait_for(lambda: lines(nvim)[3] != line)
     head = '\ts := "héllo\t世'
     assert lines(nvim)[3].startswith(head) and lines(nvim)[3].endswith('界 🎉 ";')
+    # The rest stays shown; nothing may replace it (a late final of the request is stale).
+    assert drawn(nvim) == " 🎉\tok"
     nvim.input("<Tab>")
     wait_for(lambda: "ok" in lines(nvim)[3])
     assert lines(nvim)[3] == head + "世界 🎉\tok" + '界 🎉 ";'

@@ -56,6 +56,16 @@ local function create_autocmds()
   au({ 'InsertLeave', 'BufLeave' }, 'clear the suggestion', function(args)
     session().reset(args.buf)
   end)
+  -- <C-c> leaves insert mode without InsertLeave: any change to a mode that is not insert
+  -- (normal, visual, cmdline, i_CTRL-O) clears the suggestion and cancels its request.
+  vim.api.nvim_create_autocmd('ModeChanged', {
+    group = group,
+    pattern = 'i*:[^i]*',
+    desc = 'localllm: clear the suggestion when insert mode is left by any means',
+    callback = function(args)
+      session().reset(args.buf)
+    end,
+  })
   au('InsertLeave', 'the region just edited joins the prompt', function(args)
     send_region(args.buf, 'edit')
     require('localllm.bridge').promote()

@@ -17,6 +17,13 @@ local uv = vim.uv or vim.loop
 ---@field col integer
 ---@field text string remaining text to insert at (row, col)
 ---@field final boolean
+---@field origin localllm.Origin where the suggestion was first shown (type-through, backspace)
+
+---@class localllm.Origin
+---@field row integer
+---@field col integer   byte column the whole `text` starts at
+---@field text string   the whole suggestion from (row, col)
+---@field after string  the cursor line after the cursor, which typing through leaves alone
 
 ---@class localllm.BufState
 ---@field req localllm.Request|nil   latest request sent for this buffer
@@ -142,6 +149,11 @@ function M.suggestion(buf)
 end
 
 local function show(buf, s)
+  -- Never drawn outside insert mode (<C-c> leaves it without InsertLeave).
+  if not in_insert_mode() then
+    ghost.clear(buf)
+    return
+  end
   if cfg().hide_during_completion and vim.fn.pumvisible() == 1 then
     ghost.clear(buf)
     return
@@ -339,21 +351,30 @@ function M.schedule(buf)
   )
 end
 
---- The user typed characters that start the visible suggestion: keep the rest, no request.
+--- The origin of a suggestion drawn at (row, col) whose whole text from `anchor` is `text`.
+local function origin_at(buf, row, anchor, col, text)
+  local line = vim.api.nvim_buf_get_lines(buf, row, row + 1, false)[1] or ''
+  return { row = row, col = anchor, text = text, after = line:sub(col + 1) }
+end
+
+--- The user typed characters the suggestion starts with, or deleted some of them again: while
+--- the text from the suggestion's origin to the cursor starts it (and the rest of the line is
+--- as it was), the remainder is shown, without a request.
 local function type_through(buf, s, row, col, tick)
   local sug = s.sug
-  if not sug or row ~= sug.row or col <= sug.col or s.tick == nil then
+  local o = sug and sug.origin
+  if not sug or not o or row ~= o.row or col < o.col or s.tick == nil then
     return false
   end
-  local ok, text = pcall(vim.api.nvim_buf_get_text, buf, row, sug.col, row, col, {})
-  if not ok then
+  local line = vim.api.nvim_buf_get_lines(buf, row, row + 1, false)[1] or ''
+  if col > #line or line:sub(col + 1) ~= o.after then
     return false
   end
-  local typed = text[1] or ''
-  if #typed >= #sug.text or sug.text:sub(1, #typed) ~= typed then
+  local typed = line:sub(o.col + 1, col)
+  if #typed >= #o.text or o.text:sub(1, #typed) ~= typed then
     return false
   end
-  sug.text = sug.text:sub(#typed + 1)
+  sug.text = o.text:sub(#typed + 1)
   M.stats.type_through = M.stats.type_through + 1
   sug.col = col
   s.tick = tick
@@ -445,7 +466,14 @@ function M.on_update(u)
     end
     return
   end
-  s.sug = { id = u.id, row = row, col = col, text = rest, final = u.final }
+  s.sug = {
+    id = u.id,
+    row = row,
+    col = col,
+    text = rest,
+    final = u.final,
+    origin = origin_at(buf, row, req.col, col, text),
+  }
   show(buf, s)
 end
 
@@ -462,8 +490,15 @@ function M.after_accept(buf, row, col, rest)
     bridge.cancel(s.req.id) -- the rest of a partial accept is kept as shown
   end
   if rest ~= '' then
-    local id = s.sug and s.sug.id or 0
-    s.sug = { id = id, row = row, col = col, text = rest, final = true }
+    -- A new id of our own: a late answer of the request (its final, sent before the cancel
+    -- arrived) is stale, and cannot replace the rest shown here.
+    next_id = next_id + 1
+    local id = next_id
+    local o = s.sug and s.sug.origin
+    if not o or o.row ~= row then -- a line was accepted: the rest starts here
+      o = origin_at(buf, row, col, col, rest)
+    end
+    s.sug = { id = id, row = row, col = col, text = rest, final = true, origin = o }
     s.req = { id = id, row = row, col = col }
     s.tick = tick
     show(buf, s)
