@@ -484,3 +484,25 @@ def test_model_returns_are_corrected() -> None:
     assert correct_returns(fine, values, at) == fine
     literal = "go func() (int, error) {\n\treturn 1, err\n}()"
     assert correct_returns(literal, values, at) == literal
+
+
+def test_nothing_inside_a_block_that_already_handles_the_error() -> None:
+    src = (
+        "package p\n\nfunc f() (int, error) {\n\tv, err := g()\n\tif err != nil {\n"
+        "\t\t‸\n\t\treturn 0, err\n\t}\n\treturn v, nil\n}\n"
+    )
+    assert at_cursor(src) is None
+    assert at_cursor(src.replace("\t\treturn 0, err", '\t\tlog.Fatal(err)')) is None
+    # the check follows already: no second one above it
+    below = (
+        "package p\n\nfunc f() (int, error) {\n\tv, err := g()\n\t‸\n\tif err != nil {\n"
+        "\t\treturn 0, err\n\t}\n\treturn v, nil\n}\n"
+    )
+    assert at_cursor(below) is None
+    # a fresh block followed by the rest of the function (not inside it) still gets its body
+    fresh = (
+        "package p\n\nfunc f() (int, error) {\n\tv, err := g()\n\tif err != nil {\n"
+        "\t\t‸\n\treturn v, nil\n}\n"
+    )
+    check = at_cursor(fresh)
+    assert check is not None and check.text == "return 0, err\n\t}"

@@ -956,6 +956,10 @@ def suggest(
     root, node, functions, fn, scope = found
     data = scope.data
     statement = None
+    if in_block and _block_has_body(lines, row, above[: len(above) - len(above.lstrip())]):
+        return None  # the block already handles the error: a second return is no help
+    if not in_block and _next_line(lines, row).strip() == IF_ERR:
+        return None  # the check follows already
     if not in_block:
         # The statement right above the cursor line must assign err (`if err` typed in full
         # needs only err in sight: an earlier assignment or a named result).
@@ -1212,6 +1216,25 @@ def _err_in_sight(fn: _Function, fn_node: Node, row: int, data: bytes) -> bool:
         if re.search(rb"\berr\b\s*(?::=|=)|\berr\s+error\b|, err\b[^=]*:?=", line):
             return True
     return False
+
+
+def _next_line(lines: list[str], row: int) -> str:
+    """The first non-blank line after the cursor line (within 200 lines), or ""."""
+    return next((line for line in lines[row + 1 : row + 200] if line.strip()), "")
+
+
+def _block_has_body(lines: list[str], row: int, block_indent: str) -> bool:
+    """Whether the block opened on the line above the cursor already has a statement below
+    the cursor: a line indented deeper than the block, before its `}` (an unclosed block that
+    swallows the rest of the function in the parse has none: the next line is not deeper)."""
+    line = _next_line(lines, row)
+    indentation = line[: len(line) - len(line.lstrip())]
+    return (
+        bool(line)
+        and len(indentation) > len(block_indent)
+        and indentation.startswith(block_indent)
+        and not line.strip().startswith("}")
+    )
 
 
 def _block_closed(lines: list[str], row: int, block_indent: str) -> bool:
