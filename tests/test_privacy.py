@@ -35,6 +35,7 @@ from localllm.privacy import (
     register_secret,
     sends_in_clear,
 )
+from localllm.ring import ActivityRing
 from localllm.types import BufferSnapshot
 
 SECRET_FILES = [
@@ -62,6 +63,21 @@ SECRET_FILES = [
     "/home/me/.kube/config",
     "/home/me/infra/prod.tfvars",
     "C:\\Users\\me\\app\\.env",
+    "/home/me/.config/gh/hosts.yml",
+    "/home/me/.vault-token",
+    "/home/me/keys/AuthKey_ABC123.p8",
+    "/home/me/keys/server.ppk",
+    "/home/me/vpn/work.ovpn",
+    "/home/me/.s3cfg",
+    "/home/me/.boto",
+    "/home/me/.terraformrc",
+    "/home/me/.my.cnf",
+    "/home/me/app/config/secrets.yml",
+    "/home/me/.gem/credentials",
+    "/home/me/.cargo/credentials.toml",
+    "/home/me/.config/gcloud/application_default_credentials.json",
+    "/home/me/.azure/msal_token_cache.json",
+    "/home/me/backup/passwords.txt.gpg",
 ]
 CODE_FILES = [
     "/home/me/app/main.go",
@@ -73,6 +89,9 @@ CODE_FILES = [
     "/home/me/app/.envoy/main.go",
     "/home/me/app/config",
     "/home/me/app/pem.py",
+    "/home/me/app/hosts.yml",
+    "/home/me/app/secrets.go",
+    "/home/me/.config/gcloud/configurations/config_default",
     "",
 ]
 
@@ -553,3 +572,63 @@ def test_auto_probes_carry_no_buffer_text(tiny_model: Path) -> None:
     # Ollama, the one chosen, got the buffer text.
     bodies = [json.dumps(r.body) for r in ollama.requests if r.body is not None]
     assert any(marker in body for body in bodies)
+
+
+# --------------------------------------------------------------------------------------------
+# Symlinks and buffers that become secret
+
+
+def test_a_symlink_to_a_secrets_file_is_denied(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"TOKEN={SECRET}\n")
+    (tmp_path / "config.txt").symlink_to(tmp_path / ".env")
+    (tmp_path / "linked").symlink_to(tmp_path, target_is_directory=True)
+    assert denied(str(tmp_path / "config.txt"), DEFAULT_DENY) == ".env"
+    assert denied(str(tmp_path / "linked" / ".env"), DEFAULT_DENY) == ".env"
+    (tmp_path / "main.go").write_text("package main\n")
+    (tmp_path / "code.go").symlink_to(tmp_path / "main.go")
+    assert denied(str(tmp_path / "code.go"), DEFAULT_DENY) is None
+
+
+def test_the_ring_drops_the_chunks_of_a_path() -> None:
+    ring = ActivityRing()
+    assert ring.add("notes.go", f"token := {SECRET} more words", "yank", source="/a/notes.go")
+    ring.promote()
+    assert ring.add("notes.go", f"queued := {SECRET} other words", "edit", source="/a/notes.go")
+    assert ring.add("main.go", "func load() error { return nil }", "yank", source="/a/main.go")
+    assert ring.drop({"/a/notes.go"}) == 2
+    assert ring.chunks() == () and ring.queued_paths() == ["main.go"]
+
+
+def test_a_purged_buffer_leaves_nothing_in_the_engine(tmp_path: Path) -> None:
+    updates = Updates()
+    engine = Engine(parse_settings({"backend": "none"}), updates)
+    notes = str(tmp_path / "notes.go")
+    Path(notes).write_text(
+        f"package main\n\ntype Vault struct{{}}\n\nfunc secret() string {{ return \"{SECRET}\" }}\n"
+    )
+    Path(tmp_path / "main.go").write_text("package main\n\nfunc load() error { return nil }\n")
+    try:
+        snap = BufferSnapshot.from_text(SECRET + "\n", 0, 3, path=notes, filetype="go")
+        engine.add_activity(notes, f"token := {SECRET} more words", "yank")
+        engine.ring.promote()
+        engine.add_activity(notes, f"queued := {SECRET} other words", "edit")
+        engine.submit(CompletionRequest(id=1, bufnr=7, snapshot=snap))
+        updates.wait_final(1)
+        assert engine.ring.chunks() and engine._last is not None
+        assert "secret" in engine.definitions.definitions_in_folder(str(tmp_path), "go")
+        assert "Vault" in engine.go_packages.folder_types(str(tmp_path), "main")
+
+        engine.purge(7, [notes], [notes])
+        assert engine.ring.chunks() == () and engine.ring.queued_paths() == []
+        assert engine._last is None and engine._last_window == ""
+        assert engine.denied(notes)
+        engine.add_activity(notes, f"again := {SECRET} more words", "yank")
+        assert engine.ring.queued_paths() == []
+        names = engine.definitions.definitions_in_folder(str(tmp_path), "go")
+        assert "load" in names and "secret" not in names
+        assert "Vault" not in engine.go_packages.folder_types(str(tmp_path), "main")
+        # The editor allows the buffer again: its path is no longer refused.
+        engine.purge(None, [], [])
+        assert not engine.denied(notes)
+    finally:
+        engine.close()

@@ -182,3 +182,148 @@ def test_setup_checks_and_merges_the_privacy_options(nvim_factory: Any) -> None:
     nvim.exec_lua("require('localllm.bridge').channel()")
     refused = "config.llama_server.url: http://10.0.0.9:8012 is plain http"
     wait_for(lambda: refused in nvim.api.exec2("messages", {"output": True})["output"])
+
+
+# -- a buffer that becomes secret, a symlink to one, g:localllm_disable = 0 -------------------
+
+NOTE = f'\tnote := "{SECRET} token value"'
+
+
+def _idle(nvim: Any) -> None:
+    wait_for(lambda: status(nvim)["running"] is None)
+
+
+def _ask(nvim: Any, row: int, text: str) -> None:
+    """Type `text` at the start of `row` and wait for the answer to the request it makes."""
+    before = stats(nvim)["requests"]
+    type_in(nvim, row, text)
+    wait_for(lambda: stats(nvim)["requests"] > before)
+    wait_final(nvim)
+
+
+def _sent_after(server: Any, mark: int) -> list[str]:
+    return [json.dumps(seen.body) for seen in server.seen[mark:]]
+
+
+@pytest.mark.parametrize("transition", ["saveas", "b:localllm_disable"])
+def test_a_buffer_that_becomes_secret_is_purged_from_later_requests(
+    nvim_factory: Any, tmp_path: Path, transition: str
+) -> None:
+    from misbehaving_server import MisbehavingServer
+
+    with MisbehavingServer("llama_server") as server:
+        nvim = nvim_factory()
+        setup_plugin(nvim, **server.plugin_config(debounce_ms=20))
+        notes = open_buffer(nvim, str(tmp_path / "notes.go"), GO_FILE)
+        _ask(nvim, 7, NOTE)
+        normal(nvim, "yy")  # InsertLeave: the edit and the yank join the activity
+        chunks = wait_for(lambda: status(nvim)["queued_chunks"] + status(nvim)["extra_chunks"])
+        assert any(path.endswith("notes.go") for path in chunks)  # sent while allowed
+        _idle(nvim)
+        if transition == "saveas":
+            nvim.command(f"saveas {tmp_path / '.env.production'}")
+        else:
+            nvim.command("let b:localllm_disable = v:true")
+        assert nvim.exec_lua("return require('localllm.privacy').denied(...)", notes)
+        mark = len(server.seen)
+
+        open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+        _ask(nvim, 7, "\tm")
+        normal(nvim, "yy")  # promote (a prewarm with the last request) and a yank
+        _ask(nvim, 8, "\tn")
+        _idle(nvim)
+        bodies = _sent_after(server, mark)
+        assert bodies  # main.go was asked about
+        assert not any(SECRET in body for body in bodies)
+        st = status(nvim)
+        assert SECRET not in json.dumps(st)
+        kept = st["queued_chunks"] + st["extra_chunks"]
+        assert not any(p.endswith(("notes.go", ".env.production")) for p in kept), kept
+        assert str(notes) not in st["mirrored"]
+
+
+def test_a_buffer_turned_on_again_is_sent_again(nvim_factory: Any, tmp_path: Path) -> None:
+    from misbehaving_server import MisbehavingServer
+
+    with MisbehavingServer("llama_server") as server:
+        nvim = nvim_factory()
+        setup_plugin(nvim, **server.plugin_config(debounce_ms=20))
+        open_buffer(nvim, str(tmp_path / "notes.go"), GO_FILE)
+        _ask(nvim, 7, "\tx")
+        nvim.input("<Esc>")
+        nvim.command("let b:localllm_disable = v:true")
+        open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+        _ask(nvim, 7, "\ty")  # the purge goes with this request
+        nvim.command("edit " + str(tmp_path / "notes.go"))
+        nvim.command("unlet b:localllm_disable")
+        before = len(server.seen)
+        _ask(nvim, 8, "\tz")
+        _idle(nvim)
+        asked = _sent_after(server, before)
+        assert any('"\\tz' in body for body in asked), asked  # its cursor line, "\tz"
+
+
+def test_a_symlink_to_a_secrets_file_sends_nothing(nvim_factory: Any, tmp_path: Path) -> None:
+    from misbehaving_server import MisbehavingServer
+
+    secret_file = tmp_path / ".env"
+    secret_file.write_text(f"API_TOKEN={SECRET}\n", encoding="utf-8")
+    (tmp_path / "config.txt").symlink_to(secret_file)
+    with MisbehavingServer("llama_server") as server:
+        nvim = nvim_factory()
+        setup_plugin(nvim, **server.plugin_config(debounce_ms=20))
+        nvim.command(f"edit {tmp_path / 'config.txt'}")
+        nvim.command(f"edit {secret_file}")  # the same buffer, still named config.txt
+        buf = nvim.current.buffer.number
+        assert nvim.api.buf_get_name(buf).endswith("config.txt")
+        assert nvim.exec_lua("return require('localllm.privacy').denied(...)", buf)
+        type_in(nvim, 1, f"OTHER={SECRET} ")
+        normal(nvim, "yy")
+        open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+        _ask(nvim, 7, "\tm")
+        normal(nvim, "yy")
+        _ask(nvim, 8, "\tn")
+        _idle(nvim)
+        bodies = _sent_after(server, 0)
+        assert bodies and not any(SECRET in body for body in bodies)
+        assert SECRET not in json.dumps(status(nvim))
+
+
+def test_g_localllm_disable_0_means_not_disabled(nvim_factory: Any, tmp_path: Path) -> None:
+    nvim = nvim_factory()
+    buf = open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+
+    def denied() -> Any:
+        return nvim.exec_lua("return require('localllm.privacy').denied(...)", buf)
+
+    for value in ("0", "v:false"):
+        nvim.command(f"let g:localllm_disable = {value}")
+        nvim.command(f"let b:localllm_disable = {value}")
+        assert denied() is None, value
+    nvim.command("let g:localllm_disable = 1")
+    assert denied() == "vim.g.localllm_disable is set"
+    nvim.command("let g:localllm_disable = 0 | let b:localllm_disable = 1")
+    assert denied() == "vim.b.localllm_disable is set"
+
+
+def test_the_default_deny_lists_are_the_same_in_lua_and_python(nvim_factory: Any) -> None:
+    from localllm.privacy import DEFAULT_DENY
+
+    nvim = nvim_factory()
+    lua = nvim.exec_lua("return require('localllm.config').merge(nil).privacy.deny")
+    assert lua == list(DEFAULT_DENY)
+    match = (
+        "return require('localllm.privacy')"
+        ".match(..., require('localllm.config').merge(nil).privacy.deny)"
+    )
+    for path, glob in [
+        ("/home/me/.config/gh/hosts.yml", "gh/hosts.yml"),
+        ("/home/me/.vault-token", ".vault-token"),
+        ("/home/me/keys/AuthKey_ABC123.p8", "*.p8"),
+        (
+            "/home/me/.config/gcloud/application_default_credentials.json",
+            ".config/gcloud/*credentials*",
+        ),
+        ("/home/me/app/main.go", None),
+    ]:
+        assert nvim.exec_lua(match, path) == glob, path

@@ -152,6 +152,7 @@ function M.request(payload)
   if not chan then
     return false
   end
+  require('localllm.privacy').sweep(chan)
   local ok = pcall(vim.rpcnotify, chan, 'localllm_request', payload)
   if ok then
     require('localllm.status').on_request(payload.id)
@@ -165,6 +166,7 @@ end
 --- Tell a running host something; never starts it (nothing to complete yet).
 local function notify_host(method, ...)
   if state.chan then
+    require('localllm.privacy').sweep(state.chan) -- what became secret goes first
     pcall(vim.rpcnotify, state.chan, method, ...)
   end
 end
@@ -173,6 +175,13 @@ end
 ---@param payload table {kind, path, text, root}
 function M.activity(payload)
   notify_host('localllm_activity', payload)
+end
+
+--- A buffer became denied: Python drops what it kept of it and refuses the paths in `denied`
+--- (privacy.sweep sends this before anything else).
+---@param payload table {bufnr: integer|nil, paths: string[], denied: string[]}
+function M.purge(payload)
+  notify_host('localllm_purge', payload)
 end
 
 --- The buffer is gone: Python drops its copy.
@@ -200,6 +209,7 @@ function M.explain(payload)
   if not chan then
     return false, state.failed or 'the Python host is not running'
   end
+  require('localllm.privacy').sweep(chan)
   local ok = pcall(vim.rpcnotify, chan, 'localllm_explain', payload)
   if not ok then
     M.reset()

@@ -141,7 +141,11 @@ M.schema = {
       '*.keystore', '*.kdbx', 'id_rsa*', 'id_dsa*', 'id_ecdsa*', 'id_ed25519*', '.ssh/*',
       '.gnupg/*', '.netrc', '_netrc', '.git-credentials', '.npmrc', '.pypirc', '.pgpass',
       '.htpasswd', 'credentials.json', '.aws/credentials', '.docker/config.json',
-      '.kube/config', '*.tfvars', '*.tfstate',
+      '.kube/config', '*.tfvars', '*.tfstate', 'gh/hosts.yml', '.vault-token', '*.p8', '*.ppk',
+      '*.keytab', '*.ovpn', '*.gpg', '.terraformrc', 'terraform.rc', '.s3cfg', '.boto',
+      '.my.cnf', 'secrets.yaml', 'secrets.yml', '.dockercfg', '.gem/credentials',
+      '.cargo/credentials', '.cargo/credentials.toml', '.config/gcloud/*credentials*', '.azure/*',
+      -- the same list as DEFAULT_DENY in python/localllm/privacy.py (a test compares them)
     }),
     deny_extra = opt('patterns', {}), -- your own patterns, added to `deny`
     allow_remote_http = opt('boolean', false), -- plain http to another machine (https and loopback: always)

@@ -29,7 +29,7 @@ from .goerr import ErrCheck, GoPackages, clean_message, correct_returns, expecte
 from .goerr import suggest as suggest_err_check
 from .loglines import LogSite, find_log_site
 from .postprocess import clean
-from .privacy import denied
+from .privacy import denied, names_of
 from .ring import ActivityRing
 from .syntax_check import fit_to_syntax
 from .types import BufferSnapshot, FimContext, RequestTimings
@@ -127,7 +127,10 @@ class Engine:
         self.ring = ActivityRing(settings.context.extra_chunks, settings.context.extra_tokens * 3)
         self.definitions = DefinitionIndex(exclude=self.denied)
         self.buffers = BufferStore()  # the editor's buffers, mirrored for far context
-        self.go_packages = GoPackages()  # named types of Go package folders, for error checks
+        # Paths refused since a buffer that sent text under them became denied (purge()).
+        self._purged: frozenset[str] = frozenset()
+        # The named types of Go package folders, for error checks.
+        self.go_packages = GoPackages(exclude=self.denied)
         self._last: CompletionRequest | None = None
         self._last_window = ""
         self._cond = threading.Condition()
@@ -149,8 +152,37 @@ class Engine:
     # -- called from the editor thread -----------------------------------------------------
 
     def denied(self, path: str) -> bool:
-        """A file that must never be sent (privacy.deny); the editor checks it first."""
-        return denied(path, self.settings.privacy.patterns) is not None
+        """A file that must never be sent or read (privacy.deny, by its name or real path, or
+        purged: see purge()); the editor checks it first."""
+        if denied(path, self.settings.privacy.patterns) is not None:
+            return True
+        purged = self._purged
+        return bool(purged) and any(name in purged for name in names_of(path))
+
+    def purge(self, bufnr: int | None, paths: list[str], refused: list[str]) -> None:
+        """A buffer became denied (renamed to a secrets file, turned off): drop everything kept
+        of it (activity chunks, its mirror, the last request's text, cached suggestions, the
+        request in flight) and refuse the paths in `refused` from now on (the editor's whole
+        list: a path no longer in it is accepted again)."""
+        gone = set(paths)
+        for path in paths:
+            gone.update(names_of(path))
+        self._purged = frozenset(p for path in refused for p in names_of(path))
+        dropped = self.ring.drop(gone) if gone else 0
+        if bufnr is None:
+            return
+        self.buffers.detach(bufnr)
+        with self._cond:
+            for req in (self._pending, self._current):
+                if req is not None and (req.bufnr == bufnr or req.snapshot.path in gone):
+                    req.cancel.cancel()
+            if self._pending is not None and self._pending.cancel.cancelled:
+                self._pending = None
+            last = self._last
+            if last is not None and (last.bufnr == bufnr or last.snapshot.path in gone):
+                self._last, self._last_window = None, ""
+        self.cache.clear()
+        log.info("buffer %s purged: %d activity chunks dropped", bufnr, dropped)
 
     def submit(self, request: CompletionRequest) -> None:
         """Queue `request`; cancels the one in flight and drops any still queued."""
@@ -205,7 +237,7 @@ class Engine:
         if self.denied(path):
             return
         if self.settings.context.extra_tokens and self.settings.context.extra_chunks:
-            self.ring.add(display_name(path, root), text, kind)
+            self.ring.add(display_name(path, root), text, kind, source=path)
 
     def promote(self) -> None:
         """A quiet moment: queued activity joins the prompt; the model reads it now, while the

@@ -141,6 +141,7 @@ class ExplainService:
         notify: Notify | None = None,
         chat: ChatBackend | None = None,
         start_worker: bool = True,
+        exclude: Callable[[str], bool] | None = None,
     ) -> None:
         self.settings = settings
         self._emit = emit
@@ -148,9 +149,11 @@ class ExplainService:
         self._notify: Notify = notify or (lambda level, message: None)
         self._chat = chat
         self._owned = False
-        self.index = DefinitionIndex(
-            exclude=lambda path: denied(path, settings.privacy.patterns) is not None
+        # Files never sent or read: privacy.deny, or the engine's (which knows purged paths).
+        self._exclude = exclude or (
+            lambda path: denied(path, settings.privacy.patterns) is not None
         )
+        self.index = DefinitionIndex(exclude=self._exclude)
         self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
         self._cond = threading.Condition()
         self._pending: _Job | None = None
@@ -164,7 +167,7 @@ class ExplainService:
     # -- called from the editor thread -----------------------------------------------------
 
     def submit(self, request: ExplainRequest) -> None:
-        if denied(request.path, self.settings.privacy.patterns):
+        if self._exclude(request.path):
             self._emit(
                 {
                     "id": request.id,

@@ -20,6 +20,7 @@ import os
 import re
 import threading
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tree_sitter import Node, Parser, Tree
@@ -251,8 +252,9 @@ class GoPackages:
 
     Thread-safe. `max_files` bounds the files kept."""
 
-    def __init__(self, max_files: int = 512) -> None:
+    def __init__(self, max_files: int = 512, exclude: Callable[[str], bool] | None = None) -> None:
         self.max_files = max_files
+        self._exclude = exclude  # files never read (privacy.deny): exclude(path) is true
         self.parsed_files = 0
         self._lock = threading.Lock()
         self._parser: Parser | None = None
@@ -275,6 +277,8 @@ class GoPackages:
             if name.endswith("_test.go") and not tests:
                 continue
             if excluded and os.path.abspath(entry.path) == excluded:
+                continue
+            if self._exclude is not None and self._exclude(entry.path):
                 continue
             found = self._file(entry)
             if found is not None and (not package or found.package == package):

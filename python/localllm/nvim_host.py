@@ -202,6 +202,21 @@ class LocalLLMPlugin:
         if self.engine is not None:
             self.engine.buffers.detach(int(bufnr))
 
+    @pynvim.rpc_export("localllm_purge", sync=False)
+    def purge(self, payload: dict[str, Any]) -> None:
+        """A buffer became denied (lua/localllm/privacy.lua sweep): {bufnr, paths, denied}."""
+        if self.engine is None:
+            return
+        try:
+            bufnr = payload.get("bufnr")
+            self.engine.purge(
+                None if bufnr is None else int(bufnr),
+                [str(p) for p in payload.get("paths") or ()],
+                [str(p) for p in payload.get("denied") or ()],
+            )
+        except (AttributeError, TypeError, ValueError) as exc:
+            _bad("purge payload", exc)
+
     @pynvim.rpc_export("localllm_promote", sync=False)
     def promote(self) -> None:
         if self.engine is not None:
@@ -270,6 +285,7 @@ class LocalLLMPlugin:
                 self._explain_event,
                 completion=self.engine.backend,
                 notify=self._notify,
+                exclude=self.engine.denied,
             )
         self.explainer.submit(request)
 

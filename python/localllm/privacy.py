@@ -28,6 +28,7 @@ __all__ = [
     "PrivateFormatter",
     "denied",
     "is_loopback",
+    "names_of",
     "plain_http_refusal",
     "redact",
     "register_secret",
@@ -67,6 +68,26 @@ DEFAULT_DENY: tuple[str, ...] = (
     ".kube/config",
     "*.tfvars",
     "*.tfstate",
+    "gh/hosts.yml",
+    ".vault-token",
+    "*.p8",
+    "*.ppk",
+    "*.keytab",
+    "*.ovpn",
+    "*.gpg",
+    ".terraformrc",
+    "terraform.rc",
+    ".s3cfg",
+    ".boto",
+    ".my.cnf",
+    "secrets.yaml",
+    "secrets.yml",
+    ".dockercfg",
+    ".gem/credentials",
+    ".cargo/credentials",
+    ".cargo/credentials.toml",
+    ".config/gcloud/*credentials*",
+    ".azure/*",
 )
 
 
@@ -78,12 +99,23 @@ def _matches(path: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(os.path.basename(path).lower(), pattern)
 
 
-def denied(path: str, patterns: Iterable[str]) -> str | None:
-    """The first pattern that `path` matches (the file must never be sent), else None."""
+def names_of(path: str) -> tuple[str, ...]:
+    """The names a file goes by: `path` and, when a symlink leads elsewhere, its real path."""
     if not path:
-        return None
+        return ()
+    try:
+        real = os.path.realpath(path)
+    except (OSError, ValueError):
+        return (path,)
+    return (path,) if real == path else (path, real)
+
+
+def denied(path: str, patterns: Iterable[str]) -> str | None:
+    """The first pattern that `path` or its real path matches (the file must never be sent:
+    a symlink to `.env` is `.env`), else None."""
+    names = names_of(path)
     for pattern in patterns:
-        if pattern and _matches(path, pattern):
+        if pattern and any(_matches(name, pattern) for name in names):
             return pattern
     return None
 

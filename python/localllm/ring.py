@@ -23,10 +23,11 @@ REPEATS_CURSOR = 0.5  # a chunk this similar to the text around the cursor is dr
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    path: str
+    path: str  # as the prompt names it
     text: str
     kind: str  # "edit" | "yank" | "buffer" | "save"
     words: frozenset[str]
+    source: str = ""  # the editor's path of the file it came from (for drop())
 
 
 def words_of(text: str) -> frozenset[str]:
@@ -49,8 +50,9 @@ class ActivityRing:
         self._ring: list[Chunk] = []
         self._lock = threading.Lock()
 
-    def add(self, path: str, text: str, kind: str) -> bool:
-        """Queue a chunk (cut to `chunk_lines` lines); False when it carries nothing."""
+    def add(self, path: str, text: str, kind: str, source: str = "") -> bool:
+        """Queue a chunk (cut to `chunk_lines` lines); False when it carries nothing. `source`
+        is the file's own path when `path` is a display name (drop() finds it by either)."""
         lines = [line.rstrip() for line in text.split("\n")]
         while lines and not lines[-1]:
             lines.pop()
@@ -61,7 +63,7 @@ class ActivityRing:
         words = words_of(body)
         if len(words) < 3 or not path:
             return False
-        chunk = Chunk(path, body[: self.budget_chars], kind, words)
+        chunk = Chunk(path, body[: self.budget_chars], kind, words, source or path)
         with self._lock:
             self._queue = [c for c in self._queue if similarity(c.words, words) <= SAME]
             self._queue.append(chunk)
@@ -100,6 +102,15 @@ class ActivityRing:
     def pending(self) -> int:
         with self._lock:
             return len(self._queue)
+
+    def drop(self, paths: set[str]) -> int:
+        """Forget every chunk, queued or in the ring, from one of `paths` (a buffer that must not
+        be sent any more); returns how many went."""
+        with self._lock:
+            before = len(self._queue) + len(self._ring)
+            self._queue = [c for c in self._queue if c.source not in paths and c.path not in paths]
+            self._ring = [c for c in self._ring if c.source not in paths and c.path not in paths]
+            return before - len(self._queue) - len(self._ring)
 
     def clear(self) -> None:
         with self._lock:
