@@ -604,7 +604,7 @@ def test_a_purged_buffer_leaves_nothing_in_the_engine(tmp_path: Path) -> None:
     engine = Engine(parse_settings({"backend": "none"}), updates)
     notes = str(tmp_path / "notes.go")
     Path(notes).write_text(
-        f"package main\n\ntype Vault struct{{}}\n\nfunc secret() string {{ return \"{SECRET}\" }}\n"
+        f'package main\n\ntype Vault struct{{}}\n\nfunc secret() string {{ return "{SECRET}" }}\n'
     )
     Path(tmp_path / "main.go").write_text("package main\n\nfunc load() error { return nil }\n")
     try:
@@ -631,4 +631,26 @@ def test_a_purged_buffer_leaves_nothing_in_the_engine(tmp_path: Path) -> None:
         engine.purge(None, [], [])
         assert not engine.denied(notes)
     finally:
+        engine.close()
+
+
+def test_explain_reads_no_purged_file(tmp_path: Path) -> None:
+    engine = Engine(parse_settings({"backend": "none"}), Updates(), start_worker=False)
+    events: list[dict[str, Any]] = []
+    explainer = ExplainService(
+        engine.settings, events.append, start_worker=False, exclude=engine.denied
+    )
+    notes = tmp_path / "notes.py"
+    notes.write_text(f"def secret():\n    return '{SECRET}'\n")
+    (tmp_path / "app.py").write_text("def load():\n    return 1\n")
+    try:
+        assert "secret" in explainer.index.definitions_in_folder(str(tmp_path), "python")
+        engine.purge(3, [str(notes)], [str(notes)])
+        names = explainer.index.definitions_in_folder(str(tmp_path), "python")
+        assert "load" in names and "secret" not in names
+        payload = {"id": 5, "path": str(notes), "filetype": "python", "lines": ["x = 1"]}
+        explainer.submit(request_from_payload(payload))
+        assert events and events[0]["kind"] == "error"
+    finally:
+        explainer.close()
         engine.close()

@@ -205,7 +205,7 @@ def _sent_after(server: Any, mark: int) -> list[str]:
     return [json.dumps(seen.body) for seen in server.seen[mark:]]
 
 
-@pytest.mark.parametrize("transition", ["saveas", "b:localllm_disable"])
+@pytest.mark.parametrize("transition", ["saveas", "b:localllm_disable", "deny_extra"])
 def test_a_buffer_that_becomes_secret_is_purged_from_later_requests(
     nvim_factory: Any, tmp_path: Path, transition: str
 ) -> None:
@@ -222,6 +222,10 @@ def test_a_buffer_that_becomes_secret_is_purged_from_later_requests(
         _idle(nvim)
         if transition == "saveas":
             nvim.command(f"saveas {tmp_path / '.env.production'}")
+        elif transition == "deny_extra":
+            setup_plugin(
+                nvim, **server.plugin_config(debounce_ms=20, privacy={"deny_extra": ["notes.*"]})
+            )
         else:
             nvim.command("let b:localllm_disable = v:true")
         assert nvim.exec_lua("return require('localllm.privacy').denied(...)", notes)
