@@ -173,9 +173,12 @@ class Engine:
             return
         self.buffers.detach(bufnr)
         with self._cond:
-            for req in (self._pending, self._current):
-                if req is not None and (req.bufnr == bufnr or req.snapshot.path in gone):
-                    req.cancel.cancel()
+            # The request in flight may carry the dropped chunks; a queued one reads them later.
+            if self._current is not None:
+                self._current.cancel.cancel()
+            req = self._pending
+            if req is not None and (req.bufnr == bufnr or req.snapshot.path in gone):
+                req.cancel.cancel()
             if self._pending is not None and self._pending.cancel.cancelled:
                 self._pending = None
             last = self._last
