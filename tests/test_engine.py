@@ -228,15 +228,16 @@ def test_time_limit_ends_generation(gemma_model: Path) -> None:
 
 
 def test_the_suggestion_after_an_accept_is_prepared_while_the_user_reads() -> None:
-    # Two pieces, neither a single byte: after a prompt ending in ")" the answer comes again.
-    engine, rec = make_engine(model_files.tiny_path(["fmt.Println(", '"hello")']))
+    # Two pieces, neither a single byte: after a prompt ending in ";" the answer comes again
+    # (and still parses: `f();f();` is Go, so the syntax check keeps it).
+    engine, rec = make_engine(model_files.tiny_path(["fmt.Println(", '"hello");']))
     try:
         snap = snapshot()
         engine.submit(CompletionRequest(1, 0, snap))
         rec.wait(lambda: 1 in rec.finals)
         wait_idle(engine)
         accepted = snap.with_insertion(rec.finals[1].text)
-        assert accepted.cursor_line == '\tfmt.Println("hello")'
+        assert accepted.cursor_line == '\tfmt.Println("hello");'
         engine.submit(CompletionRequest(2, 0, accepted))
         rec.wait(lambda: 2 in rec.finals)
         assert rec.finals[2].source == "cache"

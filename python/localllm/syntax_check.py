@@ -1,4 +1,4 @@
-"""Cut a multi-line suggestion back to the part that parses where it would be inserted.
+"""Cut a suggestion back to the part that parses where it would be inserted.
 
 The document is the window of the buffer that the model saw, as it would be after accepting the
 suggestion: ``prefix + middle + suggestion + line_suffix + "\\n" + suffix``. The far-context
@@ -31,6 +31,13 @@ prefix that adds none is kept. The shortest prefix tried ends with the first non
 is always kept. When every prefix adds errors (the suggestion opens a block it does not close,
 for instance because the line budget ran out), the one adding the fewest is kept, the longest
 among equals: then a suggestion that is merely unfinished stays whole.
+
+A one-line suggestion is cut at token boundaries instead, longest first, to the longest prefix
+that adds none once finished: as it is, with its open strings and brackets closed (an open call
+the user will close), or after a placeholder operand (`x := `), and in Python with a body after
+a trailing `:`. When none but the empty prefix holds (`def 1st_price(self):`, a stray `}`),
+nothing is left. Half-typed lines that already have errors compare against that count, so a
+suggestion that keeps the line's error as it is passes.
 
 Cost: one full parse of the window (a few more when its start is broken, see above), then
 incremental re-parses (tree-sitter reuses the unchanged subtrees) for the suggestion and each
@@ -69,11 +76,11 @@ def adds_errors(text: str, ctx: FimContext) -> bool:
 def fit_to_syntax(text: str, ctx: FimContext) -> str:
     """`text`, or its longest prefix ending at a line end that adds no syntax errors.
 
-    A single-line suggestion, and any text in a language without a grammar, is returned as is.
-    See the module docstring for the rules.
+    Any text in a language without a grammar is returned as is. See the module docstring for
+    the rules; a single line is cut at a token boundary (`_fit_line`).
     """
     if "\n" not in text:
-        return text
+        return _fit_line(text, ctx)
     cuts = _cuts(text)
     if not cuts:
         return text
@@ -91,6 +98,67 @@ def fit_to_syntax(text: str, ctx: FimContext) -> str:
             if count - doc.base < best_added:
                 best, best_added = candidate, count - doc.base
         return best
+
+
+def _fit_line(text: str, ctx: FimContext) -> str:
+    """A one-line `text`, or its longest prefix ending at a token boundary that adds no errors,
+    where a prefix counts as it would be once finished: its open strings and brackets closed
+    (and, in Python, a block opener given a body), so an open call the user will close stays.
+    Nothing when no prefix but the empty one holds."""
+    if not text.strip():
+        return text
+    with _document(ctx) as doc:
+        if doc is None:
+            return text
+        for cut in [len(text), *reversed(_token_ends(text))]:
+            candidate = text[:cut]
+            # As it is, closed, or closed after a placeholder operand (`x := ` waits for one).
+            endings = {"", _finish(ctx.middle + candidate, ctx.language)}
+            if not candidate[-1:].isalnum():
+                endings.add(" x" + _finish(ctx.middle + candidate + " x", ctx.language))
+            for finished in (candidate + ending for ending in sorted(endings)):
+                count = doc.insert(_encode(finished))
+                if count < 0:  # the parser gave up: no verdict
+                    return text
+                if count <= doc.base:
+                    return candidate
+        return ""
+
+
+_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+
+
+def _token_ends(text: str) -> list[int]:
+    """The ends of the tokens of `text` (ascending), not after blanks, the whole text excluded."""
+    ends = [m.end() for m in _TOKEN.finditer(text) if not m.group().isspace()]
+    return [end for end in ends if end < len(text)]
+
+
+def _finish(line: str, language: str | None) -> str:
+    """What closes the strings and brackets left open in `line` (a simple scan: quotes with
+    backslash escapes, brackets outside them); in Python, a body for a trailing block opener."""
+    closing = {"(": ")", "[": "]", "{": "}"}
+    stack: list[str] = []
+    quote = ""
+    escaped = False
+    for ch in line:
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'`":
+            quote = ch
+        elif ch in closing:
+            stack.append(closing[ch])
+        elif stack and ch == stack[-1]:
+            stack.pop()
+    tail = quote + "".join(reversed(stack))
+    if language == "python" and (line + tail).rstrip().endswith(":"):
+        tail += " pass"
+    return tail
 
 
 @contextmanager
