@@ -103,13 +103,14 @@ def test_a_late_answer_after_accept_word_does_not_replace_the_rest(
     """The final of the request, sent before its cancel arrived, comes after accept-word."""
     server.state.answer = ["世", "界 🎉", "\tok"]
     nvim = start(nvim_factory, server)
-    open_buffer(nvim, str(tmp_path / "wide.go"), "package main\n\nfunc main() {\n\t\n}\n")
-    insert_at(nvim, 4, 1)
+    # In a string: the suggestion parses there.
+    open_buffer(nvim, str(tmp_path / "wide.go"), 'package main\n\nfunc main() {\n\ts := ""\n}\n')
+    insert_at(nvim, 4, len('\ts := "'))
     nvim.exec_lua("require('localllm').trigger()")
     wait_for(lambda: drawn(nvim) == "世界 🎉\tok")
     old_id = nvim.exec_lua(SUGGESTION)["id"]
     nvim.input("<M-Right>")
-    wait_for(lambda: lines(nvim)[3] == "\t世界")
+    wait_for(lambda: lines(nvim)[3] == '\ts := "世界"')
     assert drawn(nvim) == " 🎉\tok"
     nvim.exec_lua(
         "require('localllm.session').on_update({id = ..., bufnr = vim.api.nvim_get_current_buf(),"
@@ -119,5 +120,5 @@ def test_a_late_answer_after_accept_word_does_not_replace_the_rest(
     assert drawn(nvim) == " 🎉\tok"
     nvim.input("<Tab>")
     wait_for(lambda: "ok" in lines(nvim)[3])
-    assert lines(nvim)[3] == "\t世界 🎉\tok"
+    assert lines(nvim)[3] == '\ts := "世界 🎉\tok"'
     assert drawn_display(nvim) is None or "世" not in (drawn_display(nvim) or "")

@@ -415,7 +415,9 @@ def test_macros_and_dot_repeat_around_an_accept(
     nvim_factory: Any, server: MisbehavingServer, tmp_path: Path
 ) -> None:
     nvim = start(nvim_factory, server)
-    text = "package main\n\nfunc main() {\n\tx := 1\n\ty := 2\n\tz := 3\n}\n"
+    # Statements end in ";": the suggestion after them parses (a one-line suggestion that does
+    # not is cut).
+    text = "package main\n\nfunc main() {\n\tx := 1;\n\ty := 2;\n\tz := 3;\n}\n"
     open_buffer(nvim, str(tmp_path / "m.go"), text)
     nvim.command("setlocal noexpandtab")
     nvim.current.window.cursor = (4, 0)
@@ -423,11 +425,11 @@ def test_macros_and_dot_repeat_around_an_accept(
     nvim.input("A ")
     wait_for(lambda: drawn(nvim) == HELLO)
     nvim.input("<Tab>")
-    wait_for(lambda: lines(nvim)[3] == "\tx := 1 " + HELLO)
+    wait_for(lambda: lines(nvim)[3] == "\tx := 1; " + HELLO)
     nvim.input("<Esc>q")
     wait_for(lambda: mode(nvim) == "n" and nvim.funcs.reg_recording() == "")
     # The accepted text is in the buffer once; no ghost text is left.
-    assert lines(nvim)[3] == "\tx := 1 " + HELLO
+    assert lines(nvim)[3] == "\tx := 1; " + HELLO
     assert drawn(nvim) is None
     assert (
         nvim.exec_lua(
@@ -437,17 +439,17 @@ def test_macros_and_dot_repeat_around_an_accept(
     )
     # `.` repeats the typed insert (what the user typed, exactly).
     nvim.input("j.")
-    wait_for(lambda: lines(nvim)[4] == "\ty := 2 ")
+    wait_for(lambda: lines(nvim)[4] == "\ty := 2; ")
     assert mode(nvim) == "n"
     # The macro replays its keys: at replay time no suggestion is shown, so the recorded Tab
     # is a plain Tab (the documented passthrough), and nothing else is inserted.
     nvim.input("j@a")
-    wait_for(lambda: lines(nvim)[5] != "\tz := 3")
-    assert lines(nvim)[5] == "\tz := 3 \t"
+    wait_for(lambda: lines(nvim)[5] != "\tz := 3;")
+    assert lines(nvim)[5] == "\tz := 3; \t"
     assert mode(nvim) == "n"
     assert drawn(nvim) is None
     # The plugin still works afterwards.
-    insert_at(nvim, 6, len("\tz := 3 \t"))
+    insert_at(nvim, 6, len("\tz := 3; \t"))
     still_suggests(nvim, server, "w")
     assert_no_traceback(nvim)
 
