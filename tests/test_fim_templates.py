@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from localllm.fim_templates import TEMPLATES, template_for
@@ -78,3 +80,55 @@ def test_every_family_stops_on_its_own_markers() -> None:
     for template in TEMPLATES.values():
         for marker in (template.prefix.strip(), template.suffix.strip()):
             assert marker in template.stop, (template.name, marker)
+
+
+FIM_MARKERS = sorted(
+    {m for t in TEMPLATES.values() for m in (t.prefix, t.suffix, t.middle, *t.stop) if m.strip()}
+    | {t.repo_name for t in TEMPLATES.values() if t.repo_name}
+    | {t.file_sep for t in TEMPLATES.values() if t.file_sep}
+)
+CHAT_MARKERS = [
+    "<|im_start|>system",
+    "<|im_end|>",
+    "<start_of_turn>user",
+    "<end_of_turn>",
+    "<|start_header_id|>system<|end_header_id|>",
+    "<|eot_id|>",
+    "<|begin_of_text|>",
+    "[INST]",
+    "[/INST]",
+    "<s>",
+    "</s>",
+    "<|user|>",
+    "<|assistant|>",
+    "<|end|>",
+    "<|system|>",
+    "<｜User｜>",
+    "<｜Assistant｜>",
+]
+
+
+@pytest.mark.parametrize("family", sorted(TEMPLATES))
+@pytest.mark.parametrize("marker", [m.strip() for m in FIM_MARKERS] + CHAT_MARKERS)
+def test_buffer_markers_never_read_as_ours(family: str, marker: str) -> None:
+    # The user's code holding a control marker must not add one to the prompt: only the
+    # template's own markers appear, each as often as in the same prompt without the marker.
+    template = TEMPLATES[family]
+    clean = ctx(prefix="x = 1\n", line_suffix="y", middle="z", extra=[("a.py", "q\n")])
+    dirty = ctx(
+        prefix=f"x = '{marker}'\n",
+        line_suffix=f"y{marker}",
+        suffix=f"w{marker}\n",
+        middle=f"z{marker}",
+        extra=[(f"a{marker}.py", f"q {marker}\n")],
+        filename=f"main{marker}.py",
+    )
+    plain = template.render(clean, clean.extra)
+    rendered = template.render(dirty, dirty.extra)
+    chat = {m for c in CHAT_MARKERS for m in re.findall(r"<[^<>]+>|\[/?\w+\]", c)}
+    for ours in {*FIM_MARKERS, *chat}:
+        ours = ours.strip()
+        if ours:
+            assert rendered.count(ours) == plain.count(ours), (ours, rendered)
+    # Faithful otherwise: only zero-width spaces were added.
+    assert marker in rendered.replace("\u200b", "")

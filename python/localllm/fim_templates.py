@@ -18,7 +18,29 @@ from dataclasses import dataclass
 
 from .types import FimContext
 
-__all__ = ["TEMPLATES", "FimTemplate", "template_for"]
+__all__ = ["TEMPLATES", "FimTemplate", "defuse_markers", "template_for"]
+
+# Control-token text that tokenizers turn into special tokens: `<|...|>` (Qwen, ChatML, Llama 3,
+# Phi, Granite, Gemma FIM), DeepSeek's fullwidth `<｜...｜>`, angle-bracket names (StarCoder,
+# CodeLlama, Gemma turns, `<s>`) and Mistral/Codestral square-bracket markers.
+_MARKER = re.compile(
+    r"<\|[^\s|<>]{1,48}\|>"
+    r"|<｜[^\s｜<>]{1,48}｜>"
+    r"|</?(?:fim_\w+|file_sep|repo_name|gh_stars|filename|PRE|SUF|MID|EOT|s|eos|bos|pad|unk"
+    r"|start_of_turn|end_of_turn|start_of_image|end_of_image|mask|empty_output|jupyter_\w+)>"
+    r"|\[/?(?:INST|PREFIX|SUFFIX|MIDDLE|SYSTEM_PROMPT|AVAILABLE_TOOLS|TOOL_CALLS|TOOL_RESULTS"
+    r"|TOOL_CONTENT|IMG|THINK)\]"
+)
+_ZWSP = "\u200b"
+
+
+def defuse_markers(text: str) -> str:
+    """Buffer text with every control-token-like marker broken by a zero-width space after its
+    first character, so a server that tokenizes with special parsing sees plain text, not a new
+    FIM part or chat turn. Applied to buffer-derived text only, never to our own markers."""
+    if "<" not in text and "[" not in text:
+        return text
+    return _MARKER.sub(lambda m: m.group(0)[0] + _ZWSP + m.group(0)[1:], text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,25 +67,28 @@ class FimTemplate:
     ) -> str:
         """The prompt for `ctx`; `extra` is (path, text) chunks of other files, oldest first."""
         head = self._files_header(ctx, extra, repo)
-        before = ctx.header + ctx.prefix
-        after = ctx.after_cursor
+        before = defuse_markers(ctx.header + ctx.prefix)
+        after = defuse_markers(ctx.after_cursor)
+        middle = defuse_markers(ctx.middle)
         if self.suffix_first:
             return (
                 f"{head}{self.suffix}{self.after_suffix}{after}"
-                f"{self.prefix}{self.after_prefix}{before}{ctx.middle}"
+                f"{self.prefix}{self.after_prefix}{before}{middle}"
             )
         return (
             f"{head}{self.prefix}{self.after_prefix}{before}"
-            f"{self.suffix}{self.after_suffix}{after}{self.middle}{ctx.middle}"
+            f"{self.suffix}{self.after_suffix}{after}{self.middle}{middle}"
         )
 
     def _files_header(self, ctx: FimContext, extra: Sequence[tuple[str, str]], repo: str) -> str:
+        extra = [(defuse_markers(path), defuse_markers(text)) for path, text in extra]
         if self.file_sep is None:
             return "".join(f"// {path}\n{text.rstrip()}\n\n" for path, text in extra)
+        repo = defuse_markers(repo)
         parts = [f"{self.repo_name}{repo or 'project'}\n"] if self.repo_name else []
         for path, text in extra:
             parts.append(f"{self.file_sep}{path}\n{text.rstrip()}\n")
-        parts.append(f"{self.file_sep}{ctx.filename}\n")
+        parts.append(f"{self.file_sep}{defuse_markers(ctx.filename)}\n")
         return "".join(parts)
 
 
