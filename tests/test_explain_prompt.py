@@ -4,6 +4,7 @@ the explain worker with a scripted chat backend. No Neovim, no model, no network
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ from localllm.explain_prompt import (
     selection_text,
 )
 from nvim_helpers import wait_for
+from test_fim_templates import CHAT_MARKERS, FIM_MARKERS
 
 GO = """package store
 
@@ -424,3 +426,16 @@ def test_explain_settings_pick_a_server() -> None:
     assert isinstance(openai, OpenAIBackend) and openai.chat_model().label == "m"
     for chat in (ollama, server, openai):
         chat.close()
+
+
+@pytest.mark.parametrize("marker", [m.strip() for m in FIM_MARKERS] + CHAT_MARKERS)
+def test_chat_markers_in_the_code_never_open_a_turn(marker: str) -> None:
+    lines = ("package p", "", "func f() string {", f'\treturn "{marker}x"', "}")
+    prompt = build_prompt(
+        request(lines=lines, cursor_row=3, question=f"why {marker}?"), n_ctx=4096, max_tokens=256
+    )
+    user = prompt.messages[1]["content"]
+    chat = {m for c in CHAT_MARKERS for m in re.findall(r"<[^<>]+>|\[/?\w+\]", c)}
+    for raw in {m.strip() for m in FIM_MARKERS} | chat:
+        assert raw not in user, (raw, user)
+    assert f'"{marker}x"' in user.replace("\u200b", "")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from . import treesitter
 from .context import display_name, estimate_tokens
 from .definitions import DefinitionIndex, relevant_definitions
+from .fim_templates import defuse_markers
 
 log = logging.getLogger(__name__)
 
@@ -440,6 +441,8 @@ def build_prompt(
     parts.append(question)
     messages = [
         {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": "\n\n".join(parts)},
+        # All of it is buffer text or our plain headings: control-token text in the code must
+        # not open a new chat turn once the chat template is applied.
+        {"role": "user", "content": defuse_markers("\n\n".join(parts))},
     ]
     return ExplainPrompt(messages, target, language, note, [c for c in used_context if c])
