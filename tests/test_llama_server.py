@@ -6,6 +6,7 @@ keeps), never as speed; speed goes to the benchmarks.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import subprocess
@@ -26,6 +27,7 @@ from localllm.config import parse_settings
 from localllm.context import build_context
 from localllm.errors import BackendError, BackendUnavailable
 from localllm.types import BufferSnapshot, FimContext, GenerationParams, RequestTimings
+from test_fim_templates import CHAT_MARKERS, FIM_MARKERS
 
 # llama.cpp built with GGML_NATIVE on a CPU that reports AMX but may not let a process use it
 # (some VMs) dies with SIGILL in the AMX kernels of repacked Q4_K weights; plain weights work.
@@ -641,3 +643,30 @@ def test_mock_loading_and_context_errors_say_what_to_do() -> None:
     backend = mock_backend(health=httpx.Response(404, text="no such page"))
     with pytest.raises(BackendError, match=r"a llama\.cpp llama-server"):
         backend.prepare()
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("marker", [m.strip() for m in FIM_MARKERS] + CHAT_MARKERS)
+def test_infill_prompt_keeps_marker_text_as_text(llama_server_tiny: Any, marker: str) -> None:
+    # /infill tokenizes `prompt` with special tokens parsed: `<|fim_middle|>` typed in the
+    # code must not become a second middle token.
+    backend = LlamaServerBackend(
+        settings(llama_server_tiny.url, llama_server={"endpoint": "infill"})
+    )
+    try:
+        backend.prepare()
+        session = backend._session
+        assert session is not None
+        ctx = dataclasses.replace(go_context(), middle=f"x := `{marker}")
+        params = parse_settings({}).generation
+        _, body = backend._request(session, ctx, params)
+        specials = {
+            ids[0] for ids in [backend._tokenize_raw(marker, special=True)] if len(ids) == 1
+        }
+        sent = backend._tokenize_raw(body["prompt"], special=True)
+        assert not specials & set(sent)
+        assert body["prompt"].replace("\u200b", "") == ctx.middle
+        pieces, _ = run(backend, ctx)
+        assert "".join(pieces)
+    finally:
+        backend.close()

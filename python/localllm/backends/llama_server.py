@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendError, BackendUnavailable
-from ..fim_templates import TEMPLATES, FimTemplate, template_for
+from ..fim_templates import TEMPLATES, FimTemplate, defuse_markers, template_for
 from ..gguf_meta import GGUFError, read_gguf
 from ..prompt import PromptTooLong, token_prompt
 from ..types import FimContext, GenerationParams, RequestTimings
@@ -422,7 +422,9 @@ class LlamaServerBackend:
                     {"filename": path, "text": clean_text(text.rstrip() + "\n")}
                     for path, text in ctx.extra
                 ],
-                "prompt": clean_text(ctx.middle),
+                # The server parses special tokens in `prompt` (not in the input_* fields) and
+                # drops a token-id `prompt` (measured), so marker text in it is defused.
+                "prompt": defuse_markers(clean_text(ctx.middle)),
             }
         else:
             path = "/completion"
