@@ -31,6 +31,7 @@ from localllm.config import OllamaSettings, Settings
 from localllm.errors import BackendError, BackendUnavailable
 from localllm.fim_templates import TEMPLATES
 from localllm.types import FimContext, GenerationParams, IndentStyle, RequestTimings
+from test_fim_templates import CHAT_MARKERS, FIM_MARKERS
 
 pytestmark = pytest.mark.model
 
@@ -663,3 +664,17 @@ def test_the_engine_completes_through_ollama(fake: FakeOllama) -> None:
     assert prompt.startswith("<|repo_name|>")
     assert "<|file_sep|>app/main.go\n" in prompt
     assert prompt.endswith("<|fim_middle|>\t")
+
+
+@pytest.mark.parametrize("family", sorted(TEMPLATES))
+@pytest.mark.parametrize("marker", [m.strip() for m in FIM_MARKERS] + CHAT_MARKERS)
+def test_raw_prompt_carries_no_marker_from_the_buffer(
+    fake: FakeOllama, family: str, marker: str
+) -> None:
+    backend = make(fake.url, model="mycoder", mode="raw", fim_template=family)
+    ctx = ctx_for(f"s = '{marker}'\n", f"t{marker}", f"{marker}", f"\n# {marker}\n")
+    run(backend, ctx)
+    sent = fake.last("/api/generate").body["prompt"]
+    clean = TEMPLATES[family].render(ctx_for("s = ''\n", "t", "", "\n# \n"))
+    assert sent.count(marker) == clean.count(marker), sent
+    assert marker in sent.replace("\u200b", "")
