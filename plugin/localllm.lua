@@ -76,6 +76,10 @@ else
     once = true,
     callback = function()
       require('localllm').ensure_setup()
+      if vim.fn.argc() > 0 then
+        -- The file given was entered before setup made its autocmds.
+        require('localllm').start_host_soon()
+      end
     end,
   })
 end

@@ -1,25 +1,32 @@
 -- The only module that talks to the Python host: start it, send requests, receive updates.
 local M = {}
 
-local state = {
-  chan = nil, ---@type integer|nil
-  failed = nil, ---@type string|nil
-  notified = {}, ---@type table<string, boolean>
-  kind = nil, ---@type 'venv'|'provider'|nil where the running host comes from
-  own = nil, ---@type localllm.OwnHost|nil the host started from the plugin's environment
-}
+local notice = require('localllm.notice')
 
---- Notify once per distinct message (one notification per problem, not per keystroke).
+-- Kept in a global so that reloading the modules (:Lazy reload) finds the running host
+-- instead of starting a second one with its own copy of the model.
+---@class localllm.BridgeState
+---@field chan integer|nil       the host's channel (set as soon as the job runs)
+---@field ready boolean          the host answered its init
+---@field failed string|nil      why the host cannot start (cleared by setup() and install)
+---@field kind 'venv'|'provider'|nil where the running host comes from
+---@field own localllm.OwnHost|nil the host started from the plugin's environment
+---@field replies table<integer, fun(value: any, err: string|nil)>
+---@field next_token integer
+_G._localllm_bridge = _G._localllm_bridge
+  or { chan = nil, ready = false, failed = nil, kind = nil, own = nil, replies = {}, next_token = 0 }
+local state = _G._localllm_bridge ---@type localllm.BridgeState
+
+-- How long a user command waits for the host's answer before saying it does not answer.
+M.answer_ms = 3000
+-- How long a user command waits for the host to start.
+M.start_ms = 15000
+
+--- Notify once per distinct problem (one notification per problem, not per keystroke).
 ---@param level integer
 ---@param msg string
 function M.notify_once(level, msg)
-  if state.notified[msg] then
-    return
-  end
-  state.notified[msg] = true
-  vim.schedule(function()
-    vim.notify(msg, level, { title = 'localllm' })
-  end)
+  notice.problem(level, msg)
 end
 
 local function python_config()
@@ -33,79 +40,239 @@ local function python_config()
   return cfg
 end
 
---- Start the Python host if needed; returns its channel or nil (and says why, once).
---- The plugin's own environment (:LocalLLM install) when it exists, else the python3 provider.
----@return integer|nil
-function M.channel()
+--- Send `name` to the host without waiting; `on_answer(value, err)` runs when it answers.
+---@param name 'init'|'configure'|'status'|'health'
+---@param args table
+---@param on_answer fun(value: any, err: string|nil)|nil
+---@return boolean sent
+function M.call(name, args, on_answer)
+  if not state.chan then
+    return false
+  end
+  state.next_token = state.next_token + 1
+  local token = state.next_token
+  if on_answer then
+    state.replies[token] = on_answer
+  end
+  local ok, err = pcall(vim.rpcnotify, state.chan, 'localllm_async', token, name, args)
+  if not ok then
+    state.replies[token] = nil
+    if on_answer then
+      on_answer(nil, tostring(err))
+    end
+  end
+  return ok
+end
+
+--- Called by Python with the answer of M.call().
+---@param token integer
+---@param answer table {value=...} or {error=...}
+function M.on_reply(token, answer)
+  local cb = state.replies[token]
+  state.replies[token] = nil
+  if cb then
+    local err = answer.error
+    cb(answer.value, (err ~= nil and err ~= vim.NIL) and tostring(err) or nil)
+  end
+end
+
+--- Ask the host and wait (at most `timeout_ms`, events keep running) for its answer: for
+--- user commands only. nil and why on no answer.
+---@param name 'configure'|'status'|'health'
+---@param args table|nil
+---@param timeout_ms integer|nil default M.answer_ms
+---@return any value, string|nil err
+function M.call_wait(name, args, timeout_ms)
+  local done, value, err = false, nil, nil
+  if not M.call(name, args or {}, function(v, e)
+    done, value, err = true, v, e
+  end) then
+    return nil, 'the Python host is not running'
+  end
+  vim.wait(timeout_ms or M.answer_ms, function()
+    return done
+  end, 10)
+  if not done then
+    return nil, 'the Python host does not answer'
+  end
+  return value, err
+end
+
+--- The host cannot start: say why (once), status shows the error.
+local function fail(why)
+  state.failed = notice.plain(why)
+  require('localllm.status').on_error(state.failed)
+  notice.problem(vim.log.levels.ERROR, state.failed)
+end
+
+--- The host's answer to its init.
+local function on_init(res, err)
+  if err or type(res) ~= 'table' then
+    M.reset()
+    fail(err or 'the Python host did not start')
+    return
+  end
+  if res.error ~= nil and res.error ~= vim.NIL then
+    state.failed = notice.plain(res.error)
+    require('localllm.status').on_error(state.failed)
+    notice.problem(vim.log.levels.ERROR, res.error)
+    return
+  end
+  state.ready = true
+  if notice.last_error() and notice.last_error():find('Python host', 1, true) then
+    notice.recovered() -- the crash or start failure before is over
+    require('localllm.status').on_error(nil)
+  end
+end
+
+local function install_running()
+  local inst = package.loaded['localllm.install']
+  return inst and inst.state.running and inst.state or nil
+end
+
+--- Start the Python host if it is not running; never waits for it (the plugin's own
+--- environment: a job, its init an rpc notification answered later; the python3 provider: a
+--- synchronous call, so callers run this early, in a scheduled callback).
+---@return integer|nil chan the channel (requests may be sent at once: the host handles them in order)
+function M.start()
   if state.chan then
     return state.chan
   end
   if state.failed then
     return nil
   end
+  local inst = install_running()
+  if inst then
+    state.failed = ':LocalLLM install is running (' .. (inst.step or 'starting') .. '): completion starts when it is done'
+    notice.problem(vim.log.levels.INFO, state.failed, { keep_error = true })
+    return nil
+  end
   local host = require('localllm.host')
   local venv_python = host.venv_python()
-  local ok, res
   if venv_python then
-    ok, res = M.start_own(venv_python)
-  else
-    -- The manifest defines the function lazily (FuncUndefined), so exists() cannot tell.
-    ok, res = pcall(vim.fn.LocalLLMHostInit, python_config())
+    M.start_own(venv_python)
+    return state.chan
   end
+  -- The manifest defines the function lazily (FuncUndefined), so exists() cannot tell.
+  local ok, res = pcall(vim.fn.LocalLLMHostInit, python_config())
   if not ok or type(res) ~= 'table' then
-    state.failed = tostring(res)
-    local why = venv_python and res or host.explain_failure(tostring(res))
-    require('localllm.status').on_error(why)
-    M.notify_once(vim.log.levels.ERROR, 'localllm: ' .. why)
+    fail(host.explain_failure(tostring(res)))
     return nil
   end
-  if res.error ~= nil and res.error ~= vim.NIL then
-    state.failed = res.error
-    M.notify_once(vim.log.levels.ERROR, 'localllm: ' .. res.error)
-    return nil
+  state.chan, state.kind = res.channel, 'provider'
+  on_init(res, nil)
+  if state.chan then
+    M.watch_provider()
   end
-  state.chan = res.channel
-  state.kind = venv_python and 'venv' or 'provider'
   return state.chan
 end
 
---- Start a pynvim host from the plugin's own environment and initialise it.
+--- Start the host soon, not now: after Neovim has started, in a scheduled callback.
+function M.start_soon()
+  if state.chan or state.failed or state.soon then
+    return
+  end
+  state.soon = true
+  local function go()
+    vim.defer_fn(function()
+      state.soon = false
+      M.start()
+    end, 1)
+  end
+  if vim.v.vim_did_enter == 1 then
+    go()
+  else
+    vim.api.nvim_create_autocmd('VimEnter', { once = true, callback = go })
+  end
+end
+
+--- Start the host if needed and wait (bounded) until it is ready: for user commands
+--- (:checkhealth, :LocalLLM status, explain) only. Returns its channel or nil (and says why).
+---@return integer|nil
+function M.channel()
+  M.start()
+  if state.chan and not state.ready then
+    vim.wait(M.start_ms, function()
+      return state.ready or not state.chan or state.failed ~= nil
+    end, 10)
+  end
+  return state.ready and state.chan or nil
+end
+
+--- The host is gone (crashed, killed): nothing of it stays on screen, the user is told.
+---@param why string
+local function host_lost(why)
+  state.own, state.chan, state.ready, state.kind = nil, nil, false, nil
+  for token, cb in pairs(state.replies) do
+    state.replies[token] = nil
+    pcall(cb, nil, 'the Python host exited')
+  end
+  if vim.v.exiting ~= vim.NIL then
+    return
+  end
+  vim.schedule(function()
+    -- Ghosts and requests in flight of every buffer: they will not be answered.
+    require('localllm.session').forget_all()
+    require('localllm.status').on_error(notice.plain(why))
+    notice.problem(vim.log.levels.ERROR, why, { always = true })
+  end)
+end
+
+--- The python3 provider's host has no exit callback for us: look every few seconds.
+function M.watch_provider()
+  local uv = vim.uv or vim.loop
+  state.watch = state.watch or uv.new_timer()
+  state.watch:stop()
+  local chan = state.chan
+  state.watch:start(2000, 2000, vim.schedule_wrap(function()
+    if state.chan ~= chan or state.kind ~= 'provider' then
+      state.watch:stop()
+      return
+    end
+    local code = vim.fn.jobwait({ chan }, 0)[1]
+    if code ~= -1 then
+      state.watch:stop()
+      host_lost(('the Python host (python3 provider) exited with code %d; it restarts on the next request'):format(code))
+    end
+  end))
+end
+
+--- Start a pynvim host from the plugin's own environment and send it its init.
 ---@param python string
----@return boolean ok, table|string result of LocalLLMHostInit or why it failed
+---@return boolean ok
 function M.start_own(python)
   local host = require('localllm.host')
   local own, err = host.start(python, function(h, code)
     if state.own ~= h then
       return -- stopped on purpose
     end
-    state.own, state.chan = nil, nil
-    if vim.v.exiting == vim.NIL then
-      M.notify_once(
-        vim.log.levels.WARN,
-        ('localllm: the Python host (%s) exited with code %d%s; it restarts on the next request'):format(
-          h.python,
+    local words = #h.stderr > 0 and (': ' .. h.stderr[#h.stderr]) or ''
+    if not state.ready then
+      local inst = install_running()
+      local why = inst
+          and (':LocalLLM install is running (%s): completion starts when it is done'):format(inst.step or '')
+        or ('the Python host of %s did not start (exit code %d%s). Run :LocalLLM install again; its log says more.'):format(
+          python,
           code,
-          #h.stderr > 0 and (': ' .. h.stderr[#h.stderr]) or ''
+          words
         )
-      )
+      host_lost(why)
+      state.failed = notice.plain(why)
+      return
     end
+    host_lost(('the Python host (%s) exited with code %d%s; it restarts on the next request'):format(python, code, words))
   end)
   if not own then
-    return false, err or 'cannot start the Python host'
+    fail(err or 'cannot start the Python host')
+    return false
   end
-  state.own = own
-  local ok, res = pcall(vim.rpcrequest, own.chan, host.init_method(), { python_config() })
-  if not ok then
-    state.own = nil
-    pcall(vim.fn.jobstop, own.chan)
-    local words = host.last_words(own)
-    return false,
-      ('the Python host of %s did not start: %s. Run :LocalLLM install again; its log says more.'):format(
-        python,
-        words ~= '' and words or tostring(res)
-      )
-  end
-  return true, res
+  state.own, state.chan, state.kind, state.ready = own, own.chan, 'venv', false
+  M.call('init', { { python_config() } }, function(res, e)
+    if state.own == own then
+      on_init(res, e)
+    end
+  end)
+  return true
 end
 
 --- Which host runs: {kind = 'venv'|'provider', chan, python}, or nil.
@@ -128,28 +295,55 @@ function M.reset()
     state.own = nil
     pcall(vim.fn.jobstop, own.chan)
   end
-  state.chan, state.failed = nil, nil
+  state.chan, state.failed, state.ready, state.kind = nil, nil, false, nil
 end
 
---- Push the current config to a running host.
-function M.reconfigure()
-  if not state.chan then
+--- An earlier failure to start is over (setup() again, a finished :LocalLLM install): the
+--- next request starts the host again, and no stale error stays in status or health.
+local function forget_failure()
+  if state.failed then
     state.failed = nil
+    notice.recovered()
+    require('localllm.status').on_error(nil)
+  end
+end
+
+--- :LocalLLM install finished well: the host starts from the new environment (a provider
+--- host that runs keeps running until Neovim restarts).
+function M.on_installed()
+  if state.chan and state.kind == 'venv' then
+    M.reset() -- an environment made again: start from the new one
+  end
+  forget_failure()
+  if not state.chan then
+    M.start_soon()
+  end
+end
+
+--- Push the current config to a running host; never waits for it.
+function M.reconfigure()
+  forget_failure()
+  if not state.chan then
     return
   end
-  local ok, err = pcall(vim.rpcrequest, state.chan, 'localllm_configure', python_config())
-  if not ok then
-    M.reset()
-  elseif err ~= nil and err ~= vim.NIL then
-    M.notify_once(vim.log.levels.ERROR, 'localllm: ' .. err)
-  end
+  M.call('configure', { python_config() }, function(err, call_err)
+    if call_err then
+      M.reset()
+    elseif err ~= nil and err ~= vim.NIL then
+      state.failed = notice.plain(err)
+      require('localllm.status').on_error(state.failed)
+      notice.problem(vim.log.levels.ERROR, err)
+    else
+      state.ready = true
+    end
+  end)
 end
 
 ---@param payload table
 ---@return boolean sent
 function M.request(payload)
-  local chan = M.channel()
-  if not chan then
+  local chan = M.start()
+  if not chan or (state.ready == false and state.failed) then
     return false
   end
   require('localllm.privacy').sweep(chan)
@@ -157,8 +351,7 @@ function M.request(payload)
   if ok then
     require('localllm.status').on_request(payload.id)
   else
-    M.reset()
-    M.notify_once(vim.log.levels.WARN, 'localllm: lost the Python host; it restarts on the next request')
+    host_lost('lost the Python host; it restarts on the next request')
   end
   return ok
 end
@@ -239,18 +432,13 @@ function M.on_explain(event)
   require('localllm.explain').on_event(event)
 end
 
---- Synchronous status for :LocalLLM status (a user command, never the hot path).
+--- Status for :LocalLLM status (a user command): waits a bounded time for the answer.
 ---@return table|nil, string|nil
 function M.status()
-  local chan = M.channel()
-  if not chan then
-    return nil, state.failed
+  if not M.channel() then
+    return nil, state.failed or (state.chan and 'the Python host does not answer') or nil
   end
-  local ok, res = pcall(vim.rpcrequest, chan, 'localllm_status')
-  if not ok then
-    return nil, tostring(res)
-  end
-  return res, nil
+  return M.call_wait('status', {})
 end
 
 --- Called by Python (via nvim_exec_lua) for every streamed update.
@@ -263,9 +451,8 @@ end
 --- A suggestion came from the backend: earlier problems are over, and the same problem
 --- happening again later is news again.
 function M.recovered()
-  if require('localllm').last_error ~= nil then
-    state.notified = {}
-    require('localllm').last_error = nil
+  if notice.last_error() ~= nil then
+    notice.recovered()
   end
 end
 
@@ -275,28 +462,15 @@ end
 function M.on_notify(level, msg)
   if level == 'info' then
     require('localllm.status').on_progress(msg)
-    -- Progress (model loading, a server back): shown in place on the command line, kept out
-    -- of :messages and never a hit-enter prompt.
     require('localllm').progress = msg
     if msg:find(' is back', 1, true) then
-      state.notified = {} -- a later outage is news again
-      require('localllm').last_error = nil
+      notice.recovered() -- a later outage is news again
     end
-    vim.schedule(function()
-      -- One screen line, leaving room for the mode message: a longer one would wrap and
-      -- bring up the hit-enter prompt.
-      local width = math.max(10, vim.o.columns - 20)
-      local text = msg
-      if vim.fn.strdisplaywidth(text) > width then
-        text = vim.fn.strcharpart(text, 0, width - 1) .. '…'
-      end
-      vim.cmd('redraw') -- replace the previous progress line instead of adding one
-      vim.api.nvim_echo({ { text, 'LocalLLMInfo' } }, false, {})
-    end)
+    notice.progress(msg)
     return
   end
   local levels = { warn = vim.log.levels.WARN, error = vim.log.levels.ERROR }
-  M.notify_once(levels[level] or vim.log.levels.WARN, msg)
+  notice.problem(levels[level] or vim.log.levels.WARN, msg, { keep_error = true })
 end
 
 return M

@@ -5,7 +5,22 @@ local M = {}
 
 ---@type localllm.Config
 M.config = config.merge(nil)
-M.last_error = nil ---@type string|nil
+-- M.last_error (string|nil): the current problem. It is lua/localllm/notice.lua's; this name
+-- reads and sets it there.
+setmetatable(M, {
+  __index = function(_, key)
+    if key == 'last_error' then
+      return require('localllm.notice').last_error()
+    end
+  end,
+  __newindex = function(t, key, value)
+    if key == 'last_error' then
+      require('localllm.notice').set_error(value)
+    else
+      rawset(t, key, value)
+    end
+  end,
+})
 local configured = false
 local GROUP = 'localllm'
 
@@ -42,12 +57,15 @@ local function create_autocmds()
     if not session().enabled_for(args.buf) then
       return
     end
-    -- Start the Python host now (once), not when the first request fires.
-    vim.schedule(function()
-      require('localllm.bridge').channel()
-    end)
+    -- Normally started already (BufEnter); never waits for it.
+    require('localllm.bridge').start_soon()
     if M.config.auto_trigger then
       session().schedule(args.buf)
+    end
+  end)
+  au('BufEnter', 'start the Python host early, without waiting for it', function(args)
+    if session().enabled_for(args.buf) then
+      require('localllm.bridge').start_soon()
     end
   end)
   au({ 'TextChangedI', 'CursorMovedI' }, 'follow typing and cursor moves', function()
@@ -106,34 +124,45 @@ local function create_autocmds()
   au('ColorScheme', 'restore highlight groups', function()
     require('localllm.ghost').set_highlights()
     require('localllm.explain').set_highlights()
+    require('localllm.notice').set_highlights()
   end)
   au('VimLeavePre', 'cancel requests in flight', function()
     session().forget_all()
   end)
 end
 
---- Configure the plugin. Optional: the defaults work. Returns false when an option is bad:
---- every bad one is named in one message and keeps its default; the good ones are applied.
+--- Configure the plugin. Optional: the defaults work. Returns false on a bad option.
 ---@param opts table|nil
 ---@return boolean
 function M.setup(opts)
-  local good, err = config.check(opts or {})
+  opts = opts or {}
+  local err = config.validate(opts)
   if err then
     vim.notify('localllm: ' .. err, vim.log.levels.ERROR, { title = 'localllm' })
+    return false
   end
-  M.config = config.merge(good)
+  M.config = config.merge(opts)
   configured = true
   require('localllm.ghost').set_highlights()
+  require('localllm.notice').set_highlights()
   create_autocmds()
   require('localllm.keymaps').apply(M.config.keymaps)
   require('localllm.bridge').reconfigure()
-  return err == nil
+  return true
 end
 
 --- Set up with the defaults unless setup() was called already.
 function M.ensure_setup()
   if not configured then
     M.setup({})
+  end
+end
+
+--- Start the Python host soon (never waiting for it) when the current buffer is one to
+--- complete: the first insert then finds it ready.
+function M.start_host_soon()
+  if session().enabled_for(vim.api.nvim_get_current_buf()) then
+    require('localllm.bridge').start_soon()
   end
 end
 
@@ -205,7 +234,11 @@ function M.status_lines()
   end
   local st, err = require('localllm.bridge').status()
   if not st then
-    add('  python host: not running (%s)', err or 'not started yet')
+    if err and err:find('does not answer', 1, true) then
+      add('  python host: %s', err)
+    else
+      add('  python host: not running (%s)', err or 'not started yet')
+    end
     return lines
   end
   local function v(x)

@@ -168,6 +168,7 @@ function M.run(opts)
             or 'The Python host starts from it.'
         )
       )
+      require('localllm.bridge').on_installed() -- an earlier failure to start is over
     else
       notify(vim.log.levels.ERROR, ('localllm: install failed: %s. Log: %s'):format(msg, log))
     end

@@ -14,7 +14,8 @@ local uv = vim.uv or vim.loop
 ---@field error string|nil         the last problem (state 'error')
 ---@field enabled boolean
 
-local cur = { state = 'idle', latency_ms = nil, error = nil } ---@type table
+-- The error text itself lives in lua/localllm/notice.lua (the one owner of problems).
+local cur = { state = 'idle', latency_ms = nil } ---@type table
 local current_id = nil ---@type integer|nil
 local fired_ns = nil ---@type integer|nil
 local loading = false
@@ -78,7 +79,6 @@ end
 ---@param u table
 function M.on_update(u)
   if u.error ~= nil and u.error ~= vim.NIL then
-    cur.error = tostring(u.error)
     if u.id == current_id then
       current_id = nil
     end
@@ -90,7 +90,6 @@ function M.on_update(u)
   end
   if u.final then
     current_id = nil
-    cur.error = nil
     if fired_ns then
       cur.latency_ms = math.floor((uv.hrtime() - fired_ns) / 1e6 + 0.5)
     end
@@ -113,12 +112,16 @@ function M.on_progress(msg)
   end
 end
 
---- The host could not start or failed.
----@param msg string
+--- The host could not start or failed (msg), or that is over (nil).
+---@param msg string|nil
 function M.on_error(msg)
-  cur.error = msg
   loading = false
-  set('error')
+  if msg then
+    current_id = nil
+    set('error')
+  elseif cur.state == 'error' then
+    set('idle')
+  end
 end
 
 ---@return localllm.StatusInfo
@@ -126,7 +129,7 @@ function M.get()
   return {
     state = cur.state,
     latency_ms = cur.latency_ms,
-    error = cur.error,
+    error = require('localllm.notice').last_error(),
     enabled = require('localllm').config.enabled,
   }
 end
@@ -143,6 +146,14 @@ local LABELS = {
 ---@return string
 function M.text()
   if not require('localllm').config.enabled then
+    return 'LLM off'
+  end
+  -- Off in a buffer where nothing is sent (denied file, b:/g:localllm_disable, filetype);
+  -- denied() is a few table lookups and string matches: cheap enough for every redraw.
+  local win = vim.g.statusline_winid -- the window drawn, while a statusline is evaluated
+  local buf = (win and vim.api.nvim_win_is_valid(win)) and vim.api.nvim_win_get_buf(win)
+    or vim.api.nvim_get_current_buf()
+  if require('localllm.privacy').denied(buf) or not require('localllm.session').enabled_for(buf) then
     return 'LLM off'
   end
   local label = LABELS[cur.state]

@@ -130,6 +130,25 @@ class LocalLLMPlugin:
         error = self._configure(raw)
         return {"channel": self.nvim.channel_id, "version": __version__, "error": error}
 
+    @pynvim.rpc_export("localllm_async", sync=False)
+    def call_async(self, token: int, name: str, args: list[Any]) -> None:
+        """The editor never waits on the host: run one of the synchronous entry points below
+        and send its answer to require('localllm.bridge').on_reply(token, answer)."""
+        calls = {
+            "init": self.host_init,
+            "configure": self.configure,
+            "status": self.status,
+            "health": self.health,
+        }
+        try:
+            answer: dict[str, Any] = {"value": calls[name](*args)}
+        except Exception as exc:  # the answer must come, whatever failed
+            log.exception("%s failed", name)
+            answer = {"error": f"{type(exc).__name__}: {exc}"}
+        self.nvim.exec_lua(
+            "require('localllm.bridge').on_reply(...)", token, answer, async_=True
+        )
+
     @pynvim.rpc_export("localllm_configure", sync=True)
     def configure(self, raw: dict[str, Any]) -> str | None:
         return self._configure(raw)
