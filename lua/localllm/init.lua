@@ -131,24 +131,23 @@ local function create_autocmds()
   end)
 end
 
---- Configure the plugin. Optional: the defaults work. Returns false on a bad option.
+--- Configure the plugin. Optional: the defaults work. Returns false when an option is bad:
+--- every bad one is named in one message and keeps its default; the good ones are applied.
 ---@param opts table|nil
 ---@return boolean
 function M.setup(opts)
-  opts = opts or {}
-  local err = config.validate(opts)
+  local good, err = config.check(opts or {})
   if err then
     vim.notify('localllm: ' .. err, vim.log.levels.ERROR, { title = 'localllm' })
-    return false
   end
-  M.config = config.merge(opts)
+  M.config = config.merge(good)
   configured = true
   require('localllm.ghost').set_highlights()
   require('localllm.notice').set_highlights()
   create_autocmds()
   require('localllm.keymaps').apply(M.config.keymaps)
   require('localllm.bridge').reconfigure()
-  return true
+  return err == nil
 end
 
 --- Set up with the defaults unless setup() was called already.
