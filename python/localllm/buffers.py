@@ -37,7 +37,7 @@ from itertools import accumulate
 
 from tree_sitter import Parser, Tree
 
-from localllm import treesitter
+from localllm import treesitter, utf8
 
 __all__ = [
     "BufferDoc",
@@ -144,7 +144,7 @@ class BufferDoc:
             if start == end:
                 return []
             chunk = self._buf[self._start(start) : self._start(end) - 1]
-            return chunk.decode("utf-8", "surrogateescape").split("\n")
+            return utf8.decode(chunk).split("\n")
 
     def tree(self) -> Tree | None:
         """The syntax tree of the text (with its final newline); None without a grammar.
@@ -190,8 +190,7 @@ class BufferDoc:
         by whole lines. Raises EditError (changing nothing) when the range does not fit.
         """
         encoded = [
-            line.encode("utf-8", "surrogateescape") if isinstance(line, str) else line
-            for line in lines
+            utf8.encode(line) if isinstance(line, str) else line for line in lines
         ]
         if any(b"\n" in line for line in encoded):
             raise EditError("a line contains a newline")

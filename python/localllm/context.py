@@ -16,6 +16,7 @@ from . import treesitter
 from .config import ContextSettings
 from .definitions import DefinitionIndex, relevant_definitions
 from .types import BufferSnapshot, FimContext
+from .utf8 import byte_len, encode, split_at_byte
 
 ANCHOR_STEP = 16
 NEXT_LINES = 16
@@ -24,7 +25,7 @@ _OPENERS = ("{", "(", "[")
 
 def estimate_tokens(text: str) -> int:
     """A cheap, slightly pessimistic token count for code (about 3 bytes per token)."""
-    return (len(text.encode("utf-8", "surrogateescape")) + 2) // 3
+    return (byte_len(text) + 2) // 3
 
 
 def display_name(path: str, root: str | None = None) -> str:
@@ -39,17 +40,6 @@ def display_name(path: str, root: str | None = None) -> str:
         if rel and rel != os.pardir and not rel.startswith(os.pardir + os.sep):
             return rel.replace(os.sep, "/")
     return os.path.basename(path)
-
-
-def split_at_byte(line: str, col: int) -> tuple[str, str]:
-    """Split a line at a byte column (a column inside a character snaps back to its start)."""
-    # surrogateescape: pynvim hands over the bytes of invalid UTF-8 as lone surrogates.
-    raw = line.encode("utf-8", "surrogateescape")
-    col = max(0, min(col, len(raw)))
-    head = raw[:col].decode("utf-8", "surrogateescape")
-    while not line.startswith(head):  # cut inside a character: drop its partial bytes
-        head = head[:-1]
-    return head, line[len(head) :]
 
 
 def prefix_start(lines: list[str], cursor: int, first: int, budget: ContextSettings) -> int:
@@ -114,7 +104,7 @@ def definitions_for(
     text = treesitter.with_line_blanked(lines, cursor, language)
     # The parse goes from the last text through the last real one (the old cursor line
     # restored) to this one: two small edits, not one span between two far lines.
-    real = "\n".join(lines).encode("utf-8", "surrogatepass")
+    real = encode("\n".join(lines))
     key = (path, language)
     with _real_lock:
         previous = _last_real.pop(key, None)
@@ -124,7 +114,7 @@ def definitions_for(
     same, other = relevant_definitions(
         text,
         cursor,
-        len(indent.encode("utf-8", "surrogateescape")),
+        byte_len(indent),
         language,
         path,
         index,
@@ -175,7 +165,7 @@ def build_context(
     header_parts: list[str] = []
     has_imports = False
     if language is not None:
-        col = len(middle.encode("utf-8", "surrogatepass"))  # the encoding analyze() uses
+        col = byte_len(middle)
         info = treesitter.analyze(text, cursor, col, language, window_key)
         if info is not None:
             if info.in_string or info.in_comment or info.mid_expression:

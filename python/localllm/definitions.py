@@ -49,7 +49,7 @@ from dataclasses import dataclass, field, replace
 
 from tree_sitter import Node, Parser, Query, QueryCursor, Tree
 
-from . import treesitter
+from . import treesitter, utf8
 
 __all__ = ["Definition", "DefinitionIndex", "identifiers_near", "relevant_definitions"]
 
@@ -526,7 +526,7 @@ def _parse_file(lang: str, data: bytes) -> Tree | None:
 
 
 def _encode(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")  # as treesitter.analyze()
+    return utf8.encode(text)  # as treesitter.analyze()
 
 
 # --------------------------------------------------------------------------------------------
@@ -534,7 +534,7 @@ def _encode(text: str) -> bytes:
 
 
 def _text(data: bytes, start: int, end: int) -> str:
-    return data[start:end].decode("utf-8", "replace")
+    return utf8.decode(data[start:end])
 
 
 def _node_text(data: bytes, node: Node) -> str:

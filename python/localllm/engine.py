@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import treesitter
+from . import treesitter, utf8
 from .backends import Cancellation, CompletionBackend, Notify, make_backend
 from .buffers import BufferStore
 from .cache import SuggestionCache
 from .config import Settings
-from .context import build_context, display_name, split_at_byte
+from .context import build_context, display_name
 from .definitions import DefinitionIndex
 from .errors import LocalLLMError
 from .goerr import ErrCheck, GoPackages, clean_message, correct_returns, expected_returns
@@ -146,7 +146,9 @@ class Engine:
         }
         self._thread: threading.Thread | None = None
         if start_worker:
-            self._thread = threading.Thread(target=self._run, name="localllm-engine", daemon=True)
+            self._thread = threading.Thread(
+                target=self._work, name="localllm-engine", daemon=True
+            )
             self._thread.start()
 
     # -- called from the editor thread -----------------------------------------------------
@@ -218,7 +220,7 @@ class Engine:
             self.buffers.detach(bufnr)
             return True  # nothing kept, nothing to ask for again
         if "full" in sync:
-            text = "\n".join(map(str, sync["full"])).encode("utf-8", "surrogateescape")
+            text = utf8.encode("\n".join(map(utf8.as_text, sync["full"])))
             self.buffers.attach(bufnr, text, tick, None)
         else:
             for first, last, lines in sync.get("edits") or ():
@@ -305,6 +307,18 @@ class Engine:
 
     # -- worker thread ---------------------------------------------------------------------
 
+    def _work(self) -> None:
+        """The worker thread. Nothing a request does may end it: should anything escape the
+        loop's own guards, it is logged and the loop starts again."""
+        while True:
+            try:
+                self._run()
+                return  # closed
+            except Exception:
+                log.exception("the completion worker failed; it goes on")
+                with self._cond:
+                    self._current = None
+
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -315,32 +329,49 @@ class Engine:
                     return
                 self._pending = None
                 self._current = request
-            text = ""
+            text = self._process_guarded(request)
+            follow = self._speculation(request, text)
+            with self._cond:
+                self._current = None
+                self._count_stop(request)
+                if (
+                    follow is not None
+                    and not request.cancel.cancelled
+                    and self._pending is None
+                    and not self._closed
+                ):
+                    self._pending = follow
+
+    def _process_guarded(self, request: CompletionRequest) -> str:
+        """process(), whatever it raises: the user gets an error, the log the traceback."""
+        try:
+            return self.process(request)
+        except Exception:
+            log.exception("request %s failed", request.id)
             try:
-                text = self.process(request)
-            except Exception:  # never let the worker die; the log has the traceback
-                log.exception("request %s failed", request.id)
-                if not request.speculative:
-                    self._send_error(request, "internal error; see the log file for details")
-            finally:
-                with self._cond:
-                    self._current = None
-                    self._count_stop(request)
-                    if (
-                        text
-                        and self.settings.speculative
-                        and not request.speculative
-                        and not request.cancel.cancelled
-                        and self._pending is None
-                        and not self._closed
-                    ):
-                        self._pending = CompletionRequest(
-                            id=request.id,
-                            bufnr=request.bufnr,
-                            snapshot=request.snapshot.with_insertion(text),
-                            root=request.root,
-                            speculative=True,
-                        )
+                self._send_error(request, "internal error; see the log file for details")
+            except Exception:
+                log.exception("request %s: the error could not be delivered", request.id)
+            return ""
+
+    def _speculation(self, request: CompletionRequest, text: str) -> CompletionRequest | None:
+        """The request for the place after accepting `text`, to fill the cache meanwhile."""
+        if not text or not self.settings.speculative or request.speculative:
+            return None
+        if request.cancel.cancelled:
+            return None
+        try:
+            snapshot = request.snapshot.with_insertion(text)
+        except Exception:  # only a cache fill is lost
+            log.exception("request %s: no speculative follow-up", request.id)
+            return None
+        return CompletionRequest(
+            id=request.id,
+            bufnr=request.bufnr,
+            snapshot=snapshot,
+            root=request.root,
+            speculative=True,
+        )
 
     def _count_stop(self, request: CompletionRequest) -> None:
         """A request that was cancelled while it ran: how long it went on after that."""
@@ -394,7 +425,7 @@ class Engine:
             # The UI cuts a very long cursor line: then the copy does not describe this request.
             and doc.lines(snap.row, snap.row + 1) == [snap.cursor_line]
         ):
-            whole = doc.text.decode("utf-8", "surrogateescape")
+            whole = utf8.decode(doc.text)
         # Rules that need no model come first: they answer before any context is built.
         check = None if request.prewarm else self._err_check(request, whole)
         if check is not None and not check.message_prefix:
@@ -437,6 +468,8 @@ class Engine:
         try:
             self.backend.prepare()
         except LocalLLMError as exc:
+            if request.cancel.cancelled:
+                return ""
             self._send_error(request, str(exc))
             return ""
         if request.cancel.cancelled:
@@ -455,41 +488,43 @@ class Engine:
         request.cancel.on_cancel(limit.cancel)
         timer: threading.Timer | None = None
         stream = self.backend.complete(ctx, params, limit, timings)
-        try:
-            for piece in stream:
-                now = time.monotonic_ns()
-                if not timings.first_token_ns:
-                    timings.first_token_ns = now
-                    timer = threading.Timer(params.time_limit_ms / 1000.0, limit.cancel)
-                    timer.daemon = True
-                    timer.start()
-                timings.last_token_ns = now
-                raw += piece
+        # The calls a backend makes for the answer (tokenizing) end with it, too.
+        with limit.governs_calls():
+            try:
+                for piece in stream:
+                    now = time.monotonic_ns()
+                    if not timings.first_token_ns:
+                        timings.first_token_ns = now
+                        timer = threading.Timer(params.time_limit_ms / 1000.0, limit.cancel)
+                        timer.daemon = True
+                        timer.start()
+                    timings.last_token_ns = now
+                    raw += piece
+                    if request.cancel.cancelled:
+                        break
+                    partial = clean(raw, ctx, final=False, max_lines=max_lines)
+                    text = partial.text
+                    if site is not None and text:
+                        # Every state shown must pass the checks: a name not yet known is not
+                        # shown in the hope that it becomes one.
+                        text = site.check(ctx.middle, text, final=True)
+                    if text and text != shown:
+                        shown = text
+                        self._send(request, shown, False, "model")
+                    if partial.complete:
+                        timings.finish = timings.finish or partial.reason
+                        break
+            except LocalLLMError as exc:
                 if request.cancel.cancelled:
-                    break
-                partial = clean(raw, ctx, final=False, max_lines=max_lines)
-                text = partial.text
-                if site is not None and text:
-                    # Every state shown must pass the checks: a name not yet known is not
-                    # shown in the hope that it becomes one.
-                    text = site.check(ctx.middle, text, final=True)
-                if text and text != shown:
-                    shown = text
-                    self._send(request, shown, False, "model")
-                if partial.complete:
-                    timings.finish = timings.finish or partial.reason
-                    break
-        except LocalLLMError as exc:
-            if request.cancel.cancelled:
-                return ""  # an error caused by our own cancellation: nothing to report
-            self._send_error(request, str(exc))
-            return ""
-        finally:
-            if timer is not None:
-                timer.cancel()
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
+                    return ""  # an error caused by our own cancellation: nothing to report
+                self._send_error(request, str(exc))
+                return ""
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
         if limit.cancelled and not request.cancel.cancelled:
             timings.finish = "time_limit"
         if request.cancel.cancelled:
@@ -522,7 +557,7 @@ class Engine:
             return None
         if treesitter.language_for(snap.filetype, snap.path) != "go":
             return None
-        before, after = split_at_byte(snap.cursor_line, snap.col)
+        before, after = utf8.split_at_byte(snap.cursor_line, snap.col)
         if after.strip():
             return None
         if whole is None:
@@ -613,17 +648,18 @@ class Engine:
         timer.daemon = True
         timer.start()
         try:
-            self.backend.prepare()
-            stream = self.backend.complete(ctx, params, limit, RequestTimings())
-            try:
-                for piece in stream:
-                    raw += piece
-                    if '"' in raw or "\n" in raw or limit.cancelled:
-                        break
-            finally:
-                close = getattr(stream, "close", None)
-                if close is not None:
-                    close()
+            with limit.governs_calls():
+                self.backend.prepare()
+                stream = self.backend.complete(ctx, params, limit, RequestTimings())
+                try:
+                    for piece in stream:
+                        raw += piece
+                        if '"' in raw or "\n" in raw or limit.cancelled:
+                            break
+                finally:
+                    close = getattr(stream, "close", None)
+                    if close is not None:
+                        close()
         except LocalLLMError as exc:
             log.info("no error message from the model (%s)", type(exc).__name__)
             log.debug("no error message from the model: %s", exc)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from . import treesitter
+from . import treesitter, utf8
 from .context import display_name, estimate_tokens
 from .definitions import DefinitionIndex, relevant_definitions
 from .fim_templates import defuse_markers
@@ -145,11 +145,9 @@ def selection_text(req: ExplainRequest) -> str:
     if not rows:
         return ""
     if req.end_col is not None:
-        raw = rows[-1].encode("utf-8", "surrogateescape")
-        rows[-1] = raw[: max(0, req.end_col)].decode("utf-8", "surrogateescape")
+        rows[-1] = utf8.split_at_byte(rows[-1], req.end_col)[0]
     if req.start_col is not None:
-        raw = rows[0].encode("utf-8", "surrogateescape")
-        rows[0] = raw[max(0, req.start_col) :].decode("utf-8", "surrogateescape")
+        rows[0] = utf8.split_at_byte(rows[0], req.start_col)[1]
     return "\n".join(rows)
 
 
@@ -171,7 +169,7 @@ def enclosing_function(
     """(start_row, end_row, name) of the function around `row` of `text` (0-based rows, end
     inclusive; decorators and `export` included): the innermost named function or method,
     else the innermost anonymous one; None outside any function or without a grammar."""
-    data = text.encode("utf-8", "surrogateescape")
+    data = utf8.encode(text)
     tree = treesitter.parse_text(lang, data, key)
     if tree is None:
         return None
@@ -179,10 +177,8 @@ def enclosing_function(
     if not 0 <= row < len(lines):
         return None
     line = lines[row]
-    indent = len(line.encode("utf-8", "surrogateescape")) - len(
-        line.lstrip(" \t").encode("utf-8", "surrogateescape")
-    )
-    end_col = max(indent, len(line.rstrip().encode("utf-8", "surrogateescape")) - 1)
+    indent = utf8.byte_len(line) - utf8.byte_len(line.lstrip(" \t"))
+    end_col = max(indent, utf8.byte_len(line.rstrip()) - 1)
     node = tree.root_node.descendant_for_point_range((row, indent), (row, end_col))
     named = anonymous = None
     while node is not None:
@@ -254,8 +250,7 @@ def fit_lines(text: str, budget: int) -> tuple[str, int, int]:
         kept.append(line)
         used += cost
     if not kept:
-        raw = lines[0].encode("utf-8", "surrogateescape")[: max(0, budget * 3 - 3)]
-        return raw.decode("utf-8", "ignore"), 1, total
+        return utf8.split_at_byte(lines[0], budget * 3 - 3)[0], 1, total
     return "\n".join(kept), len(kept), total
 
 

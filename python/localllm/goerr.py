@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node, Parser, Tree
 
-from . import treesitter
+from . import treesitter, utf8
 from .types import IndentStyle
 
 IF_ERR = "if err != nil {"
@@ -368,7 +368,7 @@ class GoPackages:
 
 
 def _text(data: bytes, node: Node) -> str:
-    return data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+    return utf8.decode(data[node.start_byte : node.end_byte])
 
 
 def _file_facts(root: Node, data: bytes) -> tuple[str, dict[str, _TypeDecl], dict[str, str]]:
@@ -902,7 +902,7 @@ def _at_cursor(
 ) -> tuple[Node, Node, list[Node], _Function, _Scope] | None:
     """(root, the node at the cursor, the enclosing functions innermost first, the innermost
     one, what its types resolve against), or None outside any function."""
-    data = text.encode("utf-8", "surrogatepass")
+    data = utf8.encode(text)
     tree = _parse(data, key)
     if tree is None:
         return None
@@ -953,7 +953,7 @@ def suggest(
         return None
     above = lines[row - 1] if row > 0 else ""
     in_block = not typed and above.strip() == IF_ERR
-    point_col = len(line_before.encode("utf-8", "surrogatepass"))
+    point_col = utf8.byte_len(line_before)
     found = _at_cursor(text, row, point_col, path, packages, key)
     if found is None:
         return None
@@ -1174,7 +1174,7 @@ def _statement_above(root: Node, row: int, above: str) -> Node | None:
     stripped = above.rstrip()
     if row <= 0 or not stripped:
         return None
-    col = len(stripped.encode("utf-8", "surrogatepass")) - 1
+    col = utf8.byte_len(stripped) - 1
     node: Node | None = root.descendant_for_point_range((row - 1, col), (row - 1, col))
     steps = 0
     while node is not None and steps < _MAX_DEPTH:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from . import treesitter
+from . import treesitter, utf8
 
 __all__ = ["LogSite", "find_log_site", "verb_count"]
 
@@ -1198,7 +1198,7 @@ def find_log_site(
     if not 0 <= row < len(lines):
         return None
     line = lines[row]
-    typed = line.encode("utf-8", "surrogatepass")[: max(col, 0)].decode("utf-8", "replace")
+    typed = utf8.split_at_byte(line, col)[0]
     candidates = _candidates(typed, language)
     if not candidates:
         return None
@@ -1300,9 +1300,9 @@ def _plausible(typed: str, rest_at: int, lang: str, family: str) -> bool:
 def _scope_at(lines: list[str], row: int, typed: str, lang: str, key: str) -> _Scope | None:
     line = lines[row]
     indent = line[: len(line) - len(line.lstrip(" \t"))]
-    data = treesitter.with_line_blanked(lines, row, lang).encode("utf-8", "surrogatepass")
+    data = utf8.encode(treesitter.with_line_blanked(lines, row, lang))
     slot = (key, lang)
-    column = len(indent.encode("utf-8"))
+    column = utf8.byte_len(indent)
     with _cache_lock:
         cached = _scope_cache.get(slot)
     if cached is not None and cached[0] == data and cached[1] == row and cached[2] == column:
@@ -1391,7 +1391,7 @@ class _Analysis:
     def text(self, node: Node | None) -> str:
         if node is None:
             return ""
-        return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+        return utf8.decode(self.data[node.start_byte : node.end_byte])
 
     def bind(
         self, name_node: Node, type_text: str = "", value_text: str = "", local: bool = False

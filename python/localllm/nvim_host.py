@@ -11,7 +11,7 @@ from typing import Any
 
 import pynvim
 
-from . import __version__, envcheck, health
+from . import __version__, envcheck, health, utf8
 from .config import Settings, parse_settings
 from .engine import CompletionRequest, Engine, Update
 from .errors import LocalLLMError
@@ -62,7 +62,8 @@ def snapshot_from_payload(p: dict[str, Any]) -> BufferSnapshot:
     return BufferSnapshot(
         path=str(p.get("path") or ""),
         filetype=str(p.get("filetype") or ""),
-        lines=tuple(p["lines"]),
+        # A line that is not UTF-8 arrives as lone surrogates, or as bytes.
+        lines=tuple(map(utf8.as_text, p["lines"])),
         first_line=int(p.get("first_line", 0)),
         row=int(p["row"]),
         col=int(p["col"]),
@@ -72,7 +73,7 @@ def snapshot_from_payload(p: dict[str, Any]) -> BufferSnapshot:
             width=int(p.get("shiftwidth") or p.get("tabstop") or 4),
             tabstop=int(p.get("tabstop") or 8),
         ),
-        head=tuple(p.get("head") or ()),
+        head=tuple(map(utf8.as_text, p.get("head") or ())),
     )
 
 

@@ -53,6 +53,7 @@ from contextlib import contextmanager
 
 from tree_sitter import Parser, Point, Tree
 
+from . import utf8
 from .treesitter import count_errors, get_parser
 from .types import FimContext
 
@@ -212,7 +213,7 @@ def _restarts(prefix: str) -> list[int]:
 
 
 def _encode(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")  # as treesitter.py: lone surrogates must pass
+    return utf8.encode(text)  # as treesitter.py
 
 
 def _cuts(text: str) -> list[int]:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 from tree_sitter import Language, Node, Parser, Tree
 
+from . import utf8
+
 __all__ = [
     "SyntaxInfo",
     "analyze",
@@ -574,7 +576,7 @@ def statement_window(
     """Move a window [start, end) of rows so it neither starts nor ends inside a multi-line
     string, comment or expression: the start moves down past it, the end up before it (never
     past the cursor row). Unchanged without a grammar."""
-    tree = parse_text(lang, text.encode("utf-8", "surrogatepass"), key)
+    tree = parse_text(lang, utf8.encode(text), key)
     if tree is None:
         return start, end
     root = tree.root_node
@@ -610,7 +612,7 @@ def analyze(text: str, row: int, col: int, lang: str, key: str = "") -> SyntaxIn
     `text` is the buffer's lines joined with "\\n"; `row` is 0-based and `col` a 0-based byte
     column within that line (as Neovim reports it). Positions past the end are clamped.
     """
-    data = text.encode("utf-8", "surrogatepass")
+    data = utf8.encode(text)
     tree = parse_text(lang, data, key)
     if tree is None:
         return None
@@ -649,7 +651,7 @@ def analyze(text: str, row: int, col: int, lang: str, key: str = "") -> SyntaxIn
 def imports_of(text: str, lang: str, key: str = "") -> str:
     """The package clause and imports of `text` (the head of a file), as SyntaxInfo.imports.
     With a `key` (the buffer's), the parse is cached and incremental like parse_text()."""
-    data = text.encode("utf-8", "surrogatepass")
+    data = utf8.encode(text)
     tree = parse_text(lang, data, key) if key else _parse(lang, data)
     if tree is None:
         return ""
@@ -658,7 +660,7 @@ def imports_of(text: str, lang: str, key: str = "") -> str:
 
 def parse_errors(text: str, lang: str) -> int:
     """How many ERROR and MISSING nodes the parse of `text` has; -1 when `lang` has no grammar."""
-    return count_errors(_parse(lang, text.encode("utf-8", "surrogatepass")))
+    return count_errors(_parse(lang, utf8.encode(text)))
 
 
 def count_errors(tree: Tree | None) -> int:
@@ -691,7 +693,7 @@ def _locate_line(text: str, data: bytes, row: int) -> tuple[int, int, int]:
         head = text.split("\n", row)
     rest = head[-1]
     prefix_chars = len(text) - len(rest)
-    line_start = len(text[:prefix_chars].encode("utf-8", "surrogatepass")) if row else 0
+    line_start = utf8.byte_len(text[:prefix_chars]) if row else 0
     newline = data.find(b"\n", line_start)
     line_end = len(data) if newline < 0 else newline
     return row, line_start, line_end
@@ -832,7 +834,7 @@ def _error_on_line(root: Node, line_start: int, line_end: int) -> bool:
 def _lexical_in_string(line: bytes, lang: str) -> bool:
     """Whether a line prefix ends inside a quote it opened, skipping a trailing line comment."""
     quotes, comment = _LEXICAL.get(lang, ("\"'", "//"))
-    text = line.decode("utf-8", "replace")
+    text = utf8.decode(line)
     quote = ""
     i = 0
     while i < len(text):
@@ -869,7 +871,7 @@ def _opens_block(last: Node | None, line_before: bytes, lang: str) -> bool:
         parent = last.parent
         if kind == ":" and parent is not None and parent.type in _PY_COMPOUND_TYPES:
             return True
-        line = stripped.decode("utf-8", "replace")
+        line = utf8.decode(stripped)
         return bool(_PY_HEADER_RE.match(line)) and not line.lstrip().startswith("lambda")
     if lang == "lua":
         if kind in ("then", "do", "else", "repeat"):
@@ -883,7 +885,7 @@ def _opens_block(last: Node | None, line_before: bytes, lang: str) -> bool:
                 and params.parent.type in _FUNCTION_TYPES["lua"]
             ):
                 return True
-            return bool(_LUA_FUNCTION_HEADER_RE.search(stripped.decode("utf-8", "replace")))
+            return bool(_LUA_FUNCTION_HEADER_RE.search(utf8.decode(stripped)))
         return False
     if lang == "bash":
         return kind in ("then", "do", "else", "{")
@@ -950,7 +952,7 @@ def _enclosing_signature(
             if found is None:
                 return best[0], data.count(b"\n", 0, best[1])
             signature, start = _signature(found, data)
-            if best[1] >= start + len(signature.encode("utf-8")):  # inside `found`'s body
+            if best[1] >= start + utf8.byte_len(signature):  # inside `found`'s body
                 return best[0], data.count(b"\n", 0, best[1])
             return signature, data.count(b"\n", 0, start)
     if found is None:
@@ -1070,7 +1072,7 @@ def _flat_header(
                     start += len(lead) - len(lead.lstrip(_WHITESPACE))
                 else:
                     start = opener.start_byte
-                return data[start : child.end_byte].decode("utf-8", "replace"), start
+                return utf8.decode(data[start : child.end_byte]), start
         return None
     if lang == "bash":
         if opener.type != "{":
@@ -1083,7 +1085,7 @@ def _flat_header(
         match = re.fullmatch(rb"\s*((?:function\s+)?[\w.:@-]+\s*(?:\(\s*\))?)\s*", lead)
         if match is None:
             return None
-        return match.group(1).decode("utf-8", "replace").rstrip(), start + match.start(1)
+        return utf8.decode(match.group(1)).rstrip(), start + match.start(1)
     if opener.type != "{":
         return None
     # Brace languages: a parameter list shortly before the `{`, in the same statement.
@@ -1094,7 +1096,7 @@ def _flat_header(
             start = _line_start(data, child.start_byte)
             lead = data[start : child.start_byte]
             start += len(lead) - len(lead.lstrip(_WHITESPACE))
-            text = data[start : opener.start_byte].decode("utf-8", "replace").rstrip()
+            text = utf8.decode(data[start : opener.start_byte]).rstrip()
             return text, start
     if index == 0:
         # `func f() {` whose body broke: the header parsed as a function without a body, and
@@ -1103,7 +1105,7 @@ def _flat_header(
         kinds = _FUNCTION_TYPES.get(lang, frozenset())
         if previous is not None and previous.type in kinds:
             start = _header_start(previous)
-            text = data[start : previous.end_byte].decode("utf-8", "replace").rstrip()
+            text = utf8.decode(data[start : previous.end_byte]).rstrip()
             return text, start
     return None
 
@@ -1127,7 +1129,7 @@ def _scan_python_error(error: Node, data: bytes, off: int, indent: int) -> tuple
             if follower.type == "parameters":
                 seen_parameters = True
             elif follower.type == ":" and seen_parameters:
-                return data[start : follower.end_byte].decode("utf-8", "replace"), start
+                return utf8.decode(data[start : follower.end_byte]), start
         # A header still being typed (the cursor is in it): look further out.
     return None
 
@@ -1158,7 +1160,7 @@ def _signature(node: Node, data: bytes) -> tuple[str, int]:
         ):
             end = child.start_byte
             break
-    text = data[start:end].decode("utf-8", "replace").rstrip()
+    text = utf8.decode(data[start:end]).rstrip()
     return text, start
 
 
@@ -1219,7 +1221,7 @@ def _imports(root: Node, data: bytes, lang: str) -> tuple[str, int]:
     nodes = list(_import_nodes(root, data, lang))
     if not nodes:
         return "", 0
-    texts = [data[n.start_byte : n.end_byte].decode("utf-8", "replace").rstrip() for n in nodes]
+    texts = [utf8.decode(data[n.start_byte : n.end_byte]).rstrip() for n in nodes]
     return "\n".join(texts), max(_row_after(n) for n in nodes)
 
 

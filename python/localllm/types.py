@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .utf8 import byte_len, split_at_byte
+
 
 @dataclass(frozen=True, slots=True)
 class IndentStyle:
@@ -45,10 +47,7 @@ class BufferSnapshot:
     def with_insertion(self, text: str) -> BufferSnapshot:
         """The snapshot as it would be after inserting `text` at the cursor (cursor after it)."""
         index = self.row - self.first_line
-        line = self.lines[index]
-        raw = line.encode("utf-8")
-        head = raw[: self.col].decode("utf-8", errors="ignore")
-        tail = line[len(head) :]
+        head, tail = split_at_byte(self.lines[index], self.col)
         inserted = (head + text).split("\n")
         new_lines = [*inserted[:-1], inserted[-1] + tail]
         return BufferSnapshot(
@@ -57,7 +56,7 @@ class BufferSnapshot:
             lines=self.lines[:index] + tuple(new_lines) + self.lines[index + 1 :],
             first_line=self.first_line,
             row=self.row + len(inserted) - 1,
-            col=len(inserted[-1].encode("utf-8")),
+            col=byte_len(inserted[-1]),
             line_count=self.line_count + len(inserted) - 1,
             indent=self.indent,
             head=self.head,
@@ -82,7 +81,7 @@ class BufferSnapshot:
             lines = [""]
         if not 0 <= row < len(lines):
             raise ValueError(f"line {row + 1} is outside the buffer (1..{len(lines)})")
-        line_bytes = len(lines[row].encode("utf-8"))
+        line_bytes = byte_len(lines[row])
         if not 0 <= col <= line_bytes:
             raise ValueError(f"column {col} is outside line {row + 1} (0..{line_bytes})")
         return cls(
