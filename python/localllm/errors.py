@@ -5,6 +5,7 @@ LocalLLMError
 ├── ModelError             no model, or the model file cannot be used
 └── BackendError           the backend failed while completing
     └── BackendUnavailable the backend cannot be reached or is not ready
+        └── BackendTimeout a server did not answer within its deadline
 """
 
 from __future__ import annotations
@@ -30,3 +31,7 @@ class BackendError(LocalLLMError):
 
 class BackendUnavailable(BackendError):
     pass
+
+
+class BackendTimeout(BackendUnavailable):
+    """A server accepted the call but did not answer all of it in time (stopped, wedged)."""

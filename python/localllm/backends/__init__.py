@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
 
 Notify = Callable[[str, str], None]
 """notify(level, message): tell the user something once (levels: info, warn, error)."""
+
+
+_governing = threading.local()  # the Cancellation that ends this thread's HTTP calls
 
 
 class Cancellation:
@@ -51,6 +55,22 @@ class Cancellation:
                 self._callbacks.append(callback)
                 return
         callback()
+
+    @contextmanager
+    def governs_calls(self) -> Iterator[None]:
+        """Inside the block, the HTTP calls this thread makes (connecting, tokenizing) end
+        when this is cancelled, though no backend passes it to them."""
+        previous = getattr(_governing, "cancel", None)
+        _governing.cancel = self
+        try:
+            yield
+        finally:
+            _governing.cancel = previous
+
+    @staticmethod
+    def current() -> Cancellation | None:
+        """The Cancellation governing this thread's calls, if any."""
+        return getattr(_governing, "cancel", None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,10 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import httpx
-
-from ..errors import BackendError
+from ..errors import BackendError, BackendUnavailable
 from ..types import FimContext, GenerationParams, RequestTimings
 from . import BackendInfo, Cancellation, CompletionBackend, Notify
+from .http import probe_json
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -27,35 +26,28 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LLAMA_SERVER_PORTS = (8012, 8080)
-PROBE_TIMEOUT_S = 0.5
+PROBE_TIMEOUT_S = 0.5  # the whole of one probe, answer included
 
 
 def looks_like_llama_server(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
     """llama.cpp's /health answers 200 {"status": "ok"} or 503 while it loads the model."""
-    try:
-        response = httpx.get(url + "/health", timeout=timeout_s)
-    except httpx.HTTPError:
+    answer = probe_json(url, "/health", timeout_s)
+    if answer is None:
         return False
-    if response.status_code not in (200, 503):
-        return False
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    if response.status_code == 200:
+    status, body = answer
+    if status == 200:
         return isinstance(body, dict) and body.get("status") == "ok"
-    error = body.get("error") if isinstance(body, dict) else None
+    error = body.get("error") if isinstance(body, dict) and status == 503 else None
     return isinstance(error, dict) and error.get("type") == "unavailable_error"
 
 
 def ollama_models(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> list[str] | None:
     """Names of the models Ollama has pulled, or None when no Ollama answers at `url`."""
-    try:
-        response = httpx.get(url + "/api/tags", timeout=timeout_s)
-        body = response.json()
-    except (httpx.HTTPError, ValueError):
+    answer = probe_json(url, "/api/tags", timeout_s)
+    if answer is None:
         return None
-    if response.status_code != 200 or not isinstance(body, dict):
+    status, body = answer
+    if status != 200 or not isinstance(body, dict):
         return None
     models = body.get("models")
     if not isinstance(models, list):
@@ -71,13 +63,18 @@ class AutoBackend:
         self._notify = notify
         self._lock = threading.Lock()
         self._chosen: CompletionBackend | None = None
+        self._closed = False
         self.reason = "not chosen yet (on the first request)"
 
     def choose(self) -> CompletionBackend:
         with self._lock:
             if self._chosen is None:
-                self._chosen = self._probe()
-                log.info("auto backend: %s (%s)", self._chosen.name, self.reason)
+                chosen = self._probe()
+                if self._closed:  # closed while it probed
+                    chosen.close()
+                    raise BackendUnavailable("the plugin closed this backend")
+                self._chosen = chosen
+                log.info("auto backend: %s (%s)", chosen.name, self.reason)
             return self._chosen
 
     def _probe(self) -> CompletionBackend:
@@ -149,6 +146,8 @@ class AutoBackend:
         return self.choose().complete(ctx, params, cancel, timings)
 
     def close(self) -> None:
-        with self._lock:
-            if self._chosen is not None:
-                self._chosen.close()
+        # Not under the lock: a probe holds it, and closing must not wait for a silent server.
+        self._closed = True
+        chosen = self._chosen
+        if chosen is not None:
+            chosen.close()

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from .. import utf8
 from ..errors import BackendError, ModelError
 from ..gguf_meta import GGUFError, read_gguf
 from ..models import no_model_help, pick_model
@@ -203,9 +204,8 @@ class EmbeddedBackend:
         if not text:
             return []
         # special=False: FIM or control-token text inside user code stays plain text.
-        # surrogateescape: invalid UTF-8 in the buffer reaches us as lone surrogates.
-        raw = text.encode("utf-8", "surrogateescape")
-        return list(self._llm.tokenize(raw, add_bos=False, special=False))
+        # Invalid UTF-8 in the buffer is tokenized as the bytes it is.
+        return list(self._llm.tokenize(utf8.encode(text), add_bos=False, special=False))
 
     def build_prompt(self, ctx: FimContext, n_predict: int) -> list[int]:
         """Token ids for `ctx`, cut at the start if the context window is short."""

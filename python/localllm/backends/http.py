@@ -4,6 +4,16 @@ the reachability state with quiet retries, and Retry-After.
 
 Errors become our own types with messages that say what to do; a cancelled request shuts its
 connection down at once, so the server stops generating and a stalled read returns.
+
+Every call has a deadline for the whole of it (httpx's timeouts count per read, so a server
+that sends a byte a second, or is stopped with SIGSTOP after accepting, would hold a call
+forever): when it passes, the call's socket is shut down from a timer and the call fails with
+BackendTimeout. A plain call is `timeout_ms` of the backend at most, the quick ones (GET:
+/health, /props, /api/tags; /tokenize, /api/show) QUICK_S at most; a stream has its deadline
+until its first line, then the engine's time limit takes over. Calls made while a request
+runs end when it is cancelled (Cancellation.governs_calls), and close() ends them all, so
+nothing waits on a server that does not answer. There is no keep-alive connection: only a
+connection made for the call can be shut down from another thread.
 """
 
 from __future__ import annotations
@@ -24,7 +34,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..errors import BackendError, BackendUnavailable, ConfigError
+from .. import utf8
+from ..errors import BackendError, BackendTimeout, BackendUnavailable, ConfigError
 from ..privacy import is_loopback as is_loopback  # re-exported for the backends
 from ..privacy import plain_http_refusal, register_secret, sends_in_clear
 from . import Cancellation, Notify
@@ -32,6 +43,7 @@ from . import Cancellation, Notify
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 2.0
+QUICK_S = 3.0  # the deadline of a call that only reads the server's state (or tokenizes)
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 # Backoff between reconnection attempts once a server went away (seconds).
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
@@ -100,8 +112,87 @@ def parse_json_line(text: str) -> dict[str, Any]:
     return value
 
 
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def json_body(body: Mapping[str, Any]) -> bytes:
+    """A request's JSON. Buffer text that is not UTF-8 (lone surrogates) goes as U+FFFD: httpx
+    would fail encoding it."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return utf8.valid(text).encode("utf-8")
+
+
+def _timeouts(deadline_s: float) -> httpx.Timeout:
+    return httpx.Timeout(deadline_s, connect=min(CONNECT_TIMEOUT_S, deadline_s))
+
+
+class _Call:
+    """One call's connection, so that another thread can end it: shutting its socket down
+    makes a blocked connect or read return at once. `reason` says why it was ended."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.reason = ""  # "deadline", "cancelled", "closed", "done"
+
+    def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """httpx's trace hook: keeps the socket of each connection the call makes."""
+        if not (event.startswith("connection.connect_") and event.endswith(".complete")):
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with self._lock:
+                self._sockets.append(sock)
+                ended = bool(self.reason)
+            if ended:  # ended while it connected
+                _shutdown(sock)
+
+    def end(self, reason: str) -> None:
+        with self._lock:
+            if self.reason:
+                return
+            self.reason = reason
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
+
+    def start_deadline(self, deadline_s: float) -> threading.Timer:
+        timer = threading.Timer(deadline_s, self.end, ("deadline",))
+        timer.daemon = True
+        timer.start()
+        return timer
+
+
+def probe_json(url: str, path: str, deadline_s: float) -> tuple[int, Any] | None:
+    """GET `url + path`, all of it within `deadline_s`: (status, JSON body or None), or None
+    when nothing answered in time. Quick looks for `backend = "auto"` and :checkhealth."""
+    cancel = Cancellation.current()
+    if cancel is not None and cancel.cancelled:
+        return None
+    call = _Call()
+    if cancel is not None:
+        cancel.on_cancel(lambda: call.end("cancelled"))
+    timer = call.start_deadline(deadline_s)
+    try:
+        with httpx.Client(
+            timeout=_timeouts(deadline_s), limits=httpx.Limits(max_keepalive_connections=0)
+        ) as client:
+            response = client.get(url + path, extensions={"trace": call.trace})
+    except httpx.HTTPError:
+        return None
+    finally:
+        timer.cancel()
+        call.end("done")
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    return response.status_code, body
+
+
 class HttpService:
-    """One server: a keep-alive client, reachability with backoff, and streaming requests."""
+    """One server: its clients, reachability with backoff, and calls that all end in time."""
 
     def __init__(
         self,
@@ -111,6 +202,7 @@ class HttpService:
         api_key: str | None = None,
         notify: Notify | None = None,
         timeout_s: float = 30.0,
+        timeout_key: str | None = None,
         transport: httpx.BaseTransport | None = None,
         allow_remote_http: bool = False,
     ) -> None:
@@ -125,22 +217,27 @@ class HttpService:
         self._notify = notify or (lambda level, message: None)
         register_secret(api_key)  # masked in the log file, whatever quotes it
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # The deadline of a call (the setting that says so: named in the timeout message).
+        self.timeout_s = timeout_s
+        self._timeout_key = timeout_key
+        # No keep-alive: each call makes its own connection, whose socket _Call can shut down.
         self.client = httpx.Client(
             base_url=self.base_url,
             headers=headers,
-            timeout=httpx.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S),
+            timeout=_timeouts(timeout_s),
             transport=transport,
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
-        # Streams get a connection of their own (no keep-alive): a cancelled request shuts its
-        # socket down, which also wakes a read blocked on a server that stalls.
         self._streams = httpx.Client(
             base_url=self.base_url,
             headers=headers,
-            timeout=httpx.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S),
+            timeout=_timeouts(timeout_s),
             transport=transport,
             limits=httpx.Limits(max_keepalive_connections=0),
         )
         self._lock = threading.Lock()
+        self._calls: set[_Call] = set()
+        self._closed = False
         self._down_since: float | None = None
         self._failures = 0
         self._retry_at = 0.0
@@ -148,10 +245,24 @@ class HttpService:
         self._busy_until = 0.0
         self._busy_message = ""
 
+    @property
+    def quick_s(self) -> float:
+        """The deadline of a call that only reads the server's state or tokenizes."""
+        return min(self.timeout_s, QUICK_S)
+
     # -- reachability -------------------------------------------------------------------------
 
     def unreachable_message(self) -> str:
         return f"cannot reach {self.label} at {self.base_url} — is it running?"
+
+    def timeout_message(self, path: str, deadline_s: float) -> str:
+        advice = "restart it"
+        if self._timeout_key and deadline_s >= self.timeout_s:
+            advice += f", or raise {self._timeout_key} if it is only slow"
+        return (
+            f"{self.label} at {self.base_url} did not answer {path} within {deadline_s:g} s — "
+            f"is it stopped or overloaded? {advice[0].upper()}{advice[1:]}"
+        )
 
     def check_retry(self) -> None:
         """While the server is down, fail fast until the next retry is due (no network)."""
@@ -212,18 +323,54 @@ class HttpService:
     # -- requests ----------------------------------------------------------------------------
 
     def get_json(self, path: str, *, timeout_s: float | None = None) -> Any:
-        self.check_plain_http()
-        with self._translate():
-            response = self.client.get(path, timeout=timeout_s)
-        return self._json_or_error(response)
+        """GET within `timeout_s` in all (default: quick_s)."""
+        return self._call_json("GET", path, None, self.quick_s if timeout_s is None else timeout_s)
 
     def post_json(
         self, path: str, body: Mapping[str, Any], *, timeout_s: float | None = None
     ) -> Any:
+        """POST within `timeout_s` in all (default: the backend's timeout_ms)."""
+        deadline = self.timeout_s if timeout_s is None else timeout_s
+        return self._call_json("POST", path, body, deadline)
+
+    def _call_json(
+        self, method: str, path: str, body: Mapping[str, Any] | None, deadline_s: float
+    ) -> Any:
         self.check_plain_http()
-        with self._translate():
-            response = self.client.post(path, json=body, timeout=timeout_s)
+        call = self._begin(Cancellation.current())
+        timer = call.start_deadline(deadline_s)
+        try:
+            with self._translate(call, path, deadline_s):
+                response = self.client.request(
+                    method,
+                    path,
+                    content=None if body is None else json_body(body),
+                    headers=None if body is None else JSON_HEADERS,
+                    timeout=_timeouts(deadline_s),
+                    extensions={"trace": call.trace},
+                )
+        finally:
+            timer.cancel()
+            self._finish(call)
         return self._json_or_error(response)
+
+    def _begin(self, cancel: Cancellation | None) -> _Call:
+        """A new call, ended by `cancel` and by close()."""
+        if cancel is not None and cancel.cancelled:
+            raise BackendError(f"{self.label}: the request was cancelled")
+        call = _Call()
+        with self._lock:
+            if self._closed:
+                raise BackendUnavailable(f"{self.label}: the plugin closed this connection")
+            self._calls.add(call)
+        if cancel is not None:
+            cancel.on_cancel(lambda: call.end("cancelled"))
+        return call
+
+    def _finish(self, call: _Call) -> None:
+        call.end("done")
+        with self._lock:
+            self._calls.discard(call)
 
     def _json_or_error(self, response: httpx.Response) -> Any:
         if response.status_code >= 400:
@@ -244,84 +391,106 @@ class HttpService:
 
         Cancelling shuts the connection down from the cancelling thread, so the server sees it
         drop and stops generating, and a read blocked on a server that stalls (before its
-        headers or mid-answer) returns at once; a cancelled request then ends quietly.
+        headers or mid-answer) returns at once; a cancelled request then ends quietly. The
+        first line must come within timeout_s (BackendTimeout); after it, the caller's time
+        limit (a cancellation) bounds the answer.
         """
         self.check_plain_http()
         self.check_retry()
-        sockets: list[socket.socket] = []
+        call = self._begin(cancel)
         responses: list[httpx.Response] = []
-        closed = threading.Event()
 
-        def trace(event: str, info: Mapping[str, Any]) -> None:
-            if event.startswith("connection.connect_") and event.endswith(".complete"):
-                stream = info.get("return_value")
-                sock = stream.get_extra_info("socket") if stream is not None else None
-                if isinstance(sock, socket.socket):
-                    sockets.append(sock)
-                    if closed.is_set():  # cancelled while connecting
-                        _shutdown(sock)
+        def close_responses() -> None:
+            for response in responses:
+                response.close()
 
-        def close() -> None:
-            if not closed.is_set():
-                closed.set()
-                for sock in sockets:
-                    _shutdown(sock)
-                for response in responses:
-                    response.close()
-
-        cancel.on_cancel(close)
+        cancel.on_cancel(close_responses)
+        timer = call.start_deadline(self.timeout_s)
         try:
-            with self._translate():
-                request = self._streams.build_request(
-                    "POST", path, json=body, extensions={"trace": trace}
-                )
-                response = self._streams.send(request, stream=True)
-        except BackendError:
+            try:
+                with self._translate(call, path, self.timeout_s):
+                    request = self._streams.build_request(
+                        "POST",
+                        path,
+                        content=json_body(body),
+                        headers=JSON_HEADERS,
+                        extensions={"trace": call.trace},
+                    )
+                    response = self._streams.send(request, stream=True)
+            except BackendError:
+                if cancel.cancelled:
+                    return
+                raise
+            responses.append(response)
             if cancel.cancelled:
                 return
-            raise
-        responses.append(response)
-        if cancel.cancelled:
-            close()
-            return
-        try:
-            if response.status_code >= 400:
-                response.read()
-                self.note_retry_after(response)
-                raise HttpStatusError(response.status_code, error_message(response), self.label)
-            with self._translate(streaming=True):
-                for line in _utf8_lines(response.iter_bytes()):
-                    if cancel.cancelled:
-                        return
-                    yield line
-        except (httpx.StreamClosed, httpx.ReadError, httpx.StreamError):
-            if not cancel.cancelled:
-                raise BackendError(f"{self.label} closed the connection mid-answer") from None
-        except BackendError:
-            if not cancel.cancelled:
-                raise
+            try:
+                if response.status_code >= 400:
+                    with self._translate(call, path, self.timeout_s):
+                        response.read()
+                    self.note_retry_after(response)
+                    raise HttpStatusError(
+                        response.status_code, error_message(response), self.label
+                    )
+                with self._translate(call, path, self.timeout_s, streaming=True):
+                    for line in _utf8_lines(response.iter_bytes()):
+                        timer.cancel()  # it answers: from now on the caller's limit counts
+                        if cancel.cancelled:
+                            return
+                        yield line
+            except (httpx.StreamClosed, httpx.ReadError, httpx.StreamError):
+                if call.reason == "deadline":
+                    raise BackendTimeout(self.timeout_message(path, self.timeout_s)) from None
+                if not cancel.cancelled:
+                    raise BackendError(f"{self.label} closed the connection mid-answer") from None
+            except BackendError:
+                if not cancel.cancelled:
+                    raise
         finally:
-            close()
+            timer.cancel()
+            self._finish(call)
+            close_responses()
+
+    def _ended(self, call: _Call, path: str, deadline_s: float) -> BackendError:
+        """The error of a call we ended ourselves."""
+        if call.reason == "deadline":
+            return BackendTimeout(self.timeout_message(path, deadline_s))
+        if call.reason == "closed":
+            return BackendUnavailable(f"{self.label}: the plugin closed this connection")
+        return BackendError(f"{self.label}: the request was cancelled")
 
     @contextmanager
-    def _translate(self, *, streaming: bool = False) -> Iterator[None]:
+    def _translate(
+        self, call: _Call, path: str, deadline_s: float, *, streaming: bool = False
+    ) -> Iterator[None]:
         try:
             yield
-        except httpx.ConnectError:
-            self.mark_down()
-            raise BackendUnavailable(self.unreachable_message()) from None
-        except httpx.TimeoutException:
-            raise BackendError(f"{self.label} at {self.base_url} did not answer in time") from None
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        except httpx.HTTPError as exc:
+            # Ended by us. A cancelled stream ends quietly: stream_lines sees the cancel.
+            if call.reason in ("deadline", "closed") or (call.reason and not streaming):
+                raise self._ended(call, path, deadline_s) from None
+            if isinstance(exc, httpx.ConnectError):
+                self.mark_down()
+                raise BackendUnavailable(self.unreachable_message()) from None
+            if isinstance(exc, httpx.TimeoutException):
+                raise BackendTimeout(self.timeout_message(path, deadline_s)) from None
             if streaming and isinstance(exc, httpx.ReadError):
                 raise
-            raise BackendError(f"{self.label} broke the connection: {exc}") from None
+            if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+                raise BackendError(f"{self.label} broke the connection: {exc}") from None
+            raise BackendError(f"{self.label}: {type(exc).__name__}: {exc}") from None
         except UnicodeDecodeError:
             raise BackendError(f"{self.label} sent text that is not UTF-8") from None
         else:
             self.mark_up()
 
     def close(self) -> None:
+        """End every call in flight (a worker blocked on a silent server returns) and close."""
+        with self._lock:
+            self._closed = True
+            calls = list(self._calls)
+        for call in calls:
+            call.end("closed")
         self.client.close()
         self._streams.close()
 

@@ -35,6 +35,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import utf8
 from ..errors import BackendError, BackendUnavailable
 from ..fim_templates import TEMPLATES, FimTemplate, defuse_markers, template_for
 from ..gguf_meta import GGUFError, read_gguf
@@ -114,14 +115,7 @@ class _Session:
 
 def clean_text(text: str) -> str:
     """Text that can go into JSON: invalid UTF-8 from the buffer (lone surrogates) replaced."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        try:
-            return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        except UnicodeEncodeError:
-            return text.encode("utf-8", "replace").decode("utf-8")
-    return text
+    return utf8.valid(text)
 
 
 def _int(value: Any) -> int | None:
@@ -152,6 +146,7 @@ class LlamaServerBackend:
             api_key=api_key_from_env(self._key_env, env),
             notify=notify,
             timeout_s=self._conf.timeout_ms / 1000.0,
+            timeout_key="llama_server.timeout_ms",
             transport=transport,
             allow_remote_http=settings.privacy.allow_remote_http,
         )
@@ -199,8 +194,8 @@ class LlamaServerBackend:
             log.info("llama-server at %s: %s", self.url, self.info().detail)
 
     def close(self) -> None:
+        self._http.close()  # first: a prepare() blocked on the server returns, and its lock
         with self._lock:
-            self._http.close()
             self._session = None
             self._state, self._detail = "idle", ""
 
@@ -341,7 +336,9 @@ class LlamaServerBackend:
         """The BOS id when the server's tokenizer adds one, else None."""
         plain = self._tokenize_raw("a")
         body = self._http.post_json(
-            "/tokenize", {"content": "a", "add_special": True, "parse_special": False}
+            "/tokenize",
+            {"content": "a", "add_special": True, "parse_special": False},
+            timeout_s=self._http.quick_s,
         )
         with_special = self._ids(body)
         if len(with_special) > len(plain) and with_special[1 : 1 + len(plain)] == plain:
@@ -364,7 +361,9 @@ class LlamaServerBackend:
 
     def _tokenize_raw(self, text: str, *, special: bool = False) -> list[int]:
         body = self._http.post_json(
-            "/tokenize", {"content": text, "add_special": False, "parse_special": special}
+            "/tokenize",
+            {"content": text, "add_special": False, "parse_special": special},
+            timeout_s=self._http.quick_s,
         )
         return self._ids(body)
 

@@ -120,6 +120,7 @@ class OllamaBackend:
             url,
             notify=self._notify,
             timeout_s=self._ollama.timeout_ms / 1000.0,
+            timeout_key="ollama.timeout_ms",
             allow_remote_http=settings.privacy.allow_remote_http,
         )
         self._lock = threading.Lock()
@@ -189,7 +190,9 @@ class OllamaBackend:
 
     def _show(self, name: str) -> dict[str, Any]:
         try:
-            show = self._service.post_json("/api/show", {"model": name})
+            show = self._service.post_json(
+                "/api/show", {"model": name}, timeout_s=self._service.quick_s
+            )
         except HttpStatusError as exc:
             if exc.status == 404:
                 raise BackendError(self._missing(name)) from None

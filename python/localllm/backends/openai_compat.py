@@ -132,6 +132,7 @@ class OpenAIBackend:
             api_key=api_key,
             notify=notify,
             timeout_s=oa.timeout_ms / 1000.0,
+            timeout_key="openai.timeout_ms",
             transport=transport,
             allow_remote_http=settings.privacy.allow_remote_http,
         )
