@@ -491,3 +491,21 @@ def test_a_log_line_may_pass_names_from_the_package_s_other_files(tmp_path: Path
     finally:
         engine.close()
     assert recorder.finals[1].text == '"starting version %s", Version)'
+
+
+def test_invalid_utf8_on_the_cursor_line_never_ends_the_worker() -> None:
+    # A Latin-1 file opened with `:e ++bad=keep`: pynvim hands its bytes over as lone
+    # surrogates. The answer is followed by a speculative step on the same line, which once
+    # encoded strictly outside the worker's guard and ended the worker for good.
+    engine, rec = make_engine(model_files.tiny_path(["fmt.Println(", '"hello");']))
+    try:
+        latin1 = GO.replace("\tx := 1\n\t\n", '\tx := 1\n\ts := "caf\udce9"; \n')
+        engine.submit(CompletionRequest(1, 0, snapshot(latin1, row=6, col=14)))
+        rec.wait(lambda: 1 in rec.finals)
+        wait_idle(engine)
+        # The worker still answers, in this buffer and in another.
+        engine.submit(CompletionRequest(2, 1, snapshot(path="/src/app/other.go")))
+        rec.wait(lambda: 2 in rec.finals)
+        assert rec.finals[2].error is None
+    finally:
+        engine.close()
