@@ -317,3 +317,23 @@ def test_completion_works_after_an_install_that_ends_an_earlier_failure(
     assert nvim.exec_lua("return require('localllm.bridge').host_info()")["kind"] == "venv"
     text = "\n".join(nvim.exec_lua("return require('localllm').status_lines()"))
     assert "last error" not in text and "not running" not in text, text
+
+
+@pytest.mark.parametrize("kind", ["provider", "venv"])
+def test_a_log_file_that_cannot_be_opened_is_a_warning_and_completion_works(
+    kind: str, request: pytest.FixtureRequest, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = request.getfixturevalue("own_env" if kind == "venv" else "nvim_factory")()
+    blocker = tmp_path / "state"
+    blocker.write_text("a file where the state directory should be")
+    # stdpath('log') is read at each call: the host's log would be state/nvim/localllm.log.
+    nvim.exec_lua("vim.env.XDG_STATE_HOME = ...", str(blocker))
+    setup_plugin(nvim, model=str(tiny_model), debounce_ms=20)
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    wait_for(lambda: ready(nvim))
+    insert_at(nvim, 7, 0)
+    nvim.input("\t")
+    wait_final(nvim, HELLO)
+    text = messages(nvim)
+    assert f"cannot open the log file {blocker}/nvim/localllm.log" in text, text
+    assert "Not a directory" in text

@@ -105,6 +105,14 @@ local function fail(why)
   notice.problem(vim.log.levels.ERROR, state.failed)
 end
 
+--- What the host says the user should know although it runs (its configure result).
+---@param warnings string[]|nil
+local function warn_all(warnings)
+  for _, msg in ipairs(type(warnings) == 'table' and warnings or {}) do
+    notice.problem(vim.log.levels.WARN, msg, { keep_error = true })
+  end
+end
+
 --- The host's answer to its init.
 local function on_init(res, err)
   if err or type(res) ~= 'table' then
@@ -112,6 +120,7 @@ local function on_init(res, err)
     fail(err or 'the Python host did not start')
     return
   end
+  warn_all(res.warnings)
   if res.error ~= nil and res.error ~= vim.NIL then
     state.failed = notice.plain(res.error)
     require('localllm.status').on_error(state.failed)
@@ -326,10 +335,15 @@ function M.reconfigure()
   if not state.chan then
     return
   end
-  M.call('configure', { python_config() }, function(err, call_err)
+  M.call('configure', { python_config() }, function(res, call_err)
     if call_err then
       M.reset()
-    elseif err ~= nil and err ~= vim.NIL then
+      return
+    end
+    res = type(res) == 'table' and res or {}
+    warn_all(res.warnings)
+    local err = res.error
+    if err ~= nil and err ~= vim.NIL then
       state.failed = notice.plain(err)
       require('localllm.status').on_error(state.failed)
       notice.problem(vim.log.levels.ERROR, err)

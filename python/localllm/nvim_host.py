@@ -29,27 +29,38 @@ _LEVELS = {
 }
 
 
-def setup_logging(settings: Settings) -> None:
-    """Log to a file only (stdout is the RPC channel); no buffer text unless level is debug."""
+def setup_logging(settings: Settings) -> str | None:
+    """Log to a file only (stdout is the RPC channel); no buffer text unless level is debug.
+    A file that cannot be opened costs the log, not the host: returns the warning to show."""
     log.setLevel(_LEVELS[settings.log_level])
     log.propagate = False
     for handler in list(log.handlers):
         log.removeHandler(handler)
         handler.close()
-    if settings.log_file:
-        os.makedirs(os.path.dirname(settings.log_file) or ".", exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
-            settings.log_file, maxBytes=1_000_000, backupCount=2, encoding="utf-8"
-        )
-        handler.setFormatter(
-            PrivateFormatter(
-                "%(asctime)s %(levelname)s %(name)s: %(message)s",
-                debug=settings.log_level == "debug",
-            )
-        )
-        log.addHandler(handler)
-    else:
+    if not settings.log_file:
         log.addHandler(logging.NullHandler())
+        return None
+    try:
+        log.addHandler(_file_handler(settings.log_file, debug=settings.log_level == "debug"))
+    except OSError as exc:
+        log.addHandler(logging.NullHandler())
+        return (
+            f"cannot open the log file {settings.log_file} ({exc.strerror or exc}): the host "
+            "runs without a log. Make that directory writable (it is stdpath('log'), under "
+            "$XDG_STATE_HOME)."
+        )
+    return None
+
+
+def _file_handler(path: str, debug: bool) -> logging.Handler:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=1_000_000, backupCount=2, encoding="utf-8"
+    )
+    handler.setFormatter(
+        PrivateFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", debug=debug)
+    )
+    return handler
 
 
 def _bad(what: str, exc: Exception) -> None:
@@ -126,10 +137,11 @@ class LocalLLMPlugin:
 
     @pynvim.function("LocalLLMHostInit", sync=True)
     def host_init(self, args: list[Any]) -> dict[str, Any]:
-        """Start (or restart) the engine with the UI's config; returns the channel to use."""
+        """Start (or restart) the engine with the UI's config; returns the channel to use,
+        and the configure result (error, warnings)."""
         raw = args[0] if args and isinstance(args[0], dict) else {}
-        error = self._configure(raw)
-        return {"channel": self.nvim.channel_id, "version": __version__, "error": error}
+        result = self._configure(raw)
+        return {"channel": self.nvim.channel_id, "version": __version__, **result}
 
     @pynvim.rpc_export("localllm_async", sync=False)
     def call_async(self, token: int, name: str, args: list[Any]) -> None:
@@ -151,15 +163,17 @@ class LocalLLMPlugin:
         )
 
     @pynvim.rpc_export("localllm_configure", sync=True)
-    def configure(self, raw: dict[str, Any]) -> str | None:
+    def configure(self, raw: dict[str, Any]) -> dict[str, Any]:
         return self._configure(raw)
 
-    def _configure(self, raw: dict[str, Any]) -> str | None:
+    def _configure(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """{"error": why the config was refused or None, "warnings": what the user should
+        know although the host runs}."""
         try:
             settings = parse_settings(raw)
         except LocalLLMError as exc:
-            return str(exc)
-        setup_logging(settings)
+            return {"error": str(exc), "warnings": []}
+        warnings = [w for w in [setup_logging(settings)] if w]
         if self.explainer is not None:  # first: it may share the engine's backend
             self.explainer.close()
             self.explainer = None
@@ -167,7 +181,7 @@ class LocalLLMPlugin:
             self.engine.close()
         self.engine = Engine(settings, self._deliver, notify=self._notify)
         log.info("localllm %s configured: backend %s", __version__, settings.backend)
-        return None
+        return {"error": None, "warnings": warnings}
 
     @pynvim.rpc_export("localllm_request", sync=False)
     def request(self, payload: dict[str, Any]) -> None:
