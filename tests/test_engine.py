@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from localllm.backends.embedded import EmbeddedBackend
 from localllm.config import parse_settings
 from localllm.context import build_context
 from localllm.engine import CompletionRequest, Engine, Update
-from localllm.errors import ModelError
+from localllm.errors import BackendError, ModelError
 from localllm.types import BufferSnapshot, IndentStyle, RequestTimings
 
 GO = 'package main\n\nimport "fmt"\n\nfunc main() {\n\tx := 1\n\t\n\tfmt.Println(x)\n}\n'
@@ -509,3 +510,33 @@ def test_invalid_utf8_on_the_cursor_line_never_ends_the_worker() -> None:
         assert rec.finals[2].error is None
     finally:
         engine.close()
+
+
+def test_a_cursor_line_too_long_for_n_ctx_names_the_n_ctx_that_fits(tiny_model: Path) -> None:
+    """A minified line: the cursor line is never cut, so only a larger n_ctx helps, and the
+    n_ctx the error names is enough."""
+    line = "var x = [" + ", ".join(str(i) for i in range(300)) + "];"
+    snap = BufferSnapshot.from_text(
+        line + "\n", 0, len(line) // 2, path="/src/app/min.js", filetype="javascript"
+    )
+    budget = {"prefix_tokens": 16, "suffix_tokens": 16, "extra_tokens": 0}
+
+    def build(n_ctx: int) -> list[int]:
+        raw = {"model": str(tiny_model), "embedded": {"n_ctx": n_ctx}, "context": budget}
+        settings = parse_settings(raw)
+        backend = EmbeddedBackend(settings)
+        try:
+            backend.prepare()
+            return backend.build_prompt(build_context(snap, settings.context), 32)
+        finally:
+            backend.close()
+
+    with pytest.raises(BackendError) as small:
+        build(256)
+    message = str(small.value)
+    assert "suffix_tokens" not in message and "prefix_tokens" not in message
+    found = re.search(r"raise embedded\.n_ctx to at least (\d+)", message)
+    assert found, message
+    enough = int(found[1])
+    # Nothing before the cursor line to cut: the prompt fills the window the error named.
+    assert len(build(enough)) == enough - 32 - 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import socket
 import subprocess
 import time
@@ -26,7 +27,13 @@ from localllm.backends.llama_server import NO_FIM_WARNING, LlamaServerBackend
 from localllm.config import parse_settings
 from localllm.context import build_context
 from localllm.errors import BackendError, BackendUnavailable
-from localllm.types import BufferSnapshot, FimContext, GenerationParams, RequestTimings
+from localllm.types import (
+    BufferSnapshot,
+    FimContext,
+    GenerationParams,
+    IndentStyle,
+    RequestTimings,
+)
 from test_fim_templates import CHAT_MARKERS, FIM_MARKERS
 
 # llama.cpp built with GGML_NATIVE on a CPU that reports AMX but may not let a process use it
@@ -670,3 +677,28 @@ def test_infill_prompt_keeps_marker_text_as_text(llama_server_tiny: Any, marker:
         assert "".join(pieces)
     finally:
         backend.close()
+
+
+def test_a_cursor_line_too_long_for_the_servers_context_names_the_context_that_fits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A minified line is never cut: only a larger server context helps, and the one the
+    error names is enough."""
+    line = "var x = [" + ", ".join(str(i) for i in range(300)) + "];"
+    indent = IndentStyle(use_tabs=False, width=4, tabstop=8)
+    ctx = FimContext("min.js", "javascript", "", "", line[:700], line[700:], "", False, indent)
+    backend = mock_backend()
+    monkeypatch.setattr(backend, "_tokenize", lambda session, text: list(text.encode()))
+
+    def build(n_ctx: int) -> list[int]:
+        fim = {"pre": 1, "suf": 2, "mid": 3}
+        session = llama_server_module._Session(None, None, n_ctx, None, True, "completion", fim)
+        return backend._build_prompt(session, ctx, 32)
+
+    with pytest.raises(BackendError) as small:
+        build(256)
+    message = str(small.value)
+    assert "prefix_tokens" not in message, message
+    found = re.search(r"start llama-server with -c (\d+) or more", message)
+    assert found, message
+    assert len(build(int(found[1]))) == int(found[1]) - 32 - 1

@@ -37,7 +37,13 @@ Tokenize = Callable[[str], list[int]]
 
 
 class PromptTooLong(Exception):
-    """Even the cursor's own line and the FIM tokens do not fit the context window."""
+    """Even the cursor's own line, the lines after it and the FIM tokens do not fit the context
+    window. `needed` is how many tokens they take: only a window that leaves that many helps
+    (they are never cut, and the suffix budget is already within the window)."""
+
+    def __init__(self, needed: int) -> None:
+        super().__init__(f"the text around the cursor needs {needed} tokens")
+        self.needed = needed
 
 
 def chunk_blocks(ctx: FimContext) -> str:
@@ -85,6 +91,6 @@ def token_prompt(
     overflow = total() - limit
     if overflow > 0:
         body = body[overflow:]
-        if total() > limit:
-            raise PromptTooLong("the text around the cursor does not fit the context window")
+        if total() > limit:  # the body is all gone: what is left cannot be cut
+            raise PromptTooLong(total())
     return head + [t for chunk in chunks for t in chunk] + file_head + body + tail

@@ -105,6 +105,7 @@ class EmbeddedBackend:
         self._detail = ""
         self._fim: dict[str, int] = {}
         self._bos: int | None = None
+        self._max_ctx: int | None = None  # the context the model was trained for
         self._load_error: ModelError | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -161,6 +162,7 @@ class EmbeddedBackend:
         emb = self._settings.embedded
         threads = emb.n_threads or max(1, len(os.sched_getaffinity(0)))
         n_ctx = emb.n_ctx
+        self._max_ctx = meta.context_length
         if meta.context_length:
             n_ctx = min(n_ctx, meta.context_length)
         try:
@@ -217,11 +219,18 @@ class EmbeddedBackend:
                 bos=self._bos,
                 limit=self._llm.n_ctx() - n_predict - 1,
             )
-        except PromptTooLong:
-            raise BackendError(
-                "the text around the cursor does not fit the model's context window; "
-                "raise embedded.n_ctx or lower context.suffix_tokens"
-            ) from None
+        except PromptTooLong as exc:
+            raise self._too_long(exc.needed + n_predict + 1) from None
+
+    def _too_long(self, n_ctx: int) -> BackendError:
+        """The cursor line (a minified one) is never cut: only a larger window helps."""
+        why = (
+            "the cursor line and the lines after it do not fit the model's context window "
+            f"(n_ctx {self._llm.n_ctx()})"
+        )
+        if self._max_ctx and n_ctx > self._max_ctx:
+            return BackendError(f"{why}, and this model takes at most {self._max_ctx} tokens")
+        return BackendError(f"{why}; raise embedded.n_ctx to at least {n_ctx}")
 
     # -- completion ------------------------------------------------------------------------
 

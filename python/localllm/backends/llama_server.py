@@ -404,8 +404,13 @@ class LlamaServerBackend:
                 bos=session.bos,
                 limit=limit,
             )
-        except PromptTooLong:
-            raise self._context_error() from None
+        except PromptTooLong as exc:
+            # The prefix is cut away already: lowering context.prefix_tokens would not help.
+            raise BackendError(
+                "the cursor line and the lines after it do not fit llama-server's context "
+                f"(n_ctx {session.n_ctx} per slot); start llama-server with "
+                f"-c {exc.needed + n_predict + 1} or more (times --parallel)"
+            ) from None
 
     def _request(
         self, session: _Session, ctx: FimContext, params: GenerationParams
