@@ -122,3 +122,57 @@ def test_a_late_answer_after_accept_word_does_not_replace_the_rest(
     wait_for(lambda: "ok" in lines(nvim)[3])
     assert lines(nvim)[3] == '\ts := "世界 🎉\tok"'
     assert drawn_display(nvim) is None or "世" not in (drawn_display(nvim) or "")
+
+
+def test_dot_repeats_an_insert_that_accepted_a_suggestion(
+    nvim_factory: Any, server: MisbehavingServer, tmp_path: Path
+) -> None:
+    """`S`, the suggestion accepted with Tab, more typed: `.` elsewhere repeats all of it, and
+    `u` takes back the repeat, the typed text, the accepted text and the `S` one at a time."""
+    nvim = start(nvim_factory, server)
+    open_buffer(nvim, str(tmp_path / "main.go"), GO)
+    nvim.input("<Esc>")
+    nvim.current.window.cursor = (6, 0)  # `\tx := 1`
+    nvim.input("S")
+    wait_for(lambda: mode(nvim) == "i" and drawn(nvim) == HELLO)
+    indent = lines(nvim)[5]
+    nvim.input("<Tab>")
+    wait_for(lambda: lines(nvim)[5] == indent + HELLO)
+    nvim.input(" // x")
+    wait_for(lambda: lines(nvim)[5] == indent + HELLO + " // x")
+    nvim.input("<Esc>")
+    wait_for(lambda: mode(nvim) == "n")
+    nvim.input("j.")  # line 7, the empty one
+    wait_for(lambda: lines(nvim)[6] != "")
+    assert lines(nvim)[6] == indent + HELLO + " // x"
+    assert mode(nvim) == "n"
+    for line_6, line_7 in (
+        (indent + HELLO + " // x", ""),
+        (indent + HELLO, ""),
+        (indent, ""),
+        ("\tx := 1", ""),
+    ):
+        nvim.input("u")
+        wait_for(lambda: lines(nvim)[5:7] == [line_6, line_7])
+
+
+def test_dot_repeats_a_multi_line_accept_exactly(
+    nvim_factory: Any, server: MisbehavingServer, tmp_path: Path
+) -> None:
+    """The lines after the first come back byte for byte: no indent added, none lost."""
+    server.state.answer = ["if x > 0 {", "\n\t\tx--", "\n\t}"]
+    nvim = start(nvim_factory, server)
+    open_buffer(nvim, str(tmp_path / "main.go"), GO)
+    nvim.input("<Esc>")
+    nvim.current.window.cursor = (8, 0)  # `\tfmt.Println(x)`
+    nvim.input("o")
+    wait_for(lambda: mode(nvim) == "i" and drawn(nvim) == "if x > 0 {\n\t\tx--\n\t}")
+    indent = lines(nvim)[8]
+    nvim.input("<Tab>")
+    wait_for(lambda: lines(nvim)[8:11] == [indent + "if x > 0 {", "\t\tx--", "\t}"])
+    nvim.input("<Esc>")
+    wait_for(lambda: mode(nvim) == "n")
+    nvim.input("G.")  # `o` on the closing brace of main
+    wait_for(lambda: len(lines(nvim)) == len(GO_LINES) + 6)
+    assert lines(nvim)[-3].lstrip("\t ") == "if x > 0 {"
+    assert lines(nvim)[-2:] == ["\t\tx--", "\t}"]

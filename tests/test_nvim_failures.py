@@ -437,9 +437,9 @@ def test_macros_and_dot_repeat_around_an_accept(
         )
         == 0
     )
-    # `.` repeats the typed insert (what the user typed, exactly).
+    # `.` repeats the insert with the accepted text in it.
     nvim.input("j.")
-    wait_for(lambda: lines(nvim)[4] == "\ty := 2; ")
+    wait_for(lambda: lines(nvim)[4] == "\ty := 2; " + HELLO)
     assert mode(nvim) == "n"
     # The macro replays its keys: at replay time no suggestion is shown, so the recorded Tab
     # is a plain Tab (the documented passthrough), and nothing else is inserted.

@@ -31,6 +31,34 @@ function M.part(text, kind)
   return word
 end
 
+--- The handler nvim_paste calls while we insert: the text exactly, at the cursor. A user's
+--- vim.paste (one that scrubs or reformats pastes) must not change an accepted suggestion, and
+--- the stock one redraws the screen before the ghost has moved.
+---@param lines string[]
+---@return boolean
+local function put_at_cursor(lines)
+  vim.api.nvim_put(lines, 'c', false, true)
+  return true
+end
+
+--- Insert `part` at the cursor (row, col) through nvim_paste, which records it for `.` as typed
+--- text, so `.` repeats the whole insert including the accepted part. Falls back to a plain
+--- buffer edit (no repeat) if the paste fails.
+---@param buf integer
+---@param row integer
+---@param col integer
+---@param part string
+---@param lines string[]
+local function insert(buf, row, col, part, lines)
+  local paste = vim.paste
+  vim.paste = put_at_cursor
+  local ok = pcall(vim.api.nvim_paste, part, false, -1)
+  vim.paste = paste
+  if not ok then
+    vim.api.nvim_buf_set_text(buf, row, col, row, col, lines)
+  end
+end
+
 --- Accept `kind` of the visible suggestion. Returns false when nothing is shown.
 ---@param kind 'all'|'line'|'word'|nil
 ---@return boolean
@@ -55,7 +83,7 @@ function M.accept(kind)
   end
   -- Undo breaks around the insertion make it exactly one undo step.
   vim.cmd('let &undolevels = &undolevels')
-  vim.api.nvim_buf_set_text(buf, sug.row, sug.col, sug.row, sug.col, lines)
+  insert(buf, sug.row, sug.col, part, lines)
   vim.cmd('let &undolevels = &undolevels')
   local row, col
   if #lines == 1 then
