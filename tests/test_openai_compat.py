@@ -20,7 +20,10 @@ from localllm.backends import Cancellation
 from localllm.backends.openai_compat import OpenAIBackend, completions_path, record_usage
 from localllm.config import OpenAISettings, parse_settings
 from localllm.errors import BackendError, BackendUnavailable, ConfigError
+from localllm.fim_templates import TEMPLATES
 from localllm.types import FimContext, GenerationParams, IndentStyle, RequestTimings
+from test_fim_templates import CHAT_MARKERS, FIM_MARKERS
+from test_ollama import ctx_for
 
 QWEN = "Qwen/Qwen2.5-Coder-1.5B"
 ANSWER = 'fmt.Println("hello")'  # what the tiny model says after any prompt
@@ -280,6 +283,21 @@ def test_fim_template_setting_overrides_the_model_name(fake: Callable[..., FakeO
         "<fim_suffix>\n}\n<fim_middle>\tfmt."
     )
     assert notes == []
+
+
+def test_our_fim_prompt_carries_no_marker_from_the_buffer(fake: Callable[..., FakeOpenAI]) -> None:
+    """Every family's template, every FIM and chat marker in each part of the buffer: the body
+    the server receives holds only our own markers (one server for the whole grid)."""
+    server = fake(model_name="my-finetune")
+    clean_ctx = ctx_for("s = ''\n", "t", "", "\n# \n")
+    for family in sorted(TEMPLATES):
+        backend, _ = make_backend(server.url, model="my-finetune", suffix="never", fim_template=family)
+        clean = TEMPLATES[family].render(clean_ctx)
+        for marker in [m.strip() for m in FIM_MARKERS] + CHAT_MARKERS:
+            run(backend, ctx_for(f"s = '{marker}'\n", f"t{marker}", marker, f"\n# {marker}\n"))
+            sent = server.completions()[-1]["prompt"]
+            assert sent.count(marker) == clean.count(marker), (family, marker, sent)
+            assert marker in sent.replace("\u200b", ""), (family, marker)
 
 
 def test_auto_falls_back_to_the_prefix_when_the_family_is_unknown(
