@@ -731,3 +731,68 @@ def test_problems_names_what_is_wrong() -> None:
 )
 def test_verb_count(fmt: str, style: str, count: int | None) -> None:
     assert verb_count(fmt, style) == count
+
+
+# --------------------------------------------------------------------------------------------
+# printf calls inside a log call's arguments (fmt.Errorf, fmt.Sprintf...)
+
+
+def stdlog_with_fmt(typed: str) -> tuple[LogSite, str]:
+    """A site in stdlog_main.go (which then also imports fmt), in the loop where path, counts,
+    err and total are in scope, the line reading `typed`."""
+    path = CORPUS / "stdlog_main.go"
+    text = path.read_text().replace('\t"bufio"\n', '\t"bufio"\n\t"fmt"\n')
+    lines = text.split("\n")
+    row = next(i for i, line in enumerate(lines) if 'log.Printf("indexed' in line)
+    lines[row] = "\t\t" + typed
+    site = find_log_site("\n".join(lines), row, len(lines[row].encode()), "go", str(path))
+    assert site is not None
+    return site, lines[row]
+
+
+NESTED_PRINTF_CUTS = [
+    # a verb without its argument, and a stray `%d` (valid Go: `%` is modulo) after the call
+    ("log.Fatal(", 'fmt.Errorf("bad count: %d") %d)', ""),
+    ("log.", 'Fatal(fmt.Errorf("bad count: %d") %d)', "Fatal()"),
+    ("log.Fatal(", 'fmt.Errorf("bad count: %d", total) %d)', 'fmt.Errorf("bad count: %d", total))'),
+    ("log.Fatal(", 'fmt.Errorf("bad count: %d", total) %v)', 'fmt.Errorf("bad count: %d", total))'),
+    ("log.Println(", 'len(counts) %d, path)', "len(counts))"),
+    # too many arguments: cut before the first one no verb takes; too few: before the `)`
+    ("log.Fatal(", 'fmt.Errorf("read %s", path, err))', 'fmt.Errorf("read %s", path))'),
+    ("log.Println(", 'fmt.Sprintf("%s: %d", path), total)', 'fmt.Sprintf("%s: %d", path'),
+    ("log.Printf(", '"%s", fmt.Sprintf("%d %d", total))', '"%s", fmt.Sprintf("%d %d", total'),
+]
+
+
+@pytest.mark.parametrize(("typed", "suggestion", "expected"), NESTED_PRINTF_CUTS)
+def test_a_printf_call_inside_a_log_call_is_cut_before_what_is_wrong(
+    typed: str, suggestion: str, expected: str
+) -> None:
+    site, line = stdlog_with_fmt(typed)
+    assert site.check(line, suggestion, final=True) == expected
+    assert site.problems(line, suggestion) != []
+
+
+NESTED_PRINTF_RIGHT = [
+    ("log.Fatal(", 'fmt.Errorf("read %s: %w", path, err))'),
+    ("log.Println(", 'fmt.Sprintf("%d%% of %s", total, path))'),
+    ("log.Println(", 'fmt.Sprintf("100%%"))'),
+    ("log.Println(", 'fmt.Sprintf("%[1]d files, %[1]d again", total))'),
+    ("log.Println(", 'fmt.Sprintf("%*d|%-*s|", 8, total, 4, path))'),
+    ("log.Println(", 'fmt.Sprintf("%.*f", 2, 3.14159))'),
+    ("log.Println(", 'fmt.Sprint(path, "%d"), total)'),
+    ("log.Printf(", '"%s: %v", path, fmt.Errorf("wrapped: %w", err))'),
+    ("log.Println(", "total % 3, len(counts)%total, (total + 1) % 2)"),
+    ("log.Println(", 'len(counts) % 2, fmt.Sprintf("%d", total%7))'),
+    ("log.Print(", 'fmt.Fprintf(os.Stderr, "%s %d\\n", path, total))'),
+    ("log.Fatalf(", '"%s: %d", path, len(fmt.Sprintf("%v", counts)))'),
+]
+
+
+@pytest.mark.parametrize(("typed", "suggestion"), NESTED_PRINTF_RIGHT)
+def test_right_printf_calls_and_modulo_inside_a_log_call_stay_whole(
+    typed: str, suggestion: str
+) -> None:
+    site, line = stdlog_with_fmt(typed)
+    assert site.check(line, suggestion, final=True) == suggestion
+    assert site.problems(line, suggestion) == []

@@ -5,8 +5,10 @@ file knows (`log.`, `logger.Info(`, `self.log.`, `console.`, `info!(` ...) it re
 `LogSite`: the logger and its family, a short prompt chunk (the logger's declaration, the
 file's nearest log calls as style examples, the names in scope) and `check()`, which cuts a
 suggestion back to the longest prefix that is right: the call ends where it ends, brackets and
-quotes balance, printf verbs match their arguments, slog pairs come in pairs, zap fields are
-field constructors, zerolog chains use zerolog's methods, and every name passed exists.
+quotes balance, printf verbs match their arguments (also in a `fmt.Errorf(...)` passed to the
+call, and no `%d` after a `)`: format text written as code), slog pairs come in pairs, zap
+fields are field constructors, zerolog chains use zerolog's methods, and every name passed
+exists.
 
 Pure: no editor, no network. Scope comes from tree-sitter: the buffer is parsed with the cursor
 line blanked out, so every keystroke on one line reuses one tree and one scope analysis.
@@ -186,8 +188,17 @@ _RUST_MACROS = ("error", "warn", "info", "debug", "trace")
 _RUST_LOG = {**_rules(_RUST_MACROS, _Rule("rustfmt")), "log": _Rule("rustfmt", lead=1)}
 _TRACING = {**_rules(_RUST_MACROS, _Rule("tracing")), "event": _Rule("tracing", lead=1)}
 
+# Not loggers, but their calls are a log call's usual arguments (`log.Fatal(fmt.Errorf(...))`).
+_GO_FMT = {
+    **_rules(("Errorf", "Sprintf", "Printf"), _PRINTF),
+    **_rules(("Fprintf", "Appendf"), _Rule("printf", lead=1)),
+}
+# Packages whose printf calls are checked inside a log call's arguments: name -> family.
+_INNER_PRINTF = {"fmt": "go_fmt"}
+
 _FAMILIES: dict[str, dict[str, _Rule]] = {
     "go_log": _GO_LOG,
+    "go_fmt": _GO_FMT,
     "slog": _SLOG_FUNCS,
     "slog_logger": {k: v for k, v in _SLOG_FUNCS.items()},
     "zap": _ZAP,
@@ -812,15 +823,63 @@ class _Checker:
             for position, arg in enumerate(seg.args):
                 last = position == len(seg.args) - 1 and seg.close_end < 0
                 settled = arg.complete or final or not last
+                inner = self._inner_problem(arg, full, settled, final)
+                if inner is not None:  # names after it go with it
+                    arg = _Arg([t for t in arg.tokens if t.end <= inner[0]], arg.start, True)
                 name = self._unknown_name(arg, base, settled, seg, position)
                 if name is not None:
                     out.append((arg.start, "unknown:" + name))
+                    return out
+                if inner is not None:
+                    out.append(inner)
                     return out
             problem = self._rule_problem(seg, parsed, full, final)
             if problem is not None:
                 out.append(problem)
                 return out
         return out
+
+    # -- printf calls and `%` inside an argument (Go) ---------------------------------------
+
+    def _inner_problem(
+        self, arg: _Arg, full: str, settled: bool, final: bool
+    ) -> tuple[int, str] | None:
+        """The earliest of: a printf call in `arg` (`fmt.Errorf(...)`) whose verbs do not match
+        its arguments, and a `%verb` right after a `)`: format text the model wrote as code
+        (`fmt.Errorf("n: %d") %d` is valid Go, `%` being modulo)."""
+        if self.lang != "go":
+            return None
+        found: list[tuple[int, str]] = []
+        tokens = arg.tokens
+        for i in range(len(tokens)):
+            call = _inner_printf_call(tokens, i, self.site.packages)
+            if call is not None:
+                assert call.rule is not None
+                problem = self._format_problem(call, call.rule, call.close_end >= 0, final)
+                if problem is not None:
+                    # Nothing of the call would be left but its `(`: drop the whole call.
+                    cut = call.dot if problem[0] <= call.open_end else problem[0]
+                    found.append((max(cut, len(self.typed)), problem[1]))
+            elif self._stray_verb(tokens, i, full, settled):
+                found.append((tokens[i].start, "verbs"))
+        found = [f for f in found if f[0] >= len(self.typed)]
+        return min(found) if found else None
+
+    def _stray_verb(self, tokens: list[_Tok], i: int, full: str, settled: bool) -> bool:
+        """`) %d`: a format verb glued to a `%` after a call. `f(x)%d` stays modulo when `d` is
+        a name in scope (gofmt may write it so); with a space before only, it never is."""
+        tok = tokens[i]
+        if tok.text != "%" or i == 0 or tokens[i - 1].text != ")" or i + 1 >= len(tokens):
+            return False
+        nxt = tokens[i + 1]
+        verb = _GO_VERB.match(full, tok.start)
+        if nxt.start != tok.end or verb is None or verb.group(0) == "%%":
+            return False
+        if full[tok.start - 1] in " \t":
+            return True
+        if i + 2 == len(tokens) and not settled:
+            return False  # the name may still be typed
+        return nxt.kind != "id" or nxt.text not in self.site.identifiers
 
     # -- names -----------------------------------------------------------------------------
 
@@ -1050,6 +1109,42 @@ class _Checker:
                 )
             return at(seg.close_end - 1, "verbs")
         return None
+
+
+def _inner_printf_call(tokens: list[_Tok], i: int, packages: frozenset[str]) -> _Segment | None:
+    """The printf call (`fmt.Errorf(`...) that starts at `tokens[i]`, as a segment with its
+    arguments, the same shape _parse_call gives a log call's; None if none starts there."""
+    if i + 3 >= len(tokens) or (i and tokens[i - 1].text in (".", "?.")):
+        return None
+    pkg, dot, name, paren = tokens[i : i + 4]
+    family = _INNER_PRINTF.get(pkg.text)
+    if family is None or pkg.text not in packages or dot.text != "." or paren.text != "(":
+        return None
+    rule = _FAMILIES[family].get(name.text)
+    if rule is None or rule.kind != "printf":
+        return None
+    call = _Segment(name.text, family, rule, pkg.start, name.end, open_end=paren.end)
+    arg = _Arg([], paren.end)
+    depth = 0
+    for j in range(i + 4, len(tokens)):
+        tok = tokens[j]
+        if tok.kind == "close" and depth == 0:
+            if arg.tokens:
+                arg.complete = True
+                call.args.append(arg)
+            call.close_end = tok.end
+            return call
+        if tok.text == "," and depth == 0:
+            arg.complete = True
+            call.args.append(arg)
+            arg = _Arg([], tokens[j - 1].end)
+            continue
+        depth += tok.kind == "open"
+        depth -= tok.kind == "close"
+        arg.tokens.append(tok)
+    if arg.tokens:
+        call.args.append(arg)
+    return call
 
 
 def _prefix(arg: _Arg) -> str:
