@@ -291,7 +291,9 @@ def test_our_fim_prompt_carries_no_marker_from_the_buffer(fake: Callable[..., Fa
     server = fake(model_name="my-finetune")
     clean_ctx = ctx_for("s = ''\n", "t", "", "\n# \n")
     for family in sorted(TEMPLATES):
-        backend, _ = make_backend(server.url, model="my-finetune", suffix="never", fim_template=family)
+        backend, _ = make_backend(
+            server.url, model="my-finetune", suffix="never", fim_template=family
+        )
         clean = TEMPLATES[family].render(clean_ctx)
         for marker in [m.strip() for m in FIM_MARKERS] + CHAT_MARKERS:
             run(backend, ctx_for(f"s = '{marker}'\n", f"t{marker}", marker, f"\n# {marker}\n"))
