@@ -28,6 +28,7 @@ from localllm.config import (
     RulesSettings,
     Settings,
     parse_settings,
+    read_settings,
 )
 from localllm.errors import ConfigError, LocalLLMError
 from localllm.types import GenerationParams
@@ -390,6 +391,76 @@ BAD_VALUES: list[tuple[Any, str]] = [
 )
 def test_bad_value_names_the_key(raw: dict[str, Any], key: str) -> None:
     raises_for(raw, key)
+
+
+def value_at(settings: Settings, key: str) -> Any:
+    """The setting a dotted config key sets (`generation.max_lines` lives at the top)."""
+    key = {"generation.max_lines": "max_lines"}.get(key, key)
+    value: Any = settings
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
+
+
+# Each bad value alone: the key that falls back to its default (the fit check drops the
+# user's n_ctx first, then the budget that did not fit).
+FALLBACK_KEYS = {
+    "{'generation': {'n_predict': 4000}}": "generation.n_predict",
+    "{'context': {'prefix_tokens': 4000}}": "context.prefix_tokens",
+    "{'context': {'suffix_tokens': 3800}}": "context.suffix_tokens",
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    BAD_VALUES[1:],
+    ids=[f"{k}-{i}" for i, (_, k) in enumerate(BAD_VALUES[1:])],
+)
+def test_read_settings_replaces_a_bad_value_by_its_default_and_says_so(
+    raw: dict[str, Any], key: str
+) -> None:
+    """The host's reading (defense in depth: Lua filters bad values before sending)."""
+    good = {"cache_size": 99, "generation": {"top_k": 7}}
+    merged = {**good, **raw}
+    if isinstance(raw.get("generation"), dict):
+        merged["generation"] = {**good["generation"], **raw["generation"]}
+    settings, problems = read_settings(merged)
+    fallback = FALLBACK_KEYS.get(repr(raw), key)
+    assert value_at(settings, fallback) == value_at(Settings(), fallback)
+    assert len(problems) == 1 and problems[0].startswith(f"config.{key}: "), problems
+    assert settings.cache_size == 99 or key == "cache_size"
+    assert settings.generation.top_k == 7 or key in ("generation", "generation.top_k")
+
+
+def test_read_settings_reports_every_bad_key_and_keeps_the_rest() -> None:
+    raw = {
+        "backend": "llama",
+        "context": {"prefix_lines": 0, "suffix_lines": 10},
+        "generation": {"temperature": "hot", "n_predict": 40},
+        "speculative": "yes",
+    }
+    settings, problems = read_settings(raw)
+    assert [p.split(":")[0] for p in problems] == [
+        "config.backend",
+        "config.context.prefix_lines",
+        "config.generation.temperature",
+        "config.speculative",
+    ]
+    assert settings == dataclasses.replace(
+        Settings(),
+        context=dataclasses.replace(Settings().context, suffix_lines=10),
+        generation=dataclasses.replace(Settings().generation, n_predict=40),
+    )
+    assert read_settings({}) == (Settings(), [])
+    with pytest.raises(ConfigError, match=r"config\.\(root\)"):
+        read_settings("not a table")  # type: ignore[arg-type]
+
+
+def test_read_settings_falls_back_from_an_openai_backend_it_cannot_use() -> None:
+    settings, problems = read_settings({"backend": "openai"})
+    assert settings.backend == "auto" and problems[0].startswith("config.openai: ")
+    settings, problems = read_settings({"explain": {"backend": "openai"}})
+    assert settings.explain.backend is None and problems[0].startswith("config.explain.url: ")
 
 
 def test_bad_value_message_says_what_was_wrong() -> None:

@@ -1,4 +1,5 @@
-"""The host's log set-up: a log file that cannot be opened costs the log, never the host."""
+"""The host's configure: a log file that cannot be opened, or a bad value, costs that setting
+(told as a warning in the configure reply), never the host."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from localllm.config import parse_settings
-from localllm.nvim_host import log, setup_logging
+from localllm.nvim_host import LocalLLMPlugin, log, setup_logging
 
 
 @pytest.fixture(autouse=True)
@@ -34,3 +35,20 @@ def test_a_writable_log_path_gives_no_warning(tmp_path: Path) -> None:
     assert setup_logging(parse_settings({"log_file": str(path)})) is None
     log.warning("written")
     assert "written" in path.read_text()
+
+
+def test_configure_keeps_the_good_settings_and_replies_the_problems_as_warnings(
+    tmp_path: Path,
+) -> None:
+    plugin = LocalLLMPlugin(nvim=None)
+    try:
+        reply = plugin._configure(
+            {"backend": "none", "cache_size": "lots", "log_file": str(tmp_path / "a.log")}
+        )
+        assert reply == {
+            "error": None,
+            "warnings": ["config.cache_size: expected an integer, got 'lots'"],
+        }
+        assert plugin.engine is not None and plugin.engine.settings.backend == "none"
+    finally:
+        plugin.shutdown()

@@ -21,7 +21,7 @@ import pytest
 from conftest import REPO, nvim_binary
 from localllm.backends import Cancellation
 from localllm.backends.http import HttpService
-from localllm.config import parse_settings
+from localllm.config import parse_settings, read_settings
 from localllm.definitions import DefinitionIndex
 from localllm.engine import CompletionRequest, Engine, Update
 from localllm.errors import BackendError, ConfigError
@@ -207,6 +207,10 @@ def test_bad_privacy_settings_name_the_key(raw: dict[str, Any], key: str) -> Non
     ],
 )  # fmt: skip
 def test_plain_http_to_another_machine_is_refused(raw: dict[str, Any], key: str) -> None:
+    """Fails closed, also where other bad values only fall back to their defaults."""
+    with pytest.raises(ConfigError) as info:
+        read_settings({**raw, "cache_size": "bad", "privacy": {"allow_remote_http": "yes"}})
+    assert str(info.value).startswith(f"config.{key}: http://")
     with pytest.raises(ConfigError) as info:
         parse_settings(raw)
     message = str(info.value)

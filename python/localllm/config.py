@@ -208,8 +208,64 @@ def _privacy(raw: Mapping[str, Any], d: PrivacySettings) -> PrivacySettings:
     )
 
 
+class RefusedSetting(ConfigError):
+    """A setting refused for safety: read_settings never replaces it by its default."""
+
+
+# What read_settings drops when a check between keys fails, first the one the user set: the
+# error names the first; the check passes once enough of them are back at their defaults.
+_FALLBACKS = {
+    "embedded.n_ctx": (
+        "embedded.n_ctx",
+        "generation.n_predict",
+        "context.prefix_tokens",
+        "context.suffix_tokens",
+        "context.extra_tokens",
+    ),
+    "openai": ("backend",),
+    "explain.url": ("explain.backend",),
+    "explain.server_model": ("explain.backend",),
+}
+
+
+def read_settings(raw: Mapping[str, Any] | None) -> tuple[Settings, list[str]]:
+    """parse_settings for the host, keeping the good parts: each bad value is replaced by its
+    default and told in the list (Lua filters bad values first: this is defense in depth).
+    Raises only when a setting is refused for safety (RefusedSetting), or raw is no table."""
+    table = _copy(raw or {})
+    problems: list[str] = []
+    while True:
+        try:
+            return parse_settings(table), problems
+        except RefusedSetting:
+            raise
+        except ConfigError as exc:
+            if not any(_drop(table, key) for key in _FALLBACKS.get(exc.key, (exc.key,))):
+                raise
+            problems.append(str(exc))
+
+
+def _copy(raw: Any) -> Any:
+    """Tables as dicts, copied: read_settings drops keys from its copy."""
+    if isinstance(raw, Mapping):
+        return {key: _copy(value) for key, value in raw.items()}
+    return raw
+
+
+def _drop(table: Any, key: str) -> bool:
+    """Remove the dotted `key` from `table` (it then takes its default); False if not there."""
+    *sections, last = key.split(".")
+    for name in sections:
+        table = table.get(name) if isinstance(table, dict) else None
+    return isinstance(table, dict) and table.pop(last, _MISSING) is not _MISSING
+
+
+_MISSING = object()
+
+
 def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
-    """Build Settings from the plugin's config table. Raises ConfigError naming the bad key."""
+    """Build Settings from the plugin's config table. Raises ConfigError naming the (first)
+    bad key: for the command line; the host reads with read_settings."""
     raw = raw or {}
     if not isinstance(raw, Mapping):
         raise ConfigError("(root)", "expected a table")
@@ -370,7 +426,7 @@ def parse_settings(raw: Mapping[str, Any] | None) -> Settings:
             ("explain.url", explain.url),
         ):
             if url and sends_in_clear(url):
-                raise ConfigError(key, plain_http_refusal(url))
+                raise RefusedSetting(key, plain_http_refusal(url))
 
     return Settings(
         backend=backend,

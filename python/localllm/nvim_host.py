@@ -12,7 +12,7 @@ from typing import Any
 import pynvim
 
 from . import __version__, envcheck, health, utf8
-from .config import Settings, parse_settings
+from .config import Settings, read_settings
 from .engine import CompletionRequest, Engine, Update
 from .errors import LocalLLMError
 from .explain import ExplainService, request_from_payload
@@ -170,10 +170,11 @@ class LocalLLMPlugin:
         """{"error": why the config was refused or None, "warnings": what the user should
         know although the host runs}."""
         try:
-            settings = parse_settings(raw)
+            settings, warnings = read_settings(raw)
         except LocalLLMError as exc:
             return {"error": str(exc), "warnings": []}
-        warnings = [w for w in [setup_logging(settings)] if w]
+        log_problem = setup_logging(settings)
+        warnings += [log_problem] if log_problem else []
         if self.explainer is not None:  # first: it may share the engine's backend
             self.explainer.close()
             self.explainer = None
