@@ -41,7 +41,7 @@ local function python_config()
 end
 
 --- Send `name` to the host without waiting; `on_answer(value, err)` runs when it answers.
----@param name 'init'|'configure'|'status'|'health'
+---@param name 'init'|'configure'|'status'|'health'|'explain_status'
 ---@param args table
 ---@param on_answer fun(value: any, err: string|nil)|nil
 ---@return boolean sent
@@ -78,7 +78,7 @@ end
 
 --- Ask the host and wait (at most `timeout_ms`, events keep running) for its answer: for
 --- user commands only. nil and why on no answer.
----@param name 'configure'|'status'|'health'
+---@param name 'configure'|'status'|'health'|'explain_status'
 ---@param args table|nil
 ---@param timeout_ms integer|nil default M.answer_ms
 ---@return any value, string|nil err
@@ -430,14 +430,10 @@ function M.explain_cancel(id)
   notify_host('localllm_explain_cancel', id)
 end
 
---- Synchronous: the last explanations' records (tests and benchmarks).
+--- The last explanations' records (tests and benchmarks); waits a bounded time.
 ---@return table|nil
 function M.explain_status()
-  if not state.chan then
-    return nil
-  end
-  local ok, res = pcall(vim.rpcrequest, state.chan, 'localllm_explain_status')
-  return ok and res or nil
+  return (M.call_wait('explain_status'))
 end
 
 --- Called by Python for every event of an explanation.

@@ -152,6 +152,7 @@ class LocalLLMPlugin:
             "configure": self.configure,
             "status": self.status,
             "health": self.health,
+            "explain_status": self.explain_status,
         }
         try:
             answer: dict[str, Any] = {"value": calls[name](*args)}
@@ -329,7 +330,6 @@ class LocalLLMPlugin:
         if self.explainer is not None:
             self.explainer.cancel(request_id)
 
-    @pynvim.rpc_export("localllm_explain_status", sync=True)
     def explain_status(self) -> dict[str, Any]:
         if self.explainer is None:
             return {"busy": None, "history": []}
