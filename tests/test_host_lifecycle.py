@@ -198,6 +198,25 @@ def test_a_killed_host_leaves_nothing_on_screen_and_every_crash_is_told(
     assert "localllm: localllm:" not in messages(nvim)
 
 
+def test_a_killed_python3_provider_host_is_noticed_and_told(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    """The provider's host has no exit callback: the watcher finds it gone and says so."""
+    nvim = nvim_factory()
+    nvim.exec_lua(RECORD_NOTIFY)
+    setup_plugin(nvim, model=str(tiny_model), debounce_ms=20)
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("\t")
+    wait_final(nvim, HELLO)
+    assert nvim.exec_lua("return require('localllm.bridge').host_info()")["kind"] == "provider"
+    os.kill(host_pid(nvim), signal.SIGKILL)
+    wait_for(lambda: drawn(nvim) is None)
+    wait_for(lambda: statusline(nvim) == "LLM error")
+    told = [n["msg"] for n in nvim.exec_lua("return _G.notices") if "exited" in n["msg"]]
+    assert len(told) == 1 and "python3 provider" in told[0], told
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_reloading_the_modules_keeps_one_host(
     own_env: Any, tiny_model: Path, tmp_path: Path
