@@ -6,12 +6,14 @@ column) pair that Neovim would report.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from localllm import languages
 from localllm import treesitter as ts
 from localllm.treesitter import (
     SyntaxInfo,
@@ -144,8 +146,13 @@ def test_get_parser_creation_is_thread_safe(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_a_grammar_that_fails_to_import_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(ts._GRAMMARS, "go", ("tree_sitter_no_such_grammar", "language"))
-    monkeypatch.setitem(ts._GRAMMARS, "lua", ("tree_sitter_python", "no_such_function"))
+    go, lua = languages.get("go"), languages.get("lua")
+    assert go is not None and lua is not None
+    broken_go = dataclasses.replace(go, grammar_module="tree_sitter_no_such_grammar")
+    broken_lua = dataclasses.replace(lua, grammar_module="tree_sitter_python")
+    broken_lua = dataclasses.replace(broken_lua, grammar_function="no_such_function")
+    monkeypatch.setitem(languages._BY_NAME, "go", broken_go)
+    monkeypatch.setitem(languages._BY_NAME, "lua", broken_lua)
     monkeypatch.setattr(ts, "_languages", {})
     monkeypatch.setattr(ts, "_parsers", {})
     monkeypatch.setattr(ts, "_parse_locks", {})

@@ -15,8 +15,6 @@ UTF-8 encoding of the line.
 
 from __future__ import annotations
 
-import importlib
-import os
 import re
 import threading
 from collections import OrderedDict
@@ -25,7 +23,8 @@ from dataclasses import dataclass
 
 from tree_sitter import Language, Node, Parser, Tree
 
-from . import utf8
+from . import languages, utf8
+from .languages.base import BRACES
 
 __all__ = [
     "SyntaxInfo",
@@ -40,87 +39,18 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # Languages and grammars
 
-# Our language id -> (grammar module, function returning the TSLanguage pointer).
-_GRAMMARS: dict[str, tuple[str, str]] = {
-    "go": ("tree_sitter_go", "language"),
-    "python": ("tree_sitter_python", "language"),
-    "lua": ("tree_sitter_lua", "language"),
-    "javascript": ("tree_sitter_javascript", "language"),
-    "typescript": ("tree_sitter_typescript", "language_typescript"),
-    "tsx": ("tree_sitter_typescript", "language_tsx"),
-    "rust": ("tree_sitter_rust", "language"),
-    "c": ("tree_sitter_c", "language"),
-    "cpp": ("tree_sitter_cpp", "language"),
-    "java": ("tree_sitter_java", "language"),
-    "bash": ("tree_sitter_bash", "language"),
-}
-
-# Neovim 'filetype' -> language id.
-_FILETYPES: dict[str, str] = {
-    "go": "go",
-    "python": "python",
-    "lua": "lua",
-    "javascript": "javascript",
-    "javascriptreact": "javascript",
-    "typescript": "typescript",
-    "typescriptreact": "tsx",
-    "rust": "rust",
-    "c": "c",
-    "cpp": "cpp",
-    "java": "java",
-    "sh": "bash",
-    "bash": "bash",
-}
-
-# Filetypes we know and deliberately leave alone, whatever the file's extension says.
-_UNSUPPORTED_FILETYPES = frozenset({"zsh", "fish", "csh", "tcsh", "ksh"})
-
-# File extension (lower case, with the dot) -> language id.
-EXTENSIONS: dict[str, str] = {
-    ".go": "go",
-    ".py": "python",
-    ".pyi": "python",
-    ".pyw": "python",
-    ".lua": "lua",
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".cjs": "javascript",
-    ".jsx": "javascript",
-    ".ts": "typescript",
-    ".mts": "typescript",
-    ".cts": "typescript",
-    ".tsx": "tsx",
-    ".rs": "rust",
-    ".c": "c",
-    ".h": "c",
-    ".cc": "cpp",
-    ".cpp": "cpp",
-    ".cxx": "cpp",
-    ".c++": "cpp",
-    ".hh": "cpp",
-    ".hpp": "cpp",
-    ".hxx": "cpp",
-    ".h++": "cpp",
-    ".ipp": "cpp",
-    ".java": "java",
-    ".sh": "bash",
-    ".bash": "bash",
-}
+# File extension (lower case, with the dot) -> language id; derived from the registry.
+EXTENSIONS: dict[str, str] = {ext: lang.name for lang in languages.all() for ext in lang.extensions}
 
 
 def language_for(filetype: str, path: str = "") -> str | None:
     """Our language id for a buffer: by Neovim filetype first, else by the file's extension.
 
-    Returns one of "go", "python", "lua", "javascript", "typescript", "tsx", "rust", "c",
-    "cpp", "java", "bash"; None for anything else (zsh included: it is not bash).
+    Returns one of the registry's ids ("go", "python", "tsx" …, see `languages`); None for
+    anything else (zsh included: it is not bash).
     """
-    ft = filetype.strip().lower()
-    if ft in _FILETYPES:
-        return _FILETYPES[ft]
-    if ft in _UNSUPPORTED_FILETYPES or not path:
-        return None
-    _root, ext = os.path.splitext(path)
-    return EXTENSIONS.get(ext.lower())
+    lang = languages.for_buffer(filetype, path)
+    return None if lang is None else lang.name
 
 
 _lock = threading.Lock()
@@ -133,16 +63,15 @@ def _language(lang: str) -> Language | None:
     """The loaded grammar for `lang`, or None when it is unknown or does not load (cached)."""
     if lang in _languages:
         return _languages[lang]
-    spec = _GRAMMARS.get(lang)
-    if spec is None:
+    record = languages.get(lang)
+    if record is None:
         return None
     with _lock:
         if lang in _languages:
             return _languages[lang]
         loaded: Language | None
         try:
-            module = importlib.import_module(spec[0])
-            loaded = Language(getattr(module, spec[1])())
+            loaded = record.load_grammar()
         except Exception:  # a missing, broken or ABI-incompatible grammar wheel
             loaded = None
         _languages[lang] = loaded
@@ -151,7 +80,7 @@ def _language(lang: str) -> Language | None:
 
 def available_languages() -> list[str]:
     """The language ids whose grammar imports and loads, in a fixed order."""
-    return [lang for lang in _GRAMMARS if _language(lang) is not None]
+    return [lang.name for lang in languages.all() if _language(lang.name) is not None]
 
 
 def get_parser(lang: str) -> Parser | None:
@@ -350,32 +279,6 @@ _CONTAINER_TYPES = frozenset(
     }
 )
 
-_FUNCTION_TYPES: dict[str, frozenset[str]] = {
-    "go": frozenset({"function_declaration", "method_declaration", "func_literal"}),
-    "python": frozenset({"function_definition"}),
-    "lua": frozenset({"function_declaration", "function_definition"}),
-    "javascript": frozenset(
-        {
-            "function_declaration",
-            "function_expression",
-            "function",
-            "generator_function_declaration",
-            "generator_function",
-            "arrow_function",
-            "method_definition",
-        }
-    ),
-    "rust": frozenset({"function_item"}),
-    "c": frozenset({"function_definition"}),
-    "cpp": frozenset({"function_definition"}),
-    "java": frozenset(
-        {"method_declaration", "constructor_declaration", "compact_constructor_declaration"}
-    ),
-    "bash": frozenset({"function_definition"}),
-}
-_FUNCTION_TYPES["typescript"] = _FUNCTION_TYPES["javascript"]
-_FUNCTION_TYPES["tsx"] = _FUNCTION_TYPES["javascript"]
-
 # A function that is the value of one of these starts its signature at the binding:
 # `const f = (a) => {`, `handler := func(w http.ResponseWriter) {`, `local f = function(x)`.
 _BINDING_TYPES = frozenset(
@@ -408,6 +311,16 @@ _BINDABLE_TYPES = frozenset(
         "generator_function_declaration",
     }
 )
+
+
+def _function_types(lang: str) -> frozenset[str]:
+    """The functions whose header is shown: the named ones, and the anonymous ones that can be
+    bound to a name (`const f = (a) => {`, `handler := func(w http.ResponseWriter) {`)."""
+    record = languages.get(lang)
+    if record is None:
+        return frozenset()
+    return record.function_types | (record.lambda_types & _BINDABLE_TYPES)
+
 
 # Leading children of a function node that are not part of its header.
 _DECORATION_TYPES = frozenset(
@@ -479,36 +392,10 @@ _PY_HEADER_RE = re.compile(
 )
 _LUA_FUNCTION_HEADER_RE = re.compile(r"\bfunction\b[^()]*\([^()]*\)\s*$")
 
-_BRACE_LANGUAGES = frozenset({"go", "javascript", "typescript", "tsx", "rust", "c", "cpp", "java"})
-
-# Per language: quote characters and the line-comment opener, for the lexical fallback that
-# reads an unterminated string on the cursor line when the parse of that line failed.
-_LEXICAL: dict[str, tuple[str, str]] = {
-    "go": ("\"'`", "//"),
-    "python": ("\"'", "#"),
-    "lua": ("\"'", "--"),
-    "javascript": ("\"'`", "//"),
-    "typescript": ("\"'`", "//"),
-    "tsx": ("\"'`", "//"),
-    "rust": ('"', "//"),
-    "c": ("\"'", "//"),
-    "cpp": ("\"'", "//"),
-    "java": ("\"'", "//"),
-    "bash": ("\"'", "#"),
-}
-
 _WHITESPACE = b" \t\r\n\f\v"
 
 # Leaves holding the text of a string: string_content, string_fragment, *_literal_content, ...
 _STRING_CONTENT_RE = re.compile(r"string.*(?:content|fragment)$")
-
-# Tokens that open and close blocks, for reading the flat tokens of an ERROR node.
-_BRACES: tuple[frozenset[str], frozenset[str]] = (frozenset({"{"}), frozenset({"}"}))
-_BLOCK_TOKENS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "lua": (frozenset({"function", "if", "do", "repeat"}), frozenset({"end", "until"})),
-    "bash": (frozenset({"{", "if", "do", "case"}), frozenset({"}", "fi", "done", "esac"})),
-}
-
 
 # --------------------------------------------------------------------------------------------
 # Results
@@ -833,7 +720,11 @@ def _error_on_line(root: Node, line_start: int, line_end: int) -> bool:
 
 def _lexical_in_string(line: bytes, lang: str) -> bool:
     """Whether a line prefix ends inside a quote it opened, skipping a trailing line comment."""
-    quotes, comment = _LEXICAL.get(lang, ("\"'", "//"))
+    record = languages.get(lang)
+    quotes, comment = (
+        ("\"'", "//") if record is None else (record.string_quotes, record.line_comment)
+    )
+    at_word = record is not None and record.comment_at_word
     text = utf8.decode(line)
     quote = ""
     i = 0
@@ -846,7 +737,7 @@ def _lexical_in_string(line: bytes, lang: str) -> bool:
             if ch == quote:
                 quote = ""
         elif text.startswith(comment, i):
-            if lang != "bash" or i == 0 or text[i - 1] in " \t;":
+            if not at_word or i == 0 or text[i - 1] in " \t;":
                 return False
         elif ch in quotes:
             quote = ch
@@ -863,7 +754,8 @@ def _opens_block(last: Node | None, line_before: bytes, lang: str) -> bool:
         return False
     kind = last.type
     stripped = line_before.rstrip(_WHITESPACE)
-    if lang in _BRACE_LANGUAGES:
+    record = languages.get(lang)
+    if record is not None and record.brace_blocks:
         return kind == "{" or (last.is_error and stripped.endswith(b"{"))
     if lang == "python":
         if kind != ":" and not stripped.endswith(b":"):
@@ -882,7 +774,7 @@ def _opens_block(last: Node | None, line_before: bytes, lang: str) -> bool:
                 params is not None
                 and params.type == "parameters"
                 and params.parent is not None
-                and params.parent.type in _FUNCTION_TYPES["lua"]
+                and params.parent.type in _function_types("lua")
             ):
                 return True
             return bool(_LUA_FUNCTION_HEADER_RE.search(utf8.decode(stripped)))
@@ -922,9 +814,9 @@ def _unfinished(last: Node | None, off: int) -> bool:
 def _enclosing_signature(
     root: Node, data: bytes, off: int, lang: str, line_start: int
 ) -> tuple[str | None, int | None]:
-    kinds = _FUNCTION_TYPES.get(lang)
-    if kinds is None:
+    if languages.get(lang) is None:
         return None, None
+    kinds = _function_types(lang)
     indent = _cursor_indent(data, line_start, off) if lang == "python" else 0
     anchor = _anchor(root, data, off)
     found = None
@@ -1037,7 +929,8 @@ def _enclosing_in_error(
 
 def _scan_error(error: Node, data: bytes, off: int, lang: str) -> tuple[str, int] | None:
     """Walk back from the cursor over an ERROR's children to the innermost unclosed function."""
-    openers, closers = _BLOCK_TOKENS.get(lang, _BRACES)
+    record = languages.get(lang)
+    openers, closers = BRACES if record is None else record.block_tokens
     children = [child for child in error.children if child.end_byte <= off]
     depth = 0
     for index in range(len(children) - 1, -1, -1):
@@ -1102,7 +995,7 @@ def _flat_header(
         # `func f() {` whose body broke: the header parsed as a function without a body, and
         # the ERROR with the rest of the function follows it.
         previous = error.prev_sibling
-        kinds = _FUNCTION_TYPES.get(lang, frozenset())
+        kinds = _function_types(lang)
         if previous is not None and previous.type in kinds:
             start = _header_start(previous)
             text = utf8.decode(data[start : previous.end_byte]).rstrip()
