@@ -30,6 +30,7 @@ from .goerr import suggest as suggest_err_check
 from .loglines import LogSite, find_log_site
 from .postprocess import clean
 from .privacy import denied, names_of
+from .prompt import comment_leader
 from .ring import ActivityRing
 from .syntax_check import fit_to_syntax
 from .types import BufferSnapshot, FimContext, RequestTimings
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 HISTORY = 200
 SLOW_STOP_MS = 1000.0  # a cancelled request still running after this long is counted
 LOG_LANGUAGES = frozenset({"go", "python", "javascript", "typescript", "tsx", "rust"})
-_COMMENT = {"python": "#"}
 
 
 def _text_and_row(snap: BufferSnapshot, whole: str | None) -> tuple[str, int]:
@@ -54,7 +54,7 @@ def _as_comment(chunk: str, ctx: FimContext) -> str:
     comments at the cursor line's indentation."""
     if not chunk.strip():
         return ""
-    marker = _COMMENT.get(ctx.language or "", "//")
+    marker = comment_leader(ctx.language) or "//"
     indentation = ctx.indentation
     out = []
     for line in chunk.strip("\n").split("\n"):
@@ -146,9 +146,7 @@ class Engine:
         }
         self._thread: threading.Thread | None = None
         if start_worker:
-            self._thread = threading.Thread(
-                target=self._work, name="localllm-engine", daemon=True
-            )
+            self._thread = threading.Thread(target=self._work, name="localllm-engine", daemon=True)
             self._thread.start()
 
     # -- called from the editor thread -----------------------------------------------------

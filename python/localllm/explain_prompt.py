@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from . import treesitter, utf8
+from . import languages, treesitter, utf8
 from .context import display_name, estimate_tokens
 from .definitions import DefinitionIndex, relevant_definitions
 from .fim_templates import defuse_markers
@@ -36,37 +36,6 @@ RESERVE_TOKENS = 48
 CONTEXT_SHARE = 3
 DEFINITION_CALLS = 3  # for a long selection, definitions are looked up near its start, middle...
 
-LANGUAGE_NAMES = {
-    "go": "Go",
-    "python": "Python",
-    "lua": "Lua",
-    "javascript": "JavaScript",
-    "typescript": "TypeScript",
-    "tsx": "TSX",
-    "rust": "Rust",
-    "c": "C",
-    "cpp": "C++",
-    "java": "Java",
-    "bash": "Bash",
-}
-
-# Named functions and methods, and (used only when no named one is around) anonymous ones.
-_NAMED_FUNCTIONS = frozenset(
-    {
-        "function_declaration",
-        "method_declaration",
-        "function_definition",
-        "method_definition",
-        "function_item",
-        "constructor_declaration",
-        "compact_constructor_declaration",
-        "generator_function_declaration",
-        "local_function_declaration",
-    }
-)
-_ANONYMOUS_FUNCTIONS = frozenset(
-    {"func_literal", "arrow_function", "function_expression", "generator_function", "function"}
-)
 _WRAPPERS = frozenset({"decorated_definition", "export_statement"})
 
 
@@ -180,12 +149,15 @@ def enclosing_function(
     indent = utf8.byte_len(line) - utf8.byte_len(line.lstrip(" \t"))
     end_col = max(indent, utf8.byte_len(line.rstrip()) - 1)
     node = tree.root_node.descendant_for_point_range((row, indent), (row, end_col))
+    record = languages.get(lang)
+    if record is None:
+        return None
     named = anonymous = None
     while node is not None:
-        if node.type in _NAMED_FUNCTIONS:
+        if node.type in record.function_types:
             named = node
             break
-        if anonymous is None and node.type in _ANONYMOUS_FUNCTIONS:
+        if anonymous is None and node.type in record.lambda_types:
             anonymous = node
         node = node.parent
     found = named or anonymous
@@ -357,7 +329,8 @@ def build_prompt(
     """The chat messages for `req`, within `n_ctx` tokens including `max_tokens` of answer."""
     language = treesitter.language_for(req.filetype, req.path)
     target = find_target(req, language)
-    lang_name = LANGUAGE_NAMES.get(language or "", req.filetype or "")
+    record = languages.get(language)
+    lang_name = record.display_name if record is not None else req.filetype or ""
     tag = language or req.filetype or ""
     question = req.question.strip() or DEFAULT_QUESTION
     filename = display_name(req.path, req.root)

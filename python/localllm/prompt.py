@@ -17,21 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from . import languages
 from .types import FimContext
-
-COMMENT_LEADERS = {
-    "go": "//",
-    "javascript": "//",
-    "typescript": "//",
-    "tsx": "//",
-    "rust": "//",
-    "c": "//",
-    "cpp": "//",
-    "java": "//",
-    "python": "#",
-    "bash": "#",
-    "lua": "--",
-}
 
 Tokenize = Callable[[str], list[int]]
 
@@ -46,9 +33,15 @@ class PromptTooLong(Exception):
         self.needed = needed
 
 
+def comment_leader(language: str | None) -> str:
+    """The line comment marker of our language id `language`; "" when it is not one of ours."""
+    lang = languages.get(language)
+    return "" if lang is None else lang.line_comment
+
+
 def chunk_blocks(ctx: FimContext) -> str:
     """Other files' chunks as plain text blocks headed by a comment with their path."""
-    leader = COMMENT_LEADERS.get(ctx.language or "", "//")
+    leader = comment_leader(ctx.language) or "//"
     return "".join(f"{leader} {path}\n{text.rstrip()}\n\n" for path, text in ctx.extra)
 
 
@@ -77,7 +70,7 @@ def token_prompt(
         after = ctx.after_cursor
         tail = [fim["suf"], *tokenize(after), fim["mid"], *tokenize(ctx.middle)]
     else:
-        leader = COMMENT_LEADERS.get(ctx.language or "")
+        leader = comment_leader(ctx.language)
         title = f"{leader} {ctx.filename}\n" if leader and ctx.first_line > 0 else ""
         file_head = []
         body = tokenize(chunk_blocks(ctx) + title + ctx.header + ctx.prefix)
