@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from localllm import languages
 from localllm.types import FimContext, IndentStyle
 
 __all__ = ["SPECIAL_TOKENS", "Cleaned", "clean", "strip_typed"]
@@ -78,12 +79,6 @@ def strip_typed(text: str, typed: str) -> str | None:
 
 _OPEN_TO_CLOSE = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = frozenset(")]}")
-_HASH_COMMENT = frozenset(
-    {"python", "bash", "sh", "zsh", "fish", "ruby", "perl", "r", "yaml", "toml", "make"}
-    | {"cmake", "elixir", "nim", "julia", "dockerfile", "conf", "gitcommit", "tcl", "awk"}
-)
-_DASH_COMMENT = frozenset({"lua", "sql", "haskell", "elm", "ada"})
-_SHELLS = frozenset({"bash", "sh", "zsh"})
 # Words that close a keyword block, per language (a trivial line such as `end` is never a
 # "repeat" of the next line on its own).
 _CLOSE_WORDS = frozenset({"end", "fi", "done", "esac", "until"})
@@ -100,34 +95,15 @@ class _Lang:
 
 
 def _make_lang(language: str | None) -> _Lang:
-    name = (language or "").lower()
-    if name in _HASH_COMMENT:
-        comment = "#"
-    elif name in _DASH_COMMENT:
-        comment = "--"
-    else:
-        comment = "//"
-    keyword_blocks: tuple[tuple[str, frozenset[str]], ...] = ()
-    if name == "lua":
-        keyword_blocks = (
-            ("then", frozenset({"end"})),
-            ("do", frozenset({"end"})),
-            ("else", frozenset({"end"})),
-            ("repeat", frozenset({"until"})),
-        )
-    elif name in _SHELLS:
-        keyword_blocks = (
-            ("then", frozenset({"fi"})),
-            ("else", frozenset({"fi"})),
-            ("do", frozenset({"done"})),
-        )
+    lang = languages.get(language)
+    comment = "//" if lang is None else lang.line_comment
     pattern = re.compile(r"[()\[\]{}'\"`\\]|" + re.escape(comment))
     return _Lang(
         comment=comment,
-        comment_at_word=name in _SHELLS,
-        colon_blocks=name == "python",
-        keyword_blocks=keyword_blocks,
-        lifetimes=name == "rust",
+        comment_at_word=lang is not None and lang.comment_at_word,
+        colon_blocks=lang is not None and lang.colon_blocks,
+        keyword_blocks=() if lang is None else lang.keyword_blocks,
+        lifetimes=lang is not None and lang.lifetimes,
         pattern=pattern,
     )
 
