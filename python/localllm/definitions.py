@@ -38,8 +38,6 @@ UTF-8 encoding of the line.
 
 from __future__ import annotations
 
-import builtins
-import keyword
 import os
 import re
 import threading
@@ -49,7 +47,7 @@ from dataclasses import dataclass, field, replace
 
 from tree_sitter import Node, Parser, Query, QueryCursor, Tree
 
-from . import treesitter, utf8
+from . import languages, treesitter, utf8
 
 __all__ = ["Definition", "DefinitionIndex", "identifiers_near", "relevant_definitions"]
 
@@ -59,15 +57,15 @@ MAX_PER_NAME = 2  # the most definitions one identifier contributes
 LINES_BEFORE = 40
 LINES_AFTER = 10
 
-_SUPPORTED = frozenset(
-    {"go", "python", "javascript", "typescript", "tsx", "rust", "java", "c", "cpp", "lua"}
-)
-_EXTENSIONS = {"go": ".go", "python": ".py", "rust": ".rs", "java": ".java", "lua": ".lua"}
-_JS_FAMILY = frozenset({"javascript", "typescript", "tsx"})
+# What this module asks about a language comes from its record (localllm.languages); these
+# are views of the records of the languages that have a definitions query.
+_RECORDS = {lang.name: lang for lang in languages.all() if lang.definitions_query}
+_SUPPORTED = frozenset(_RECORDS)
+_JS_FAMILY = frozenset(name for name, lang in _RECORDS.items() if lang.family == "javascript")
 # Siblings count when the buffer imports them (and names what it uses of them).
-_IMPORTING = frozenset({"python", "lua", *_JS_FAMILY})
-_PACKAGED = frozenset({"go", "java"})  # siblings count when in the same package
-_C_HEADERS = frozenset({".h", ".hh", ".hpp", ".hxx", ".h++", ".inc", ".ipp", ".tpp"})
+_IMPORTING = frozenset(name for name, lang in _RECORDS.items() if lang.siblings == "imports")
+# Siblings count when in the same package.
+_PACKAGED = frozenset(name for name, lang in _RECORDS.items() if lang.siblings == "package")
 _MAX_FOLDERS = 16
 _MAX_BUFFERS = 8
 
@@ -77,316 +75,24 @@ _TYPE = 1  # a type position (Go type_identifier): types only
 _MEMBER = 2  # `x.name`: methods, and the types with a field (interface method) of that name
 
 
-def _words(*groups: str) -> frozenset[str]:
-    return frozenset(word for group in groups for word in group.split())
-
-
-_GO_BUILTINS = _words(
-    # types
-    "any bool byte comparable complex64 complex128 error float32 float64 int int8 int16 int32",
-    "int64 rune string uint uint8 uint16 uint32 uint64 uintptr",
-    # constants and the zero value
-    "true false iota nil",
-    # functions
-    "append cap clear close complex copy delete imag len make max min new panic print println",
-    "real recover",
-    # keywords (half-typed code can turn them into identifiers)
-    "break case chan const continue default defer else fallthrough for func go goto if import",
-    "interface map package range return select struct switch type var _",
-)
-_PY_BUILTINS = frozenset(
-    {
-        *dir(builtins),
-        *keyword.kwlist,
-        *keyword.softkwlist,
-        "self",
-        "cls",
-        "__file__",
-        "__name__",
-    }
-)
-_JS_BUILTINS = _words(
-    "undefined null true false this super new typeof instanceof void delete in of let const var",
-    "function class return if else for while do switch case break continue default throw try",
-    "catch finally async await yield import export from as extends static get set arguments",
-    "console Object Array String Number Boolean Symbol BigInt Map Set WeakMap WeakSet Promise",
-    "JSON Math Date RegExp Error TypeError RangeError SyntaxError Reflect Proxy Intl parseInt",
-    "parseFloat isNaN isFinite require module exports window document globalThis process Buffer",
-    "setTimeout clearTimeout setInterval clearInterval queueMicrotask fetch NaN Infinity",
-)
-_TS_BUILTINS = _JS_BUILTINS | _words(
-    "any unknown never string number boolean object symbol bigint readonly keyof infer is",
-    "declare namespace type interface enum implements private public protected abstract",
-    "Partial Required Readonly Record Pick Omit Exclude Extract NonNullable ReturnType",
-    "Parameters InstanceType Awaited Iterable AsyncIterable",
-)
-_RUST_BUILTINS = _words(
-    "self Self super crate true false i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize f32",
-    "f64 bool char str String Vec Option Some None Result Ok Err Box Rc Arc RefCell Cell Mutex",
-    "HashMap HashSet BTreeMap BTreeSet VecDeque println print eprintln eprint format vec assert",
-    "assert_eq assert_ne debug_assert panic write writeln todo unimplemented unreachable dbg",
-    "matches Default Clone Copy Debug PartialEq Eq PartialOrd Ord Hash Iterator IntoIterator From",
-    "Into ToString Send Sync Sized Fn FnMut FnOnce Drop AsRef AsMut clone unwrap expect",
-)
-_JAVA_BUILTINS = _words(
-    "this super null true false var String Object Integer Long Double Float Boolean Character",
-    "Byte Short Number System Math List Map Set ArrayList LinkedList HashMap HashSet TreeMap",
-    "Arrays Collections Objects Optional Stream Collectors Exception RuntimeException Override",
-    "IllegalArgumentException IllegalStateException NullPointerException Iterable Iterator",
-    "Comparable Runnable Thread StringBuilder out err println print printf",
-)
-_C_BUILTINS = _words(
-    "NULL true false bool size_t ssize_t ptrdiff_t intptr_t uintptr_t int8_t int16_t int32_t",
-    "int64_t uint8_t uint16_t uint32_t uint64_t FILE EOF stdin stdout stderr errno sizeof",
-    "printf fprintf sprintf snprintf puts fputs scanf malloc calloc realloc free memcpy memset",
-    "memmove memcmp strlen strcmp strncmp strcpy strncpy strcat strdup exit abort assert",
-)
-_CPP_BUILTINS = _C_BUILTINS | _words(
-    "std nullptr this string vector map unordered_map set unordered_set array pair tuple",
-    "unique_ptr shared_ptr weak_ptr make_unique make_shared make_pair move forward cout cin cerr",
-    "endl optional variant function size begin end push_back emplace_back",
-)
-_LUA_BUILTINS = _words(
-    "and break do else elseif end false for function goto if in local nil not or repeat return",
-    "then true until while self _G _VERSION assert collectgarbage dofile error getmetatable",
-    "ipairs load loadfile next pairs pcall print rawequal rawget rawlen rawset require select",
-    "setmetatable tonumber tostring type unpack xpcall string table math io os coroutine utf8",
-    "debug package vim",
-)
-_BUILTINS = {
-    "lua": _LUA_BUILTINS,
-    "go": _GO_BUILTINS,
-    "python": _PY_BUILTINS,
-    "javascript": _JS_BUILTINS,
-    "typescript": _TS_BUILTINS,
-    "tsx": _TS_BUILTINS,
-    "rust": _RUST_BUILTINS,
-    "java": _JAVA_BUILTINS,
-    "c": _C_BUILTINS,
-    "cpp": _CPP_BUILTINS,
-}
+# Names never looked up: a language's builtins and keywords (half-typed code can turn a keyword
+# into an identifier), and `_`, the blank (Go) or throwaway name.
+_BUILTINS = {name: lang.builtins | lang.keywords | {"_"} for name, lang in _RECORDS.items()}
 
 # Identifier uses and local definitions, per language. Captures: @name/@type/@member are uses,
 # @def binds a name in the window (a local, a parameter, a declaration), @skip and @key are
 # identifiers that are neither (a keyword argument, a struct literal's field key, the name of a
 # type from another package), @import covers a whole import statement.
-_QUERIES = {
-    "go": """
-(short_var_declaration left: (expression_list (identifier) @def))
-(parameter_declaration name: (identifier) @def)
-(variadic_parameter_declaration name: (identifier) @def)
-(var_spec name: (identifier) @def)
-(const_spec name: (identifier) @def)
-(range_clause left: (expression_list (identifier) @def))
-(type_spec name: (type_identifier) @def)
-(type_alias name: (type_identifier) @def)
-(type_parameter_declaration name: (identifier) @def)
-(function_declaration name: (identifier) @def)
-(method_declaration name: (field_identifier) @def)
-(type_switch_statement alias: (expression_list (identifier) @def))
-(receive_statement left: (expression_list (identifier) @def))
-(keyed_element key: (literal_element (identifier) @key))
-(qualified_type name: (type_identifier) @skip)
-(selector_expression field: (field_identifier) @member)
-(identifier) @name
-(type_identifier) @type
-""",
-    "python": """
-(assignment left: (identifier) @def)
-(pattern_list (identifier) @def)
-(tuple_pattern (identifier) @def)
-(list_pattern (identifier) @def)
-(list_splat_pattern (identifier) @def)
-(dictionary_splat_pattern (identifier) @def)
-(for_statement left: (identifier) @def)
-(for_in_clause left: (identifier) @def)
-(as_pattern_target (identifier) @def)
-(as_pattern_target (tuple (identifier) @def))
-(parameters (identifier) @def)
-(lambda_parameters (identifier) @def)
-(typed_parameter . (identifier) @def)
-(default_parameter name: (identifier) @def)
-(typed_default_parameter name: (identifier) @def)
-(function_definition name: (identifier) @def)
-(class_definition name: (identifier) @def)
-(named_expression name: (identifier) @def)
-(keyword_argument name: (identifier) @skip)
-(import_statement) @import
-(import_from_statement) @import
-(future_import_statement) @import
-(attribute attribute: (identifier) @member)
-(identifier) @name
-""",
-}
-_JS_COMMON = """
-(variable_declarator name: (identifier) @def)
-(arrow_function parameter: (identifier) @def)
-(shorthand_property_identifier_pattern) @def
-(pair_pattern value: (identifier) @def)
-(array_pattern (identifier) @def)
-(assignment_pattern left: (identifier) @def)
-(rest_pattern (identifier) @def)
-(function_declaration name: (identifier) @def)
-(generator_function_declaration name: (identifier) @def)
-(function_expression name: (identifier) @def)
-(class_declaration name: (_) @def)
-(catch_clause parameter: (identifier) @def)
-(for_in_statement left: (identifier) @def)
-(import_statement) @import
-(member_expression property: (property_identifier) @member)
-(identifier) @name
-"""
-_JS_QUERY = _JS_COMMON + "(formal_parameters (identifier) @def)\n"
-_TS_QUERY = (
-    _JS_COMMON
-    + """
-(required_parameter pattern: (identifier) @def)
-(optional_parameter pattern: (identifier) @def)
-(interface_declaration name: (type_identifier) @def)
-(type_alias_declaration name: (type_identifier) @def)
-(enum_declaration name: (identifier) @def)
-(type_parameter name: (type_identifier) @def)
-(type_identifier) @type
-"""
-)
-_QUERIES["javascript"] = _JS_QUERY
-_QUERIES["typescript"] = _TS_QUERY
-_QUERIES["tsx"] = _TS_QUERY
-_QUERIES["rust"] = """
-(let_declaration pattern: (identifier) @def)
-(parameter pattern: (identifier) @def)
-(closure_parameters (identifier) @def)
-(tuple_pattern (identifier) @def)
-(for_expression pattern: (identifier) @def)
-(function_item name: (identifier) @def)
-(struct_item name: (type_identifier) @def)
-(enum_item name: (type_identifier) @def)
-(trait_item name: (type_identifier) @def)
-(type_item name: (type_identifier) @def)
-(type_parameter name: (type_identifier) @def)
-(const_item name: (identifier) @def)
-(static_item name: (identifier) @def)
-(use_declaration) @import
-(field_expression field: (field_identifier) @member)
-(scoped_identifier name: (identifier) @member)
-(identifier) @name
-(type_identifier) @type
-"""
-_QUERIES["java"] = """
-(local_variable_declaration declarator: (variable_declarator name: (identifier) @def))
-(formal_parameter name: (identifier) @def)
-(spread_parameter (variable_declarator name: (identifier) @def))
-(catch_formal_parameter name: (identifier) @def)
-(enhanced_for_statement name: (identifier) @def)
-(lambda_expression parameters: (identifier) @def)
-(inferred_parameters (identifier) @def)
-(method_declaration name: (identifier) @def)
-(constructor_declaration name: (identifier) @def)
-(class_declaration name: (identifier) @def)
-(interface_declaration name: (identifier) @def)
-(enum_declaration name: (identifier) @def)
-(record_declaration name: (identifier) @def)
-(type_parameter (type_identifier) @def)
-(package_declaration) @import
-(import_declaration) @import
-(method_invocation name: (identifier) @member)
-(field_access field: (identifier) @member)
-(identifier) @name
-(type_identifier) @type
-"""
-_C_QUERY = """
-(declaration declarator: (identifier) @def)
-(init_declarator declarator: (identifier) @def)
-(parameter_declaration declarator: (identifier) @def)
-(pointer_declarator declarator: (identifier) @def)
-(array_declarator declarator: (identifier) @def)
-(function_declarator declarator: (identifier) @def)
-(preproc_include) @import
-(field_expression field: (field_identifier) @member)
-(identifier) @name
-(type_identifier) @type
-"""
-_QUERIES["c"] = _C_QUERY
-_QUERIES["cpp"] = (
-    _C_QUERY
-    + """
-(reference_declarator (identifier) @def)
-(for_range_loop declarator: (identifier) @def)
-(qualified_identifier scope: (namespace_identifier) name: (_) @skip)
-(using_declaration) @import
-"""
-)
-_QUERIES["lua"] = """
-(variable_declaration (assignment_statement (variable_list name: (identifier) @def)))
-(variable_declaration (variable_list name: (identifier) @def))
-(parameters name: (identifier) @def)
-(for_generic_clause (variable_list name: (identifier) @def))
-(for_numeric_clause name: (identifier) @def)
-(function_declaration name: (identifier) @def)
-(dot_index_expression field: (identifier) @member)
-(method_index_expression method: (identifier) @member)
-(field name: (identifier) @key)
-(identifier) @name
-"""
+_QUERIES = {name: lang.definitions_query for name, lang in _RECORDS.items()}
 
-_GO_FUNCTIONS = frozenset({"function_declaration", "method_declaration", "func_literal"})
+_GO_FUNCTIONS = languages.GO.function_types | languages.GO.lambda_types
 _GO_PARAMETER_LISTS = ("receiver", "type_parameters", "parameters", "result")
 _GO_PARAMETERS = frozenset(
     {"parameter_declaration", "variadic_parameter_declaration", "type_parameter_declaration"}
 )
-_SCOPES = {
-    "go": frozenset(
-        {"function_declaration", "method_declaration", "func_literal", "type_parameter_list"}
-    ),
-    "python": frozenset(
-        {
-            "function_definition",
-            "lambda",
-            "class_definition",
-            "list_comprehension",
-            "set_comprehension",
-            "dictionary_comprehension",
-            "generator_expression",
-        }
-    ),
-}
-_JS_SCOPES = frozenset(
-    {
-        "function_declaration",
-        "generator_function_declaration",
-        "function_expression",
-        "generator_function",
-        "function",
-        "arrow_function",
-        "method_definition",
-        "class_body",
-    }
-)
-_SCOPES["javascript"] = _SCOPES["typescript"] = _SCOPES["tsx"] = _JS_SCOPES
-_SCOPES["rust"] = frozenset({"function_item", "closure_expression", "impl_item", "trait_item"})
-_SCOPES["java"] = frozenset(
-    {
-        "method_declaration",
-        "constructor_declaration",
-        "compact_constructor_declaration",
-        "lambda_expression",
-        "class_body",
-        "interface_body",
-    }
-)
-_SCOPES["c"] = _SCOPES["cpp"] = frozenset(
-    {"function_definition", "lambda_expression", "field_declaration_list", "template_declaration"}
-)
-_SCOPES["lua"] = frozenset({"function_declaration", "function_definition"})
+_SCOPES = {name: lang.scope_types for name, lang in _RECORDS.items()}
 # The field of a member access that holds the object: `x` in `x.name`.
-_OPERANDS = {
-    "lua": "table",
-    "go": "operand",
-    "rust": "value",
-    "c": "argument",
-    "cpp": "argument",
-    "java": "object",
-}
+_OPERANDS = {name: lang.operand_field for name, lang in _RECORDS.items()}
 _PY_NESTING = frozenset(
     {
         "if_statement",
@@ -1223,10 +929,6 @@ def _js_imports(root: Node, data: bytes) -> _PyImports:
     return found
 
 
-# JS/TS file extensions, from the one extension table (treesitter.py).
-_JS_EXTENSIONS = {ext: lang for ext, lang in treesitter.EXTENSIONS.items() if lang in _JS_FAMILY}
-
-
 def _js_stem(source: Node | None, data: bytes) -> str | None:
     """The file stem of a module specifier of the same folder: './m' and './m.js' -> "m"."""
     if source is None or source.type != "string":
@@ -1238,7 +940,7 @@ def _js_stem(source: Node | None, data: bytes) -> str | None:
     if not spec or "/" in spec:
         return None
     stem, extension = os.path.splitext(spec)
-    return stem if extension in _JS_EXTENSIONS else spec
+    return stem if extension in languages.JAVASCRIPT.sibling_extensions else spec
 
 
 # Rust
@@ -2012,13 +1714,14 @@ _FolderKey = tuple[str, str, str, str | None, frozenset[str] | None]
 
 def _file_lang(lang: str, name: str) -> str | None:
     """The language to read a sibling file `name` in, for a buffer in `lang`; None: not one."""
+    record = _RECORDS[lang]
     extension = os.path.splitext(name)[1]
-    if lang in _JS_FAMILY:
-        return _JS_EXTENSIONS.get(extension)
-    if lang in ("c", "cpp"):
-        return lang if extension in _C_HEADERS else None  # a header reads as its includer
-    wanted = _EXTENSIONS.get(lang)
-    return lang if wanted is not None and extension == wanted else None
+    if extension in record.header_extensions:
+        return lang  # a header reads as its includer
+    if extension not in record.sibling_extensions:
+        return None
+    own = languages.for_extension(extension)  # .ts next to .js: each in its own grammar
+    return own.name if own is not None and own.family == record.family else lang
 
 
 class DefinitionIndex:

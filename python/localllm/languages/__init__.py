@@ -38,7 +38,24 @@ from .lua import LUA
 from .python import PYTHON
 from .rust import RUST
 
-__all__ = ["Language", "all", "for_buffer", "for_extension", "get"]
+__all__ = [
+    "BASH",
+    "CPP",
+    "GO",
+    "JAVA",
+    "JAVASCRIPT",
+    "LUA",
+    "PYTHON",
+    "RUST",
+    "TSX",
+    "TYPESCRIPT",
+    "C",
+    "Language",
+    "all",
+    "for_buffer",
+    "for_extension",
+    "get",
+]
 
 _ALL: tuple[Language, ...] = (
     GO,
