@@ -34,8 +34,12 @@ vim.api.nvim_create_user_command('LocalLLM', function(opts)
   local name = opts.fargs[1] or 'status'
   local fn = subcommands[name]
   if not fn then
-    vim.notify('localllm: unknown subcommand ' .. name .. ' (enable, disable, toggle, status, trigger, install)',
-      vim.log.levels.ERROR)
+    vim.notify(
+      'localllm: unknown subcommand '
+        .. name
+        .. ' (enable, disable, toggle, status, trigger, install)',
+      vim.log.levels.ERROR
+    )
     return
   end
   require('localllm').ensure_setup()

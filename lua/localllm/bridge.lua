@@ -14,7 +14,15 @@ local notice = require('localllm.notice')
 ---@field replies table<integer, fun(value: any, err: string|nil)>
 ---@field next_token integer
 _G._localllm_bridge = _G._localllm_bridge
-  or { chan = nil, ready = false, failed = nil, kind = nil, own = nil, replies = {}, next_token = 0 }
+  or {
+    chan = nil,
+    ready = false,
+    failed = nil,
+    kind = nil,
+    own = nil,
+    replies = {},
+    next_token = 0,
+  }
 local state = _G._localllm_bridge ---@type localllm.BridgeState
 
 -- How long a user command waits for the host's answer before saying it does not answer.
@@ -142,7 +150,8 @@ end
 --- Start the Python host if it is not running; never waits for it (the plugin's own
 --- environment: a job, its init an rpc notification answered later; the python3 provider: a
 --- synchronous call, so callers run this early, in a scheduled callback).
----@return integer|nil chan the channel (requests may be sent at once: the host handles them in order)
+--- Returns the channel: requests may be sent at once, the host handles them in order.
+---@return integer|nil chan
 function M.start()
   if state.chan then
     return state.chan
@@ -152,7 +161,9 @@ function M.start()
   end
   local inst = install_running()
   if inst then
-    state.failed = ':LocalLLM install is running (' .. (inst.step or 'starting') .. '): completion starts when it is done'
+    state.failed = ':LocalLLM install is running ('
+      .. (inst.step or 'starting')
+      .. '): completion starts when it is done'
     notice.problem(vim.log.levels.INFO, state.failed, { keep_error = true })
     return nil
   end
@@ -233,17 +244,23 @@ function M.watch_provider()
   state.watch = state.watch or uv.new_timer()
   state.watch:stop()
   local chan = state.chan
-  state.watch:start(2000, 2000, vim.schedule_wrap(function()
-    if state.chan ~= chan or state.kind ~= 'provider' then
-      state.watch:stop()
-      return
-    end
-    local code = vim.fn.jobwait({ chan }, 0)[1]
-    if code ~= -1 then
-      state.watch:stop()
-      host_lost(('the Python host (python3 provider) exited with code %d; it restarts on the next request'):format(code))
-    end
-  end))
+  state.watch:start(
+    2000,
+    2000,
+    vim.schedule_wrap(function()
+      if state.chan ~= chan or state.kind ~= 'provider' then
+        state.watch:stop()
+        return
+      end
+      local code = vim.fn.jobwait({ chan }, 0)[1]
+      if code ~= -1 then
+        state.watch:stop()
+        local why = 'the Python host (python3 provider) exited with code %d; '
+          .. 'it restarts on the next request'
+        host_lost(why:format(code))
+      end
+    end)
+  )
 end
 
 --- Start a pynvim host from the plugin's own environment and send it its init.
@@ -259,17 +276,24 @@ function M.start_own(python)
     if not state.ready then
       local inst = install_running()
       local why = inst
-          and (':LocalLLM install is running (%s): completion starts when it is done'):format(inst.step or '')
-        or ('the Python host of %s did not start (exit code %d%s). Run :LocalLLM install again; its log says more.'):format(
-          python,
-          code,
-          words
-        )
+          and (':LocalLLM install is running (%s): completion starts when it is done'):format(
+            inst.step or ''
+          )
+        or (
+          'the Python host of %s did not start (exit code %d%s). '
+          .. 'Run :LocalLLM install again; its log says more.'
+        ):format(python, code, words)
       host_lost(why)
       state.failed = notice.plain(why)
       return
     end
-    host_lost(('the Python host (%s) exited with code %d%s; it restarts on the next request'):format(python, code, words))
+    host_lost(
+      ('the Python host (%s) exited with code %d%s; it restarts on the next request'):format(
+        python,
+        code,
+        words
+      )
+    )
   end)
   if not own then
     fail(err or 'cannot start the Python host')
@@ -353,7 +377,7 @@ function M.reconfigure()
   end)
 end
 
----@param payload table
+---@param payload localllm.RequestMsg
 ---@return boolean sent
 function M.request(payload)
   local chan = M.start()
@@ -379,14 +403,14 @@ local function notify_host(method, ...)
 end
 
 --- Recent activity for later prompts.
----@param payload table {kind, path, text, root}
+---@param payload localllm.ActivityMsg
 function M.activity(payload)
   notify_host('localllm_activity', payload)
 end
 
 --- A buffer became denied: Python drops what it kept of it and refuses the paths in `denied`
 --- (privacy.sweep sends this before anything else).
----@param payload table {bufnr: integer|nil, paths: string[], denied: string[]}
+---@param payload localllm.PurgeMsg
 function M.purge(payload)
   notify_host('localllm_purge', payload)
 end
@@ -409,7 +433,7 @@ function M.cancel(id)
 end
 
 --- Ask the host to explain code (:LocalLLMExplain); the answer arrives via on_explain().
----@param payload table
+---@param payload localllm.ExplainMsg
 ---@return boolean sent, string|nil why not
 function M.explain(payload)
   local chan = M.channel()
@@ -437,7 +461,7 @@ function M.explain_status()
 end
 
 --- Called by Python for every event of an explanation.
----@param event table
+---@param event localllm.ExplainEvent
 function M.on_explain(event)
   require('localllm.explain').on_event(event)
 end
@@ -452,7 +476,7 @@ function M.status()
 end
 
 --- Called by Python (via nvim_exec_lua) for every streamed update.
----@param update table
+---@param update localllm.UpdateMsg
 function M.on_update(update)
   require('localllm.status').on_update(update)
   require('localllm.session').on_update(update)

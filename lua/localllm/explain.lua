@@ -177,7 +177,11 @@ function M.yank()
   if reg ~= '"' then
     vim.fn.setreg('"', text, 'l')
   end
-  vim.api.nvim_echo({ { ('localllm: answer yanked (%d lines)'):format(#vim.split(text, '\n')) } }, false, {})
+  vim.api.nvim_echo(
+    { { ('localllm: answer yanked (%d lines)'):format(#vim.split(text, '\n')) } },
+    false,
+    {}
+  )
 end
 
 --- Move the answer from the float to a split below the code window; it keeps streaming.
@@ -234,8 +238,7 @@ local function open_window(buf)
   })
   vim.wo[win].wrap = true
   vim.wo[win].linebreak = true
-  vim.wo[win].winhighlight =
-    'NormalFloat:LocalLLMExplainNormal,FloatBorder:LocalLLMExplainBorder'
+  vim.wo[win].winhighlight = 'NormalFloat:LocalLLMExplainNormal,FloatBorder:LocalLLMExplainBorder'
   vim.api.nvim_create_autocmd('WinClosed', {
     pattern = tostring(win),
     once = true,
@@ -267,6 +270,7 @@ end
 
 --- What the command sends: the lines (all, or a window around the code), the range or the
 --- cursor, the question.
+---@return localllm.ExplainMsg
 local function payload(opts, buf)
   local n = vim.api.nvim_buf_line_count(buf)
   local cursor_row = vim.api.nvim_win_get_cursor(0)[1] - 1
@@ -367,7 +371,7 @@ function M.run(opts)
 end
 
 --- Called (through the bridge) for every event of the current question.
----@param ev table
+---@param ev localllm.ExplainEvent
 function M.on_event(ev)
   if ev.id ~= state.id or state.finish == 'cancelled' then
     return -- a replaced or closed question

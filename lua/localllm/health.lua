@@ -41,7 +41,10 @@ local function check_packages(env, python)
   for _, p in ipairs(env.packages or {}) do
     local have = val(p.version)
     if p.role == 'grammar' then
-      table.insert(have and grammars or no_grammars, have and (p.name .. ' ' .. p.version) or p.name)
+      table.insert(
+        have and grammars or no_grammars,
+        have and (p.name .. ' ' .. p.version) or p.name
+      )
     elseif have then
       h.ok(('%s %s'):format(p.name, p.version))
     elseif p.role == 'required' then
@@ -56,7 +59,10 @@ local function check_packages(env, python)
     h.ok('tree-sitter grammars: ' .. table.concat(grammars, ', '))
   end
   if #no_grammars > 0 then
-    h.warn('tree-sitter grammars missing (no syntax context there): ' .. table.concat(no_grammars, ', '), { fix })
+    h.warn(
+      'tree-sitter grammars missing (no syntax context there): ' .. table.concat(no_grammars, ', '),
+      { fix }
+    )
   end
 end
 
@@ -66,16 +72,28 @@ local function check_host()
   local bridge = require('localllm.bridge')
   local venv_python = host.venv_python()
   if venv_python then
-    h.ok(('own environment %s (made by :LocalLLM install): no :UpdateRemotePlugins or python3_host_prog needed'):format(host.venv_dir()))
+    h.ok(
+      (
+        'own environment %s (made by :LocalLLM install): '
+        .. 'no :UpdateRemotePlugins or python3_host_prog needed'
+      ):format(host.venv_dir())
+    )
   else
     h.info(('no own environment (%s); :LocalLLM install makes one'):format(host.venv_dir()))
     local m = host.manifest()
     if m.registered then
       h.ok('remote plugin registered in ' .. m.path)
     elseif m.other then
-      h.error(('the manifest %s registers %s, not this checkout (%s): it is stale'):format(m.path, m.other, host.root()), {
-        'run :UpdateRemotePlugins and restart Neovim, or :LocalLLM install',
-      })
+      h.error(
+        ('the manifest %s registers %s, not this checkout (%s): it is stale'):format(
+          m.path,
+          m.other,
+          host.root()
+        ),
+        {
+          'run :UpdateRemotePlugins and restart Neovim, or :LocalLLM install',
+        }
+      )
     else
       h.error('remote plugin not registered in ' .. m.path, {
         'run :LocalLLM install (recommended), or :UpdateRemotePlugins and restart Neovim',
@@ -97,11 +115,13 @@ local function check_host()
     end
     return nil
   end
-  h.ok(('host running (%s: %s, channel %d)'):format(
-    info.kind == 'venv' and 'own environment' or 'python3 provider',
-    info.python or '?',
-    info.chan
-  ))
+  h.ok(
+    ('host running (%s: %s, channel %d)'):format(
+      info.kind == 'venv' and 'own environment' or 'python3 provider',
+      info.python or '?',
+      info.chan
+    )
+  )
   local ok, rep = pcall(vim.rpcrequest, chan, 'localllm_health')
   if not ok or type(rep) ~= 'table' then
     h.error('the host does not answer: ' .. tostring(rep))
@@ -152,7 +172,8 @@ local function check_backend(rep)
 end
 
 local MODEL_FIX = {
-  'set `model` in setup() to the path of a .gguf file, or leave it out to use a model found on this machine (see :help localllm-model)',
+  'set `model` in setup() to the path of a .gguf file, or leave it out to use a model found '
+    .. 'on this machine (see :help localllm-model)',
 }
 
 -- When the host does not run: whether the configured model file is there and starts as GGUF.
@@ -166,7 +187,8 @@ local function model_problem(path)
   end
   local f = io.open(full, 'rb')
   if not f then
-    return (vim.uv or vim.loop).fs_stat(full) and ('the model file cannot be read: ' .. full) or ('model file not found: ' .. full)
+    return (vim.uv or vim.loop).fs_stat(full) and ('the model file cannot be read: ' .. full)
+      or ('model file not found: ' .. full)
   end
   local magic = f:read(4)
   f:close()
@@ -188,7 +210,10 @@ local function check_model(rep)
     if problem then
       h.error(problem, MODEL_FIX)
     else
-      h.info('no local model file to check (a server backend, or no model found: see :help localllm-model)')
+      h.info(
+        'no local model file to check '
+          .. '(a server backend, or no model found: see :help localllm-model)'
+      )
     end
     return
   end
@@ -197,20 +222,24 @@ local function check_model(rep)
     h.error(m.error, MODEL_FIX)
     return
   end
-  local params = val(m.parameters) and ('%.0fM parameters'):format(m.parameters / 1e6) or '? parameters'
-  h.info(('%s, %s, %s, %s bits per weight, file %s'):format(
-    val(m.name) and m.name or '?',
-    params,
-    val(m.quantization) and m.quantization or 'unknown quantization',
-    val(m.bits_per_weight) and tostring(m.bits_per_weight) or '?',
-    mb(m.file_bytes)
-  ))
+  local params = val(m.parameters) and ('%.0fM parameters'):format(m.parameters / 1e6)
+    or '? parameters'
+  h.info(
+    ('%s, %s, %s, %s bits per weight, file %s'):format(
+      val(m.name) and m.name or '?',
+      params,
+      val(m.quantization) and m.quantization or 'unknown quantization',
+      val(m.bits_per_weight) and tostring(m.bits_per_weight) or '?',
+      mb(m.file_bytes)
+    )
+  )
   if m.fim then
     h.ok('FIM tokens: yes (fills in the middle)')
   else
     h.warn('FIM tokens: no (continues the text before the cursor only)')
   end
-  local need = ('needs about %s: weights %s (parameters × bits / 8) + KV cache %s for %d tokens'):format(
+  local need_fmt = 'needs about %s: weights %s (parameters × bits / 8) + KV cache %s for %d tokens'
+  local need = need_fmt:format(
     mb(m.needed_bytes),
     mb(m.weights_bytes),
     val(m.kv_cache_bytes) and mb(m.kv_cache_bytes) or '?',
@@ -219,7 +248,10 @@ local function check_model(rep)
   if m.fits == true then
     h.ok(need .. ': fits in the available RAM')
   elseif m.fits == false then
-    h.error(need .. ': more than the available RAM', { 'take a smaller model or quantization, or lower embedded.n_ctx' })
+    h.error(
+      need .. ': more than the available RAM',
+      { 'take a smaller model or quantization, or lower embedded.n_ctx' }
+    )
   else
     h.info(need)
   end

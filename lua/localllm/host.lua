@@ -100,7 +100,8 @@ function M.start(python, on_exit)
     end,
   })
   if not ok or type(chan) ~= 'number' or chan <= 0 then
-    local why = not ok and tostring(chan) or (chan == -1 and 'not executable' or 'invalid arguments')
+    local why = not ok and tostring(chan)
+      or (chan == -1 and 'not executable' or 'invalid arguments')
     return nil, ('cannot run %s: %s'):format(python, why)
   end
   host.chan = chan
@@ -120,9 +121,8 @@ end
 ---@param python string
 ---@return table|nil, string|nil
 function M.probe(python)
-  local code = ('import sys; sys.path.insert(0, %q); from localllm.envcheck import main; main()'):format(
-    M.root() .. '/python'
-  )
+  local code_fmt = 'import sys; sys.path.insert(0, %q); from localllm.envcheck import main; main()'
+  local code = code_fmt:format(M.root() .. '/python')
   local ok, res = pcall(function()
     return vim.system({ python, '-c', code }, { text = true }):wait(10000)
   end)
@@ -130,7 +130,8 @@ function M.probe(python)
     return nil, tostring(res)
   end
   if res.code ~= 0 then
-    return nil, vim.trim(res.stderr or '') ~= '' and vim.trim(res.stderr) or ('exit code ' .. res.code)
+    return nil,
+      vim.trim(res.stderr or '') ~= '' and vim.trim(res.stderr) or ('exit code ' .. res.code)
   end
   local decoded_ok, rep = pcall(vim.json.decode, res.stdout or '')
   if not decoded_ok or type(rep) ~= 'table' then
@@ -189,11 +190,10 @@ function M.explain_failure(err)
   local m = M.manifest()
   if not m.registered then
     if m.other then
-      lines[#lines + 1] = ('the remote plugin is registered from another place (%s), not from %s: the manifest %s is stale.'):format(
-        m.other,
-        M.root(),
-        m.path
-      )
+      lines[#lines + 1] = (
+        'the remote plugin is registered from another place (%s), not from %s: '
+        .. 'the manifest %s is stale.'
+      ):format(m.other, M.root(), m.path)
     else
       lines[#lines + 1] = ('the remote plugin is not registered in %s.'):format(m.path)
     end
@@ -207,25 +207,25 @@ function M.explain_failure(err)
   end
   local rep, why = M.probe(python)
   if not rep then
-    return ('the Python host failed to start (%s); %s cannot run the check: %s. Fix: run :LocalLLM install, or set g:python3_host_prog to a working Python.'):format(
-      err,
-      python,
-      why or '?'
-    )
+    return (
+      'the Python host failed to start (%s); %s cannot run the check: %s. '
+      .. 'Fix: run :LocalLLM install, or set g:python3_host_prog to a working Python.'
+    ):format(err, python, why or '?')
   end
   local missing = M.missing(rep)
   if #missing > 0 then
-    return ('%s lacks %s. Fix: run :LocalLLM install (its own environment), or %s -m pip install %s'):format(
+    local fix = 'Fix: run :LocalLLM install (its own environment), or %s -m pip install %s'
+    return ('%s lacks %s. ' .. fix):format(
       python,
       table.concat(missing, ', '),
       python,
       vim.fn.shellescape(M.root() .. '[embedded]')
     )
   end
-  return ('the Python host failed to start: %s. Python %s has every package; see :checkhealth provider and :checkhealth localllm.'):format(
-    err,
-    python
-  )
+  return (
+    'the Python host failed to start: %s. Python %s has every package; '
+    .. 'see :checkhealth provider and :checkhealth localllm.'
+  ):format(err, python)
 end
 
 return M

@@ -51,7 +51,10 @@ end
 local function create_autocmds()
   local group = vim.api.nvim_create_augroup(GROUP, { clear = true })
   local au = function(event, desc, callback)
-    vim.api.nvim_create_autocmd(event, { group = group, desc = 'localllm: ' .. desc, callback = callback })
+    vim.api.nvim_create_autocmd(
+      event,
+      { group = group, desc = 'localllm: ' .. desc, callback = callback }
+    )
   end
   au('InsertEnter', 'start a request on entering insert mode', function(args)
     if not session().enabled_for(args.buf) then
@@ -201,6 +204,8 @@ function M.trigger()
   session().request_now(buf)
 end
 
+--- Whether a suggestion is shown in the current buffer.
+---@return boolean
 function M.is_visible()
   return session().is_visible()
 end

@@ -76,7 +76,12 @@ local function steps(python, venv, offline)
     list[#list + 1] = {
       'reusing the packages of ' .. offline,
       function()
-        local site = vim.fn.glob(venv .. (vim.fn.has('win32') == 1 and '/Lib/site-packages' or '/lib/python*/site-packages'), true, true)[1]
+        local site = vim.fn.glob(
+          venv
+            .. (vim.fn.has('win32') == 1 and '/Lib/site-packages' or '/lib/python*/site-packages'),
+          true,
+          true
+        )[1]
         if not site then
           return 'no site-packages folder in ' .. venv
         end
@@ -135,7 +140,10 @@ end
 function M.run(opts)
   opts = opts or {}
   if M.state.running then
-    notify(vim.log.levels.WARN, 'localllm: an install is running already (' .. (M.state.step or '') .. ')')
+    notify(
+      vim.log.levels.WARN,
+      'localllm: an install is running already (' .. (M.state.step or '') .. ')'
+    )
     return false
   end
   local host = require('localllm.host')
@@ -149,7 +157,10 @@ function M.run(opts)
   if offline == '' then
     offline = nil
   end
-  append_log(log, { ('==== localllm install %s into %s'):format(os.date('%Y-%m-%d %H:%M:%S'), venv) })
+  append_log(
+    log,
+    { ('==== localllm install %s into %s'):format(os.date('%Y-%m-%d %H:%M:%S'), venv) }
+  )
 
   local function finish(ok, msg)
     M.state.running, M.state.ok = false, ok

@@ -61,6 +61,8 @@ local function passthrough(lhs, prev)
   return emit(termcodes(prev.rhs or lhs), prev.noremap == 1)
 end
 
+--- Run the fallback Lua callback saved under `id` (from the <Cmd> mapping above).
+---@param id integer
 function M._run(id)
   local fn = fallbacks[id]
   fallbacks[id] = nil

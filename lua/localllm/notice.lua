@@ -130,15 +130,24 @@ local function float(kind, msg)
   else
     state.win = vim.api.nvim_open_win(state.buf, false, win_config)
   end
-  local hl = ({ error = 'LocalLLMNoticeError', warn = 'LocalLLMNoticeWarn' })[kind] or 'LocalLLMNoticeInfo'
-  vim.wo[state.win].winhighlight = 'Normal:' .. hl .. ',NormalFloat:' .. hl .. ',FloatBorder:LocalLLMNoticeBorder'
+  local hl = ({ error = 'LocalLLMNoticeError', warn = 'LocalLLMNoticeWarn' })[kind]
+    or 'LocalLLMNoticeInfo'
+  vim.wo[state.win].winhighlight = 'Normal:'
+    .. hl
+    .. ',NormalFloat:'
+    .. hl
+    .. ',FloatBorder:LocalLLMNoticeBorder'
   vim.wo[state.win].wrap = false
   state.kind = kind
   state.timer = state.timer or (vim.uv or vim.loop).new_timer()
   state.timer:stop()
-  state.timer:start(M.show_ms[kind] or 4000, 0, vim.schedule_wrap(function()
-    M.close()
-  end))
+  state.timer:start(
+    M.show_ms[kind] or 4000,
+    0,
+    vim.schedule_wrap(function()
+      M.close()
+    end)
+  )
   -- Leaving insert mode (also with <C-c>, which skips InsertLeave): the command line shows
   -- messages again, and :messages has this one.
   if state.autocmd then
@@ -164,7 +173,8 @@ local LEVEL_KIND = { [vim.log.levels.ERROR] = 'error', [vim.log.levels.WARN] = '
 --- every time).
 ---@param level integer vim.log.levels.*
 ---@param msg string
----@param opts { always: boolean|nil, keep_error: boolean|nil }|nil keep_error: tell, but it is no error state
+--- keep_error: tell, but it is no error state.
+---@param opts { always: boolean|nil, keep_error: boolean|nil }|nil
 function M.problem(level, msg, opts)
   opts = opts or {}
   msg = M.plain(msg)
@@ -244,7 +254,11 @@ function M.float_info()
   if not (state.win and vim.api.nvim_win_is_valid(state.win)) then
     return nil
   end
-  return { win = state.win, kind = state.kind, lines = vim.api.nvim_buf_get_lines(state.buf, 0, -1, false) }
+  return {
+    win = state.win,
+    kind = state.kind,
+    lines = vim.api.nvim_buf_get_lines(state.buf, 0, -1, false),
+  }
 end
 
 return M

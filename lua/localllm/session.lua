@@ -37,7 +37,15 @@ local next_id = 0
 
 --- Counters for tests and :LocalLLM status.
 -- stale_drawn: suggestions drawn that did not fit the request, changedtick or cursor (a bug).
-M.stats = { requests = 0, updates = 0, partial = 0, drawn = 0, stale = 0, type_through = 0, stale_drawn = 0 }
+M.stats = {
+  requests = 0,
+  updates = 0,
+  partial = 0,
+  drawn = 0,
+  stale = 0,
+  type_through = 0,
+  stale_drawn = 0,
+}
 local timer = nil ---@type uv.uv_timer_t|nil
 
 --- Timing records of recent requests, for :LocalLLM status and the benchmarks.
@@ -58,6 +66,8 @@ local function record(id)
   return r
 end
 
+--- The timing record of the latest request, or nil before any.
+---@return table|nil
 function M.last_record()
   local id = record_order[#record_order]
   return id and M.records[id] or nil
@@ -88,6 +98,7 @@ end
 
 --- Whether completion runs in this buffer.
 ---@param buf integer
+---@return boolean
 function M.enabled_for(buf)
   local c = cfg()
   if not c.enabled or require('localllm.privacy').check(buf) then
@@ -132,6 +143,9 @@ function M.reset(buf)
   M.clear(buf)
 end
 
+--- Whether a suggestion is shown in `buf` (default: the current buffer).
+---@param buf integer|nil
+---@return boolean
 function M.is_visible(buf)
   local s = buffers[buf or vim.api.nvim_get_current_buf()]
   if s == nil or s.sug == nil or s.sug.text == '' then
@@ -249,6 +263,7 @@ local function window(buf, from, to, step, budget)
   return out, i
 end
 
+---@return localllm.RequestMsg
 local function payload(buf, id, row, col)
   local c = cfg()
   local line_count = vim.api.nvim_buf_line_count(buf)
@@ -406,7 +421,7 @@ function M.on_edit()
 end
 
 --- An update from Python: draw it if it is still the latest and still fits the buffer.
----@param u table
+---@param u localllm.UpdateMsg
 function M.on_update(u)
   local buf = u.bufnr
   local s = buffers[buf]

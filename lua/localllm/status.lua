@@ -23,7 +23,10 @@ local pending = false
 local last_fired = nil ---@type string|nil
 
 local function key()
-  return table.concat({ cur.state, tostring(cur.latency_ms), tostring(require('localllm').config.enabled) }, ':')
+  return table.concat(
+    { cur.state, tostring(cur.latency_ms), tostring(require('localllm').config.enabled) },
+    ':'
+  )
 end
 
 --- Fire `User LocalLLMStatus` once for the changes of this event-loop turn.
@@ -76,7 +79,7 @@ function M.on_cancel(id)
 end
 
 --- An update from the host (see bridge.on_update).
----@param u table
+---@param u localllm.UpdateMsg
 function M.on_update(u)
   if u.error ~= nil and u.error ~= vim.NIL then
     if u.id == current_id then
@@ -153,7 +156,9 @@ function M.text()
   local win = vim.g.statusline_winid -- the window drawn, while a statusline is evaluated
   local buf = (win and vim.api.nvim_win_is_valid(win)) and vim.api.nvim_win_get_buf(win)
     or vim.api.nvim_get_current_buf()
-  if require('localllm.privacy').denied(buf) or not require('localllm.session').enabled_for(buf) then
+  if
+    require('localllm.privacy').denied(buf) or not require('localllm.session').enabled_for(buf)
+  then
     return 'LLM off'
   end
   local label = LABELS[cur.state]

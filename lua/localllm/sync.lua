@@ -26,7 +26,8 @@ local function attach(buf)
         st.full, st.edits = true, {}
         return
       end
-      st.edits[#st.edits + 1] = { first, last_old, vim.api.nvim_buf_get_lines(b, first, last_new, false) }
+      st.edits[#st.edits + 1] =
+        { first, last_old, vim.api.nvim_buf_get_lines(b, first, last_new, false) }
     end,
     on_reload = function(_, b)
       local st = buffers[b]
@@ -46,7 +47,7 @@ end
 
 --- What Python needs to bring its copy of `buf` up to date, or nil (not mirrored).
 ---@param buf integer
----@return table|nil
+---@return localllm.SyncMsg|nil
 function M.take(buf)
   if vim.api.nvim_buf_line_count(buf) > MAX_LINES then
     M.forget(buf)

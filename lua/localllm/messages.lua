@@ -1,0 +1,72 @@
+---@meta
+-- The messages between the Lua UI and the Python host (python/localllm/nvim_host.py), for
+-- LuaLS. Type definitions only: nothing requires this file.
+
+---@class localllm.RequestMsg localllm_request: the window around the cursor (session.lua)
+---@field id integer request id, rising per Neovim
+---@field bufnr integer
+---@field path string buffer name
+---@field filetype string
+---@field lines string[] a window of the buffer (long lines cut), cursor line included
+---@field first_line integer 0-based row of lines[1]
+---@field row integer 0-based cursor row
+---@field col integer byte column of the cursor in its (possibly cut) line
+---@field line_count integer
+---@field head string[]|nil the file's first lines when the window starts below them
+---@field sync localllm.SyncMsg|nil the mirror's changes since the last request (sync.lua)
+---@field tick integer changedtick
+---@field expandtab boolean
+---@field shiftwidth integer
+---@field tabstop integer
+---@field root string working directory
+---@field fired_ns integer|nil uv.hrtime() when it was sent
+
+---@class localllm.SyncMsg Python's copy of a buffer brought up to date: one of the two fields
+---@field full string[]|nil the whole text
+---@field edits table[]|nil {first, last_old, lines} replacements in order
+
+---@class localllm.UpdateMsg The host's answer to a request, streamed (Update.as_dict in engine.py)
+---@field id integer the request's id
+---@field bufnr integer
+---@field text string the suggestion so far
+---@field final boolean the last update of this request
+---@field source string where it came from (backend, cache, rule)
+---@field timings table|nil
+---@field error string|nil
+
+---@class localllm.ActivityMsg localllm_activity: recent edits, yanks and visits for later prompts
+---@field kind string 'edit'|'yank'|'enter'…
+---@field path string
+---@field text string
+---@field root string
+
+---@class localllm.PurgeMsg localllm_purge: a buffer became denied (privacy.lua)
+---@field bufnr integer|nil
+---@field paths string[] paths of that buffer sent before
+---@field denied string[] every path refused until allowed again
+
+---@class localllm.ExplainMsg localllm_explain: a question about code (explain.lua)
+---@field id integer
+---@field bufnr integer
+---@field path string
+---@field filetype string
+---@field lines string[]
+---@field first_line integer
+---@field head string[]|nil
+---@field ranged boolean
+---@field start_row integer
+---@field end_row integer
+---@field start_col integer|nil
+---@field end_col integer|nil
+---@field cursor_row integer
+---@field question string
+---@field root string
+
+---@class localllm.ExplainEvent One event of an explanation (python/localllm/explain.py)
+---@field id integer the question's id
+---@field kind 'start'|'text'|'done'|'error'
+---@field text string|nil kind text: the next piece
+---@field message string|nil kind error: what went wrong and what to do
+---@field model string|nil kind start
+---@field title string|nil kind start
+---@field finish string|nil kind done
