@@ -27,6 +27,7 @@ from .definitions import DefinitionIndex
 from .errors import LocalLLMError
 from .goerr import ErrCheck, GoPackages, clean_message, correct_returns, expected_returns
 from .goerr import suggest as suggest_err_check
+from .loglines import LANGUAGES as LOG_LANGUAGES
 from .loglines import LogSite, find_log_site
 from .postprocess import clean
 from .privacy import denied, names_of
@@ -38,7 +39,6 @@ from .types import BufferSnapshot, FimContext, RequestTimings
 log = logging.getLogger(__name__)
 HISTORY = 200
 SLOW_STOP_MS = 1000.0  # a cancelled request still running after this long is counted
-LOG_LANGUAGES = frozenset({"go", "python", "javascript", "typescript", "tsx", "rust"})
 
 
 def _text_and_row(snap: BufferSnapshot, whole: str | None) -> tuple[str, int]:

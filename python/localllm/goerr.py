@@ -25,12 +25,13 @@ from dataclasses import dataclass
 
 from tree_sitter import Node, Parser, Tree
 
-from . import treesitter, utf8
+from . import languages, treesitter, utf8
+from .languages.go import package_name as go_package_name
 from .types import IndentStyle
 
 IF_ERR = "if err != nil {"
 
-_FUNCTIONS = frozenset({"function_declaration", "method_declaration", "func_literal"})
+_FUNCTIONS = languages.GO.function_types | languages.GO.lambda_types
 _NIL_KINDS = frozenset(
     {"pointer_type", "slice_type", "map_type", "channel_type", "function_type", "interface_type"}
 )
@@ -450,21 +451,9 @@ def _imports(root: Node, data: bytes) -> dict[str, str]:
             if name in ("_", "."):
                 continue
             if not name:
-                name = _package_name(path)
+                name = go_package_name(path)
             found[name] = path
     return found
-
-
-def _package_name(path: str) -> str:
-    """The name a package is used by: the last element, without a /vN or a gopkg.in .vN."""
-    parts = path.split("/")
-    last = parts[-1]
-    if re.fullmatch(r"v\d+", last) and len(parts) > 1:
-        last = parts[-2]
-    last = re.sub(r"\.v\d+$", "", last)
-    if last.startswith("go-"):
-        last = last[3:]
-    return last.replace("-", "_").replace(".", "_")
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,8 +16,6 @@ line blanked out, so every keystroke on one line reuses one tree and one scope a
 
 from __future__ import annotations
 
-import builtins
-import keyword
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -25,7 +23,8 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from . import treesitter, utf8
+from . import languages, treesitter, utf8
+from .languages.go import package_name as go_package_name
 
 __all__ = ["LogSite", "find_log_site", "verb_count"]
 
@@ -221,72 +220,14 @@ _FAMILIES: dict[str, dict[str, _Rule]] = {
 # Names that need no declaration
 
 
-# fmt: off
-_GO_BUILTINS = frozenset((
-    "append", "cap", "clear", "close", "complex", "copy", "delete", "imag", "len", "make", "max",
-    "min", "new", "panic", "print", "println", "real", "recover", "bool", "byte", "complex64",
-    "complex128", "error", "float32", "float64", "int", "int8", "int16", "int32", "int64",
-    "rune", "string", "uint", "uint8", "uint16", "uint32", "uint64", "uintptr", "any",
-    "comparable", "true", "false", "iota", "nil",
-))
-_GO_KEYWORDS = frozenset((
-    "break", "case", "chan", "const", "continue", "default", "defer", "else", "fallthrough",
-    "for", "func", "go", "goto", "if", "import", "interface", "map", "package", "range",
-    "return", "select", "struct", "switch", "type", "var",
-))
-# fmt: on
-_PY_BUILTINS = frozenset(name for name in dir(builtins) if not name.startswith("__")) | {
-    "__name__",
-    "__file__",
-    "self",
-    "cls",
-}
-_PY_KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
-# fmt: off
-_JS_BUILTINS = frozenset((
-    "undefined", "null", "true", "false", "NaN", "Infinity", "this", "super", "globalThis",
-    "window", "document", "process", "require", "module", "exports", "console", "JSON", "Math",
-    "Date", "Object", "Array", "String", "Number", "Boolean", "Symbol", "BigInt", "Error",
-    "TypeError", "RangeError", "Promise", "Map", "Set", "WeakMap", "WeakSet", "RegExp", "URL",
-    "Buffer", "parseInt", "parseFloat", "isNaN", "isFinite", "encodeURIComponent",
-    "decodeURIComponent", "setTimeout", "clearTimeout", "setInterval", "clearInterval", "fetch",
-    "Intl", "Reflect", "Proxy", "arguments", "__dirname", "__filename", "structuredClone",
-    "performance", "crypto",
-))
-_JS_KEYWORDS = frozenset((
-    "new", "typeof", "instanceof", "void", "delete", "in", "of", "await", "async", "function",
-    "return", "yield", "class", "as", "satisfies", "keyof",
-))
-_RUST_BUILTINS = frozenset((
-    "self", "Self", "true", "false", "None", "Some", "Ok", "Err", "String", "Vec", "Box",
-    "Option", "Result", "std", "core", "alloc", "crate", "super", "i8", "i16", "i32", "i64",
-    "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "f32", "f64", "bool", "char",
-    "str",
-))
-_RUST_KEYWORDS = frozenset((
-    "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern", "fn",
-    "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref",
-    "return", "static", "struct", "trait", "type", "unsafe", "use", "where", "while",
-))
-# fmt: on
-_BUILTINS = {
-    "go": _GO_BUILTINS,
-    "python": _PY_BUILTINS,
-    "javascript": _JS_BUILTINS,
-    "typescript": _JS_BUILTINS,
-    "tsx": _JS_BUILTINS,
-    "rust": _RUST_BUILTINS,
-}
-_KEYWORDS = {
-    "go": _GO_KEYWORDS,
-    "python": _PY_KEYWORDS,
-    "javascript": _JS_KEYWORDS,
-    "typescript": _JS_KEYWORDS,
-    "tsx": _JS_KEYWORDS,
-    "rust": _RUST_KEYWORDS,
-}
-_JS_LANGUAGES = frozenset({"javascript", "typescript", "tsx"})
-_COMMENT = {"python": "#"}
+# The languages whose log calls this module knows; their names and syntax come from their
+# records (localllm.languages).
+LANGUAGES = frozenset({"go", "python", "javascript", "typescript", "tsx", "rust"})
+_RECORDS = {name: lang for name in LANGUAGES if (lang := languages.get(name)) is not None}
+_BUILTINS = {name: lang.builtins for name, lang in _RECORDS.items()}
+_KEYWORDS = {name: lang.keywords for name, lang in _RECORDS.items()}
+_JS_LANGUAGES = frozenset(name for name, lang in _RECORDS.items() if lang.family == "javascript")
+_COMMENT = {name: lang.line_comment for name, lang in _RECORDS.items()}
 
 # --------------------------------------------------------------------------------------------
 # Format strings
@@ -1454,24 +1395,7 @@ _OPEN_ENDED = frozenset(
         "switch_default",
     }
 )
-_FUNCTIONS = {
-    "go": frozenset({"function_declaration", "method_declaration", "func_literal"}),
-    "python": frozenset({"function_definition", "lambda"}),
-    "javascript": frozenset(
-        {
-            "function_declaration",
-            "function_expression",
-            "function",
-            "arrow_function",
-            "method_definition",
-            "generator_function_declaration",
-            "generator_function",
-        }
-    ),
-    "rust": frozenset({"function_item", "closure_expression"}),
-}
-_FUNCTIONS["typescript"] = _FUNCTIONS["javascript"]
-_FUNCTIONS["tsx"] = _FUNCTIONS["javascript"]
+_FUNCTIONS = {name: lang.function_types | lang.lambda_types for name, lang in _RECORDS.items()}
 
 
 class _Analysis:
@@ -1614,7 +1538,7 @@ class _Analysis:
                 for spec in _descendants(node, "import_spec"):
                     path = self.text(spec.child_by_field_name("path")).strip('"`')
                     alias = self.text(spec.child_by_field_name("name"))
-                    package = alias or _go_package_name(path)
+                    package = alias or go_package_name(path)
                     if package not in ("_", "."):
                         self.scope.packages[package] = path
             elif kind == "function_declaration":
@@ -2109,15 +2033,6 @@ def _descendants(
         stack.extend(reversed(child.named_children))
 
 
-def _go_package_name(path: str) -> str:
-    parts = path.split("/")
-    last = parts[-1]
-    if re.fullmatch(r"v\d+", last) and len(parts) > 1:
-        last = parts[-2]
-    last = last.removeprefix("go-").removesuffix(".go").removesuffix("-go")
-    return last.replace("-", "").replace(".", "")
-
-
 # -- resolving the logger ----------------------------------------------------------------------
 
 _GO_PATH_FAMILY = {
@@ -2384,7 +2299,7 @@ def _balanced(text: str) -> bool:
 def _prompt_chunk(
     lang: str, logger: str, declaration: str, examples: list[tuple[int, str]], scope: _Scope
 ) -> str:
-    comment = "#" if lang == "python" else "//"
+    comment = _COMMENT[lang]
     parts = []
     if declaration:
         parts.append(f"{comment} logger: {declaration}")
