@@ -53,7 +53,7 @@ from contextlib import contextmanager
 
 from tree_sitter import Parser, Point, Tree
 
-from . import utf8
+from . import languages, utf8
 from .treesitter import count_errors, get_parser
 from .types import FimContext
 
@@ -157,7 +157,8 @@ def _finish(line: str, language: str | None) -> str:
         elif stack and ch == stack[-1]:
             stack.pop()
     tail = quote + "".join(reversed(stack))
-    if language == "python" and (line + tail).rstrip().endswith(":"):
+    record = languages.get(language)
+    if record is not None and record.colon_blocks and (line + tail).rstrip().endswith(":"):
         tail += " pass"
     return tail
 
@@ -256,37 +257,6 @@ _CONTINUING_WORDS = frozenset(
 
 # Token that opens a block -> (token that closes it, text appended to close it).
 _BRACKETS = {"{": ("}", "}"), "(": (")", ")"), "[": ("]", "]")}
-# Closer -> what opens a block for it at the start of a document, where that is valid code.
-_BRACE_PRELUDE = {"}": b"{\n"}
-_PRELUDES: dict[str, dict[str, bytes]] = {
-    "go": _BRACE_PRELUDE,
-    "rust": _BRACE_PRELUDE,
-    "javascript": _BRACE_PRELUDE,
-    "typescript": _BRACE_PRELUDE,
-    "tsx": _BRACE_PRELUDE,
-    "lua": {"end": b"do\n"},
-}
-_OPENERS: dict[str, dict[str, tuple[str, str]]] = {
-    "javascript": {**_BRACKETS, "${": ("}", "}")},
-    "typescript": {**_BRACKETS, "${": ("}", "}")},
-    "tsx": {**_BRACKETS, "${": ("}", "}")},
-    "lua": {
-        **_BRACKETS,
-        "function": ("end", "end"),
-        "if": ("end", "end"),
-        "do": ("end", "end"),
-        "repeat": ("until", "until true"),
-    },
-    "bash": {
-        **_BRACKETS,
-        "$(": (")", ")"),
-        "${": ("}", "}"),
-        "if": ("fi", "fi"),
-        "do": ("done", "done"),
-        "case": ("esac", "esac"),
-    },
-}
-
 
 _INSERTED = 1  # the segments of a _Document: before the cursor, inserted, after it, tail
 
@@ -304,13 +274,16 @@ class _Document:
         self, parser: Parser, language: str, prefix: bytes, middle: bytes, after: bytes
     ) -> None:
         self._parser = parser
-        self._openers = _OPENERS.get(language, _BRACKETS)
+        record = languages.get(language)
+        self._openers = dict(_BRACKETS)
+        if record is not None:
+            self._openers.update((o, (closer, text)) for o, closer, text in record.block_openers)
         self._closers = frozenset(closer for closer, _ in self._openers.values())
         self._after = after
         self._segments = [prefix + middle, b"", after, b""]
         self._tree: Tree | None = parser.parse(b"".join(self._segments))
         strays, open_blocks = self._scan()
-        prelude = _PRELUDES.get(language, {})
+        prelude = dict(record.preludes if record is not None else ())
         # The openers of the closers found without one (the window starts inside blocks),
         # innermost last.
         lead = b"".join(prelude[kind] for kind in reversed(strays) if kind in prelude)

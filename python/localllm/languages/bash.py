@@ -37,4 +37,11 @@ BASH = Language(
         ("do", frozenset({"done"})),
     ),
     comment_at_word=True,
+    block_openers=(
+        ("$(", ")", ")"),
+        ("${", "}", "}"),
+        ("if", "fi", "fi"),
+        ("do", "done", "done"),
+        ("case", "esac", "esac"),
+    ),
 )

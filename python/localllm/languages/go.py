@@ -75,6 +75,7 @@ GO = Language(
     function_types=_FUNCTIONS,
     lambda_types=frozenset({"func_literal"}),
     brace_blocks=True,
+    preludes=(("}", b"{\n"),),
     definitions_query=_QUERY,
     scope_types=_FUNCTIONS | {"func_literal", "type_parameter_list"},
     operand_field="operand",

@@ -52,6 +52,13 @@ LUA = Language(
         ("else", frozenset({"end"})),
         ("repeat", frozenset({"until"})),
     ),
+    block_openers=(
+        ("function", "end", "end"),
+        ("if", "end", "end"),
+        ("do", "end", "end"),
+        ("repeat", "until", "until true"),
+    ),
+    preludes=(("end", b"do\n"),),
     definitions_query=_QUERY,
     scope_types=frozenset({"function_declaration", "function_definition"}),
     operand_field="table",

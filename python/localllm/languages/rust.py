@@ -59,6 +59,7 @@ RUST = Language(
     function_types=frozenset({"function_item"}),
     lambda_types=frozenset({"closure_expression"}),
     brace_blocks=True,
+    preludes=(("}", b"{\n"),),
     lifetimes=True,
     definitions_query=_QUERY,
     scope_types=frozenset({"function_item", "closure_expression", "impl_item", "trait_item"}),
