@@ -200,8 +200,9 @@ def test_every_backend_parses(backend: str) -> None:
 
 
 def test_openai_backend_needs_url_and_model() -> None:
-    raises_for({"backend": "openai"}, "openai")
-    raises_for({"backend": "openai", "openai": {"url": "http://127.0.0.1:1/v1"}}, "openai")
+    # The key to set is named, as setup() names it.
+    raises_for({"backend": "openai"}, "openai.url")
+    raises_for({"backend": "openai", "openai": {"url": "http://127.0.0.1:1/v1"}}, "openai.model")
 
 
 @pytest.mark.parametrize("level", LOG_LEVELS)
@@ -458,7 +459,7 @@ def test_read_settings_reports_every_bad_key_and_keeps_the_rest() -> None:
 
 def test_read_settings_falls_back_from_an_openai_backend_it_cannot_use() -> None:
     settings, problems = read_settings({"backend": "openai"})
-    assert settings.backend == "auto" and problems[0].startswith("config.openai: ")
+    assert settings.backend == "auto" and problems[0].startswith("config.openai.url: ")
     settings, problems = read_settings({"explain": {"backend": "openai"}})
     assert settings.explain.backend is None and problems[0].startswith("config.explain.url: ")
 
