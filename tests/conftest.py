@@ -16,6 +16,26 @@ import model_files
 REPO = Path(__file__).resolve().parent.parent
 NVIM_INIT = REPO / "tests" / "nvim" / "init.lua"
 
+# Fixtures that bring a real model, a real llama-server or a real Neovim: a test that asks for
+# one gets its marker, so `-m "not model and not nvim"` (make test-fast) never starts them.
+# Tests that start one without these fixtures carry the marker themselves.
+MODEL_FIXTURES = {"tiny_model", "gemma_model", "gemma_fim_model"}
+# nofim_server: tests/test_llama_server.py; lua_defaults: tests/test_config.py
+SERVER_FIXTURES = {"llama_server_tiny", "llama_server_gemma", "nofim_server"}
+NVIM_FIXTURES = {"nvim_factory", "lua_defaults"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & SERVER_FIXTURES or item.get_closest_marker("server"):
+            item.add_marker(pytest.mark.server)
+            item.add_marker(pytest.mark.model)
+        if used & MODEL_FIXTURES:
+            item.add_marker(pytest.mark.model)
+        if used & NVIM_FIXTURES:
+            item.add_marker(pytest.mark.nvim)
+
 
 def nvim_binary() -> str:
     candidate = Path(sys.executable).parent / "nvim"

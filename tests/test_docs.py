@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 DOC = (REPO / "doc" / "localllm.txt").read_text(encoding="utf-8")
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -83,6 +85,7 @@ def run_nvim(args: list[str], env: dict[str, str] | None = None, cwd: Path | Non
     return proc.stdout + proc.stderr
 
 
+@pytest.mark.nvim
 def test_shipped_doc_tags_are_what_helptags_makes(tmp_path: Path) -> None:
     doc = tmp_path / "doc"
     doc.mkdir()
@@ -120,6 +123,7 @@ def referenced_tags() -> dict[str, set[str]]:
     return found
 
 
+@pytest.mark.nvim
 def test_every_referenced_help_tag_exists() -> None:
     refs = referenced_tags()
     assert {"localllm-model", "localllm-config", "localllm-privacy"} <= set(refs)
@@ -138,6 +142,7 @@ def run_nvim_help_tags() -> list[str]:
     return [line.split("\t", 1)[0] for line in text.splitlines() if line]
 
 
+@pytest.mark.nvim
 def test_help_opens_after_a_plain_packages_clone(tmp_path: Path) -> None:
     import os
 

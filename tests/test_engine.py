@@ -71,6 +71,7 @@ def test_fim_prompt_layout_puts_the_typed_line_after_the_middle_token(tiny_model
     assert text(tokens[mid + 1 :]) == "\t"
 
 
+@pytest.mark.model  # a tiny real GGUF through llama-cpp-python
 def test_model_without_fim_tokens_completes_from_the_prefix(tmp_path: Path) -> None:
     model = model_files.tiny_path(["Println(x)"], fim=False)
     engine, _rec = make_engine(model)
@@ -118,6 +119,7 @@ def test_the_same_context_again_comes_from_the_cache(tiny_model: Path) -> None:
         engine.close()
 
 
+@pytest.mark.model  # a tiny real GGUF through llama-cpp-python
 def test_single_line_position_stops_generation_at_the_newline(tmp_path: Path) -> None:
     model = model_files.tiny_path(["Println(x)", "\n\tnext()", "\n\tmore()"])
     engine, _rec = make_engine(model)
@@ -228,6 +230,7 @@ def test_time_limit_ends_generation(gemma_model: Path) -> None:
         engine.close()
 
 
+@pytest.mark.model  # a tiny real GGUF through llama-cpp-python
 def test_the_suggestion_after_an_accept_is_prepared_while_the_user_reads() -> None:
     # Two pieces, neither a single byte: after a prompt ending in ";" the answer comes again
     # (and still parses: `f();f();` is Go, so the syntax check keeps it).
@@ -393,6 +396,7 @@ def test_go_error_check_is_offered_without_a_model() -> None:
     assert [u.final for u in recorder.updates] == [True]
 
 
+@pytest.mark.model  # a tiny real GGUF through llama-cpp-python
 def test_a_wrapping_file_gets_the_message_from_the_model(tmp_path: Path) -> None:
     # Real llama.cpp with a model whose continuation is known: the block shows at once with a
     # guessed message, then the model's message replaces it; the return values stay ours.
@@ -412,6 +416,7 @@ def test_a_wrapping_file_gets_the_message_from_the_model(tmp_path: Path) -> None
     )
 
 
+@pytest.mark.model  # a tiny real GGUF through llama-cpp-python
 def test_a_model_suggestion_returns_our_zero_values() -> None:
     # A blank line away from the assignment the rule stays quiet; the model's block keeps its
     # shape, but its return values become the function's zero values.
@@ -444,6 +449,7 @@ func (c *Client) Fetch(id string) error {
 """
 
 
+@pytest.mark.model  # a tiny real GGUF through llama-cpp-python
 def test_a_log_line_stops_before_a_name_that_is_not_in_scope() -> None:
     # The model (real llama.cpp, known continuation) passes `bogus`, which nothing declares:
     # the suggestion stops before that argument and the call is closed.
@@ -473,6 +479,7 @@ def test_rules_can_be_turned_off() -> None:
     assert recorder.finals[1].text == ""
 
 
+@pytest.mark.model  # a tiny real GGUF through llama-cpp-python
 def test_a_log_line_may_pass_names_from_the_package_s_other_files(tmp_path: Path) -> None:
     (tmp_path / "version.go").write_text('package p\n\nconst Version = "1.2"\n')
     pieces = ['"starting version %s"', ", Version", ")", "\n\tc.next()"]
@@ -494,6 +501,7 @@ def test_a_log_line_may_pass_names_from_the_package_s_other_files(tmp_path: Path
     assert recorder.finals[1].text == '"starting version %s", Version)'
 
 
+@pytest.mark.model  # a tiny real GGUF through llama-cpp-python
 def test_invalid_utf8_on_the_cursor_line_never_ends_the_worker() -> None:
     # A Latin-1 file opened with `:e ++bad=keep`: pynvim hands its bytes over as lone
     # surrogates. The answer is followed by a speculative step on the same line, which once

@@ -155,6 +155,7 @@ def lua_match(tmp_path: Path, paths: list[str], patterns: list[str]) -> list[str
     return result
 
 
+@pytest.mark.nvim
 def test_lua_and_python_deny_the_same_files(tmp_path: Path) -> None:
     patterns = [*DEFAULT_DENY, "secret[0-9].txt", "notes_[!a].md", "a?c.py", "*/private/*"]
     paths = [p.replace("\\", "/") for p in SECRET_FILES + CODE_FILES] + [
