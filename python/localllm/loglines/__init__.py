@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from . import languages, treesitter, utf8
-from .languages.go import package_name as go_package_name
+from .. import languages, treesitter, utf8
+from ..languages.go import package_name as go_package_name
 
 __all__ = ["LogSite", "find_log_site", "verb_count"]
 
