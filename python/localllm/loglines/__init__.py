@@ -18,216 +18,17 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from .. import languages, treesitter, utf8
+from .. import treesitter, utf8
 from ..languages.go import package_name as go_package_name
+from .families import ALL_METHODS, FAMILIES, INNER_PRINTF, RUST_MACROS, Rule
+from .records import BUILTINS, COMMENT, FUNCTIONS, JS_LANGUAGES, KEYWORDS, LANGUAGES
 
-__all__ = ["LogSite", "find_log_site", "verb_count"]
-
-# --------------------------------------------------------------------------------------------
-# What each logger family accepts
-
-# Argument rules, by kind:
-#   any      anything
-#   fixed    exactly `n` arguments
-#   printf   `lead` leading arguments, a format string, then one argument per verb
-#   pairs    `lead` arguments, a message (when `msg`), then key/value pairs or slog.Attr values
-#   attrs    `lead` arguments, a message, then slog.Attr values only
-#   fields   `lead` arguments, a message, then zap.Field constructors (zap.String(...), ...)
-#   pct      Python logging: `lead`, message, %-format arguments, keyword arguments in `kwargs`
-#   brace    loguru: message with `{}` placeholders, arguments, any keyword arguments
-#   event    structlog: event, %-format arguments, any keyword arguments
-#   console  JS console: a format string and at least one argument per verb
-#   pino     pino: an optional merging object, a message, one argument per verb
-#   winston  winston: a message, then at least one argument per verb (the rest is metadata)
-#   rustfmt  log crate macros: `target: "..",`, a format string and its arguments
-#   tracing  tracing macros: fields (`k = v`, `%x`, `?x`), then an optional format string
-# `then` is the family whose methods may follow in a chain (None: the call ends here).
-
-
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    kind: str
-    lead: int = 0
-    n: int = 0
-    msg: bool = True
-    then: str | None = None
-    kwargs: frozenset[str] | None = None  # allowed keyword arguments; None: any
-
-
-def _rules(names: Iterable[str], rule: _Rule) -> dict[str, _Rule]:
-    return dict.fromkeys(names, rule)
-
-
-_LEVELS_GO = ("Debug", "Info", "Warn", "Error")
-_ANY = _Rule("any")
-_PRINTF = _Rule("printf")
-
-_GO_LOG = {
-    **_rules(("Print", "Println", "Fatal", "Fatalln", "Panic", "Panicln"), _ANY),
-    **_rules(("Printf", "Fatalf", "Panicf"), _PRINTF),
-    "Output": _Rule("fixed", n=2),
-}
-_SLOG_FUNCS = {
-    **_rules(_LEVELS_GO, _Rule("pairs")),
-    **_rules((f"{level}Context" for level in _LEVELS_GO), _Rule("pairs", lead=1)),
-    "Log": _Rule("pairs", lead=2),
-    "LogAttrs": _Rule("attrs", lead=2),
-    "With": _Rule("pairs", msg=False, then="slog_logger"),
-    "WithGroup": _Rule("fixed", n=1, then="slog_logger"),
-}
-_ZAP = {
-    **_rules((*_LEVELS_GO, "DPanic", "Panic", "Fatal"), _Rule("fields")),
-    "Log": _Rule("fields", lead=1),
-    "With": _Rule("fields", msg=False, then="zap"),
-    "Named": _Rule("fixed", n=1, then="zap"),
-    "Sugar": _Rule("fixed", n=0, then="zap_sugar"),
-}
-_ZAP_LEVELS = (*_LEVELS_GO, "DPanic", "Panic", "Fatal")
-_ZAP_SUGAR = {
-    **_rules(_ZAP_LEVELS, _ANY),
-    **_rules((f"{level}ln" for level in _ZAP_LEVELS), _ANY),
-    **_rules((f"{level}f" for level in _ZAP_LEVELS), _PRINTF),
-    **_rules((f"{level}w" for level in _ZAP_LEVELS), _Rule("pairs")),
-    "With": _Rule("pairs", msg=False, then="zap_sugar"),
-    "Named": _Rule("fixed", n=1, then="zap_sugar"),
-    "Desugar": _Rule("fixed", n=0, then="zap"),
-}
-_LOGRUS_LEVELS = ("Trace", "Debug", "Info", "Print", "Warn", "Warning", "Error", "Fatal", "Panic")
-_LOGRUS = {
-    **_rules(_LOGRUS_LEVELS, _ANY),
-    **_rules((f"{level}ln" for level in _LOGRUS_LEVELS), _ANY),
-    **_rules((f"{level}f" for level in _LOGRUS_LEVELS), _PRINTF),
-    "Log": _Rule("any"),
-    "Logf": _Rule("printf", lead=1),
-    "WithField": _Rule("fixed", n=2, then="logrus"),
-    "WithFields": _Rule("fixed", n=1, then="logrus"),
-    "WithError": _Rule("fixed", n=1, then="logrus"),
-    "WithContext": _Rule("fixed", n=1, then="logrus"),
-    "WithTime": _Rule("fixed", n=1, then="logrus"),
-}
-_ZEROLOG = {
-    **_rules(
-        ("Trace", "Debug", "Info", "Warn", "Error", "Fatal", "Panic", "Log"),
-        _Rule("fixed", n=0, then="zerolog_event"),
-    ),
-    "Err": _Rule("fixed", n=1, then="zerolog_event"),
-    "WithLevel": _Rule("fixed", n=1, then="zerolog_event"),
-    "Print": _ANY,
-    "Printf": _PRINTF,
-}
-_ZEROLOG_TWO = (
-    "Str", "Strs", "Int", "Ints", "Int8", "Int16", "Int32", "Int64", "Uint", "Uint8", "Uint16",
-    "Uint32", "Uint64", "Float32", "Float64", "Floats64", "Bool", "Bools", "Dur", "Durs", "Time",
-    "Times", "Interface", "Any", "Stringer", "Bytes", "Hex", "RawJSON", "IPAddr", "IPPrefix",
-    "MACAddr", "AnErr", "Errs", "Object", "Array", "Dict", "Stringers", "EmbedObject",
-)  # fmt: skip
-_ZEROLOG_EVENT = {
-    **_rules(_ZEROLOG_TWO, _Rule("fixed", n=2, then="zerolog_event")),
-    "EmbedObject": _Rule("fixed", n=1, then="zerolog_event"),
-    "Err": _Rule("fixed", n=1, then="zerolog_event"),
-    "Fields": _Rule("fixed", n=1, then="zerolog_event"),
-    "Ctx": _Rule("fixed", n=1, then="zerolog_event"),
-    "Timestamp": _Rule("fixed", n=0, then="zerolog_event"),
-    "Stack": _Rule("fixed", n=0, then="zerolog_event"),
-    "Caller": _Rule("any", then="zerolog_event"),
-    "TimeDiff": _Rule("fixed", n=3, then="zerolog_event"),
-    "Msg": _Rule("fixed", n=1),
-    "Msgf": _PRINTF,
-    "MsgFunc": _Rule("fixed", n=1),
-    "Send": _Rule("fixed", n=0),
-}
-_PY_LOGGING_KWARGS = frozenset({"exc_info", "stack_info", "stacklevel", "extra"})
-_PY_LEVELS = ("debug", "info", "warning", "warn", "error", "exception", "critical", "fatal")
-_PY_LOGGING = {
-    **_rules(_PY_LEVELS, _Rule("pct", kwargs=_PY_LOGGING_KWARGS)),
-    "log": _Rule("pct", lead=1, kwargs=_PY_LOGGING_KWARGS),
-}
-_LOGURU_LEVELS = ("trace", "debug", "info", "success", "warning", "error", "critical", "exception")
-_LOGURU = {
-    **_rules(_LOGURU_LEVELS, _Rule("brace")),
-    "log": _Rule("brace", lead=1),
-    "bind": _Rule("any", then="loguru"),
-    "opt": _Rule("any", then="loguru"),
-    "contextualize": _Rule("any"),
-}
-_STRUCTLOG_LEVELS = ("debug", "info", "warning", "warn", "error", "critical", "exception", "msg")
-_STRUCTLOG = {
-    **_rules(_STRUCTLOG_LEVELS, _Rule("event")),
-    **_rules((f"a{level}" for level in _STRUCTLOG_LEVELS), _Rule("event")),
-    "log": _Rule("event", lead=1),
-    "bind": _Rule("any", then="structlog"),
-    "new": _Rule("any", then="structlog"),
-    "unbind": _Rule("any", then="structlog"),
-}
-_CONSOLE = {
-    **_rules(("log", "info", "warn", "error", "debug", "trace"), _Rule("console")),
-    **_rules(("table", "dir", "dirxml", "group", "groupCollapsed", "groupEnd"), _ANY),
-    **_rules(("time", "timeEnd", "timeLog", "count", "countReset"), _ANY),
-    "assert": _Rule("console", lead=1),
-}
-_PINO = {
-    **_rules(("trace", "debug", "info", "warn", "error", "fatal", "silent"), _Rule("pino")),
-    "child": _Rule("any", then="pino"),
-}
-_WINSTON = {
-    **_rules(("error", "warn", "info", "http", "verbose", "debug", "silly"), _Rule("winston")),
-    "log": _Rule("winston", lead=1),
-    "child": _Rule("any", then="winston"),
-}
-_JS_LOGGER = {  # a logger whose library we cannot see: console's rules, leniently
-    **_rules(("trace", "debug", "info", "warn", "error", "fatal", "log"), _Rule("console")),
-    "child": _Rule("any", then="js_logger"),
-}
-_RUST_MACROS = ("error", "warn", "info", "debug", "trace")
-_RUST_LOG = {**_rules(_RUST_MACROS, _Rule("rustfmt")), "log": _Rule("rustfmt", lead=1)}
-_TRACING = {**_rules(_RUST_MACROS, _Rule("tracing")), "event": _Rule("tracing", lead=1)}
-
-# Not loggers, but their calls are a log call's usual arguments (`log.Fatal(fmt.Errorf(...))`).
-_GO_FMT = {
-    **_rules(("Errorf", "Sprintf", "Printf"), _PRINTF),
-    **_rules(("Fprintf", "Appendf"), _Rule("printf", lead=1)),
-}
-# Packages whose printf calls are checked inside a log call's arguments: name -> family.
-_INNER_PRINTF = {"fmt": "go_fmt"}
-
-_FAMILIES: dict[str, dict[str, _Rule]] = {
-    "go_log": _GO_LOG,
-    "go_fmt": _GO_FMT,
-    "slog": _SLOG_FUNCS,
-    "slog_logger": {k: v for k, v in _SLOG_FUNCS.items()},
-    "zap": _ZAP,
-    "zap_sugar": _ZAP_SUGAR,
-    "logrus": _LOGRUS,
-    "zerolog": _ZEROLOG,
-    "zerolog_event": _ZEROLOG_EVENT,
-    "py_logging": _PY_LOGGING,
-    "loguru": _LOGURU,
-    "structlog": _STRUCTLOG,
-    "console": _CONSOLE,
-    "pino": _PINO,
-    "winston": _WINSTON,
-    "js_logger": _JS_LOGGER,
-    "rust_log": _RUST_LOG,
-    "tracing": _TRACING,
-}
-
-# --------------------------------------------------------------------------------------------
-# Names that need no declaration
-
-
-# The languages whose log calls this module knows; their names and syntax come from their
-# records (localllm.languages).
-LANGUAGES = frozenset({"go", "python", "javascript", "typescript", "tsx", "rust"})
-_RECORDS = {name: lang for name in LANGUAGES if (lang := languages.get(name)) is not None}
-_BUILTINS = {name: lang.builtins for name, lang in _RECORDS.items()}
-_KEYWORDS = {name: lang.keywords for name, lang in _RECORDS.items()}
-_JS_LANGUAGES = frozenset(name for name, lang in _RECORDS.items() if lang.family == "javascript")
-_COMMENT = {name: lang.line_comment for name, lang in _RECORDS.items()}
+__all__ = ["LANGUAGES", "LogSite", "find_log_site", "verb_count"]
 
 # --------------------------------------------------------------------------------------------
 # Format strings
@@ -312,7 +113,7 @@ _PY_STRING_PREFIX = re.compile(r"(?i)(?:[rbuf]|rb|br|fr|rf)(?=['\"])")
 def _tokenize(text: str, lang: str) -> tuple[list[_Tok], int | None]:
     """Tokens of `text`, and where a line comment starts (None without one)."""
     tokens: list[_Tok] = []
-    comment = _COMMENT.get(lang, "//")
+    comment = COMMENT.get(lang, "//")
     i = 0
     n = len(text)
     while i < n:
@@ -394,7 +195,7 @@ def _string(text: str, start: int, i: int, quote: str, lang: str, prefix: str) -
     close = quote * 3 if triple else quote
     i += len(close)
     raw = lang == "go" and quote == "`"
-    template = lang in _JS_LANGUAGES and quote == "`"
+    template = lang in JS_LANGUAGES and quote == "`"
     while i < n:
         ch = text[i]
         if ch == "\\" and not raw and "r" not in prefix:
@@ -481,7 +282,7 @@ class _Arg:
 class _Segment:
     method: str
     family: str
-    rule: _Rule | None
+    rule: Rule | None
     dot: int  # where this segment starts (the `.` or `::` before the method name)
     name_end: int
     open_end: int = -1  # just after `(`, -1 while not opened
@@ -531,7 +332,7 @@ def _parse_call(text: str, start: int, lang: str, family: str, rust: bool) -> _P
             if name.kind != "id":
                 bad = tok.start
                 break
-            rule = _FAMILIES.get(current, {}).get(name.text)
+            rule = FAMILIES.get(current, {}).get(name.text)
             segments.append(_Segment(name.text, current, rule, tok.start, name.end))
             i += 2
             if i >= n:
@@ -548,7 +349,7 @@ def _parse_call(text: str, start: int, lang: str, family: str, rust: bool) -> _P
             break
         seg = segments[-1]
         if rust:
-            seg.rule = _FAMILIES[current].get(_rust_method(text[:start]))
+            seg.rule = FAMILIES[current].get(_rust_method(text[:start]))
         if tokens[i].text != "(":
             bad = tokens[i].start
             break
@@ -828,7 +629,7 @@ class _Checker:
         self, arg: _Arg, base: int, settled: bool, seg: _Segment, position: int
     ) -> str | None:
         known = self.site.identifiers
-        skip = _KEYWORDS.get(self.lang, frozenset())
+        skip = KEYWORDS.get(self.lang, frozenset())
         tokens = arg.tokens
         local: set[str] = set()
         if self.lang == "python":
@@ -845,7 +646,7 @@ class _Checker:
                         if tokens[j].kind == "id":
                             local.add(tokens[j].text)
                         j += 1
-        if self.lang in _JS_LANGUAGES:
+        if self.lang in JS_LANGUAGES:
             for i, tok in enumerate(tokens):
                 if tok.text == "=>":
                     j = i - 1
@@ -891,7 +692,7 @@ class _Checker:
                 continue
             if nxt == ":" and (depth_braces > 0 or self.rust) and self.lang != "python":
                 continue  # an object key, a struct field, `target:`
-            if nxt == "=" and self.lang in _JS_LANGUAGES:
+            if nxt == "=" and self.lang in JS_LANGUAGES:
                 continue
             if tok.text in known or tok.text in skip or tok.text in local:
                 continue
@@ -972,7 +773,7 @@ class _Checker:
         return None
 
     def _format_problem(
-        self, seg: _Segment, rule: _Rule, closed: bool, final: bool
+        self, seg: _Segment, rule: Rule, closed: bool, final: bool
     ) -> tuple[int, str] | None:
         base = len(self.typed)
         args = seg.args
@@ -1058,10 +859,10 @@ def _inner_printf_call(tokens: list[_Tok], i: int, packages: frozenset[str]) -> 
     if i + 3 >= len(tokens) or (i and tokens[i - 1].text in (".", "?.")):
         return None
     pkg, dot, name, paren = tokens[i : i + 4]
-    family = _INNER_PRINTF.get(pkg.text)
+    family = INNER_PRINTF.get(pkg.text)
     if family is None or pkg.text not in packages or dot.text != "." or paren.text != "(":
         return None
-    rule = _FAMILIES[family].get(name.text)
+    rule = FAMILIES[family].get(name.text)
     if rule is None or rule.kind != "printf":
         return None
     call = _Segment(name.text, family, rule, pkg.start, name.end, open_end=paren.end)
@@ -1193,7 +994,6 @@ def _call_start(typed: str, site: LogSite) -> int | None:
 # --------------------------------------------------------------------------------------------
 # Finding the site
 
-_ALL_METHODS = frozenset(name for rules in _FAMILIES.values() for name in rules)
 _LEAD_RE = re.compile(r"\s*(?:(?:defer|go|await|return|void)\s+)?")
 _PATH_PART = re.compile(r"[A-Za-z_$][\w$]*(?:\(\))?")
 _RUST_MACRO = re.compile(r"\s*(?P<path>(?:(?:::)?\w+::)*)(?P<name>\w+)!\s*\(")
@@ -1228,7 +1028,7 @@ def find_log_site(
     source: str, row: int, col: int, language: str | None, path: str = "", key: str = ""
 ) -> LogSite | None:
     """The log call the text before the cursor starts, or None; see the module docstring."""
-    if language not in _BUILTINS:
+    if language not in BUILTINS:
         return None
     lines = source.split("\n")
     if not 0 <= row < len(lines):
@@ -1248,8 +1048,8 @@ def find_log_site(
         family, declaration = resolved
         if not _plausible(typed, rest_at, language, family):
             continue
-        identifiers = frozenset(scope.names) | _BUILTINS[language] | frozenset(scope.packages)
-        semicolon = language == "rust" or (language in _JS_LANGUAGES and scope.semicolon)
+        identifiers = frozenset(scope.names) | BUILTINS[language] | frozenset(scope.packages)
+        semicolon = language == "rust" or (language in JS_LANGUAGES and scope.semicolon)
         examples = _examples(lines, row, logger, language)
         chunk = _prompt_chunk(language, logger, declaration, examples, scope)
         return LogSite(
@@ -1270,7 +1070,7 @@ def _candidates(typed: str, lang: str) -> list[tuple[str, str, int]]:
     The hint is "" except for Rust macros ("log" / "tracing" / "" for a bare macro)."""
     if lang == "rust":
         match = _RUST_MACRO.match(typed)
-        if match is None or match.group("name") not in (*_RUST_MACROS, "log", "event"):
+        if match is None or match.group("name") not in (*RUST_MACROS, "log", "event"):
             return []
         path = match.group("path").strip(":")
         crate = path.split("::")[-1] if path else ""
@@ -1304,7 +1104,7 @@ def _candidates(typed: str, lang: str) -> list[tuple[str, str, int]]:
         if (
             "log" in expr.lower()
             or expr.split(".", 1)[0] in _KNOWN_ROOTS
-            or name in _ALL_METHODS
+            or name in ALL_METHODS
             or not (method and method.group(2))
         ):
             out.append((expr, "", end))
@@ -1320,13 +1120,13 @@ def _plausible(typed: str, rest_at: int, lang: str, family: str) -> bool:
     match = re.fullmatch(r"\.([A-Za-z_]\w*)?", rest)
     if match:
         name = match.group(1) or ""
-        return any(m.startswith(name) for m in _FAMILIES[family])
+        return any(m.startswith(name) for m in FAMILIES[family])
     parsed = _parse_call(typed, rest_at, lang, family, rust)
     if parsed.bad is not None or not parsed.segments:
         return False
     return all(seg.rule is not None or not seg.method for seg in parsed.segments[:-1]) and (
         parsed.segments[-1].rule is not None
-        or any(m.startswith(parsed.segments[-1].method) for m in _FAMILIES[family])
+        or any(m.startswith(parsed.segments[-1].method) for m in FAMILIES[family])
     )
 
 
@@ -1395,7 +1195,6 @@ _OPEN_ENDED = frozenset(
         "switch_default",
     }
 )
-_FUNCTIONS = {name: lang.function_types | lang.lambda_types for name, lang in _RECORDS.items()}
 
 
 class _Analysis:
@@ -1456,7 +1255,7 @@ class _Analysis:
         for index, ancestor in enumerate(chain):
             inner = chain[index + 1] if index + 1 < len(chain) else None
             self._enter(ancestor, inner)
-        self.scope.semicolon = self._semicolon_style() if lang in _JS_LANGUAGES else False
+        self.scope.semicolon = self._semicolon_style() if lang in JS_LANGUAGES else False
         return self.scope
 
     def _semicolon_style(self) -> bool:
@@ -1469,7 +1268,7 @@ class _Analysis:
         """Bindings that `node` (an ancestor of the cursor) makes visible at the cursor."""
         lang = self.lang
         kind = node.type
-        if kind in _FUNCTIONS[lang]:
+        if kind in FUNCTIONS[lang]:
             self._params(node)
         if lang == "go":
             self._go_enter(node, inner)
@@ -1736,7 +1535,7 @@ class _Analysis:
         if kind == "for_statement":
             for name in _pattern_names(node.child_by_field_name("left")):
                 self.bind(name, local=True)
-        for target in _descendants(node, "as_pattern_target", stop=_FUNCTIONS["python"]):
+        for target in _descendants(node, "as_pattern_target", stop=FUNCTIONS["python"]):
             if target.start_point.row < self.row:
                 for name in _pattern_names(target):
                     self.bind(name, local=True)
@@ -1800,7 +1599,7 @@ class _Analysis:
                     fn_body = definition.child_by_field_name("body")
                     if fn_body is None:
                         continue
-                    for assign in _descendants(fn_body, "assignment", stop=_FUNCTIONS["python"]):
+                    for assign in _descendants(fn_body, "assignment", stop=FUNCTIONS["python"]):
                         left = assign.child_by_field_name("left")
                         if left is not None and left.type == "attribute":
                             obj = left.child_by_field_name("object")
@@ -2299,7 +2098,7 @@ def _balanced(text: str) -> bool:
 def _prompt_chunk(
     lang: str, logger: str, declaration: str, examples: list[tuple[int, str]], scope: _Scope
 ) -> str:
-    comment = _COMMENT[lang]
+    comment = COMMENT[lang]
     parts = []
     if declaration:
         parts.append(f"{comment} logger: {declaration}")
