@@ -20,6 +20,7 @@ from localllm.treesitter import (
     analyze,
     available_languages,
     get_parser,
+    grammars,
     imports_of,
     language_for,
     parse_errors,
@@ -126,8 +127,8 @@ def test_get_parser_is_cached_and_unknown_is_none() -> None:
 
 
 def test_get_parser_creation_is_thread_safe(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ts, "_parsers", {})
-    monkeypatch.setattr(ts, "_parse_locks", {})
+    monkeypatch.setattr(grammars, "_parsers", {})
+    monkeypatch.setattr(grammars, "_parse_locks", {})
     barrier = threading.Barrier(8)
     results: list[object] = []
 
@@ -153,9 +154,9 @@ def test_a_grammar_that_fails_to_import_falls_back(monkeypatch: pytest.MonkeyPat
     broken_lua = dataclasses.replace(broken_lua, grammar_function="no_such_function")
     monkeypatch.setitem(languages._BY_NAME, "go", broken_go)
     monkeypatch.setitem(languages._BY_NAME, "lua", broken_lua)
-    monkeypatch.setattr(ts, "_languages", {})
-    monkeypatch.setattr(ts, "_parsers", {})
-    monkeypatch.setattr(ts, "_parse_locks", {})
+    monkeypatch.setattr(grammars, "_languages", {})
+    monkeypatch.setattr(grammars, "_parsers", {})
+    monkeypatch.setattr(grammars, "_parse_locks", {})
     assert "go" not in available_languages()
     assert "lua" not in available_languages()
     assert "python" in available_languages()
