@@ -26,246 +26,11 @@ from tree_sitter import Node
 from .. import treesitter, utf8
 from ..languages.go import package_name as go_package_name
 from .families import ALL_METHODS, FAMILIES, INNER_PRINTF, RUST_MACROS, Rule
+from .formats import GO_VERB, named_placeholders, verb_count
+from .lexer import Tok, interpolated_names, string_body, tokenize
 from .records import BUILTINS, COMMENT, FUNCTIONS, JS_LANGUAGES, KEYWORDS, LANGUAGES
 
 __all__ = ["LANGUAGES", "LogSite", "find_log_site", "verb_count"]
-
-# --------------------------------------------------------------------------------------------
-# Format strings
-
-_GO_VERB = re.compile(r"%(?:%|[-+# 0]*(\[\d+\])?(\*|\d+)?(?:\.(\*|\d+)?)?(\[\d+\])?[a-zA-Z])")
-_PY_VERB = re.compile(
-    r"%(?:%|(\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?[diouxXeEfFgGcrsa])"
-)
-_JS_VERB = re.compile(r"%[%sdifoOcj]")
-_BRACE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
-
-
-def verb_count(fmt: str, style: str) -> int | None:
-    """Arguments a format string consumes: `style` is "go", "python" (%), "js" (%), "brace"
-    (loguru / str.format positional `{}`) or "rust". None when it cannot be counted (indexed
-    or named placeholders)."""
-    if style in ("brace", "rust"):
-        count = 0
-        for match in _BRACE.finditer(fmt):
-            inner = match.group(1)
-            if inner is None:
-                continue
-            name = re.split(r"[:!]", inner, maxsplit=1)[0].strip()
-            if not name:
-                count += 1
-            elif name.isdigit():
-                return None
-        return count
-    if style == "go":
-        count = 0
-        for match in _GO_VERB.finditer(fmt):
-            text = match.group(0)
-            if text == "%%":
-                continue
-            if match.group(1) or match.group(4):
-                return None
-            count += 1 + (match.group(2) == "*") + (match.group(3) == "*")
-        return count
-    if style == "python":
-        count = 0
-        for match in _PY_VERB.finditer(fmt):
-            if match.group(0) == "%%":
-                continue
-            if match.group(1):
-                return None  # %(name)s takes a mapping
-            count += 1 + (match.group(2) == "*") + (match.group(3) == "*")
-        return count
-    return sum(1 for m in _JS_VERB.finditer(fmt) if m.group(0) != "%%")
-
-
-def _named_placeholders(fmt: str) -> list[str]:
-    names = []
-    for match in _BRACE.finditer(fmt):
-        inner = match.group(1)
-        if inner:
-            name = re.split(r"[:!.\[]", inner, maxsplit=1)[0].strip()
-            if name and not name.isdigit():
-                names.append(name)
-    return names
-
-
-# --------------------------------------------------------------------------------------------
-# Tokens of the call text
-
-
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    kind: str  # "id", "str", "num", "op", "open", "close"
-    start: int
-    end: int
-    text: str
-    closed: bool = True  # strings: the closing quote is there
-    prefix: str = ""  # strings: Python prefix (f, r, b...), "`" for JS templates, "r" for Rust raw
-
-
-_OPS = ("...", "::", ":=", "=>", "==", "!=", "<=", ">=", "&&", "||", "->", "?.", "**", "<-")
-_IDENT_RE = re.compile(r"[A-Za-z_$][\w$]*")
-_NUM_RE = re.compile(r"\d[\w.]*")
-_PY_STRING_PREFIX = re.compile(r"(?i)(?:[rbuf]|rb|br|fr|rf)(?=['\"])")
-
-
-def _tokenize(text: str, lang: str) -> tuple[list[_Tok], int | None]:
-    """Tokens of `text`, and where a line comment starts (None without one)."""
-    tokens: list[_Tok] = []
-    comment = COMMENT.get(lang, "//")
-    i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch in " \t\r\n":
-            i += 1
-            continue
-        if text.startswith(comment, i):
-            return tokens, i
-        if lang != "python" and text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            if end < 0:
-                return tokens, i
-            i = end + 2
-            continue
-        prefix = ""
-        if lang == "python":
-            match = _PY_STRING_PREFIX.match(text, i)
-            if match:
-                prefix = match.group(0).lower()
-                ch = text[match.end()]
-        elif lang == "rust" and ch in "rb" and re.match(r"(?:br|r|b)#*\"", text[i:]):
-            raw = re.match(r"(?:br|r|b)(#*)\"", text[i:])
-            assert raw is not None
-            if "r" in raw.group(0):
-                hashes = raw.group(1)
-                body = i + len(raw.group(0))
-                end = text.find('"' + hashes, body)
-                closed = end >= 0
-                stop = end + 1 + len(hashes) if closed else n
-                tokens.append(_Tok("str", i, stop, text[i:stop], closed, "r"))
-                i = stop
-                continue
-            prefix = "b"
-            ch = '"'
-        if ch in "\"'`" and not (lang == "rust" and ch == "'" and _lifetime(text, i)):
-            start = i
-            i += len(prefix)
-            tok, i = _string(text, start, i, ch, lang, prefix)
-            tokens.append(tok)
-            continue
-        match = _IDENT_RE.match(text, i)
-        if match:
-            tokens.append(_Tok("id", i, match.end(), match.group(0)))
-            i = match.end()
-            continue
-        match = _NUM_RE.match(text, i)
-        if match:
-            tokens.append(_Tok("num", i, match.end(), match.group(0)))
-            i = match.end()
-            continue
-        if ch in "([{":
-            tokens.append(_Tok("open", i, i + 1, ch))
-            i += 1
-            continue
-        if ch in ")]}":
-            tokens.append(_Tok("close", i, i + 1, ch))
-            i += 1
-            continue
-        for op in _OPS:
-            if text.startswith(op, i):
-                tokens.append(_Tok("op", i, i + len(op), op))
-                i += len(op)
-                break
-        else:
-            tokens.append(_Tok("op", i, i + 1, ch))
-            i += 1
-    return tokens, None
-
-
-def _lifetime(text: str, i: int) -> bool:
-    """A Rust `'a` lifetime (not a char literal)."""
-    return not re.match(r"'(?:\\.[^']*|[^'\\])'", text[i:])
-
-
-def _string(text: str, start: int, i: int, quote: str, lang: str, prefix: str) -> tuple[_Tok, int]:
-    n = len(text)
-    triple = lang == "python" and text.startswith(quote * 3, i)
-    close = quote * 3 if triple else quote
-    i += len(close)
-    raw = lang == "go" and quote == "`"
-    template = lang in JS_LANGUAGES and quote == "`"
-    while i < n:
-        ch = text[i]
-        if ch == "\\" and not raw and "r" not in prefix:
-            i += 2
-            continue
-        if template and text.startswith("${", i):
-            depth = 0
-            while i < n:
-                if text[i] == "{":
-                    depth += 1
-                elif text[i] == "}":
-                    depth -= 1
-                    if depth == 0:
-                        break
-                i += 1
-            i += 1
-            continue
-        if text.startswith(close, i):
-            stop = i + len(close)
-            return _Tok(
-                "str", start, stop, text[start:stop], True, "`" if template else prefix
-            ), stop
-        if ch == "\n" and not (raw or template or triple):
-            break
-        i += 1
-    stop = min(i, n)
-    return _Tok("str", start, stop, text[start:stop], False, "`" if template else prefix), stop
-
-
-def _string_body(tok: _Tok) -> str:
-    """The text between a string token's quotes (escapes left as they are)."""
-    text = tok.text
-    if tok.prefix == "r" and not text.startswith(("'", '"')):  # Rust raw
-        match = re.match(r"b?r(#*)\"", text)
-        hashes = match.group(1) if match else ""
-        body = text[len(match.group(0)) if match else 0 :]
-        end = '"' + hashes
-        return body[: -len(end)] if tok.closed and body.endswith(end) else body
-    body = text[len(tok.prefix) if tok.prefix != "`" else 0 :]
-    quote = body[:3] if body[:3] in ('"""', "'''") else body[:1]
-    body = body[len(quote) :]
-    if tok.closed and body.endswith(quote):
-        body = body[: -len(quote)]
-    return body
-
-
-def _interpolated_names(tok: _Tok, lang: str) -> list[tuple[str, bool]]:
-    """Names read inside a string: Python f-string fields, JS `${}` expressions, Rust inline
-    `{name}` (only for format strings: the caller decides). Each with whether it is complete."""
-    body = _string_body(tok)
-    out: list[tuple[str, bool]] = []
-    exprs: list[tuple[str, bool]] = []
-    if lang == "python" and "f" in tok.prefix:
-        for match in re.finditer(r"\{\{|\}\}|\{([^{}]*)(\}?)", body):
-            if match.group(1) is not None:
-                expr = re.split(r"(?<![=!<>])[:!](?!=)", match.group(1), maxsplit=1)[0]
-                exprs.append((expr.rstrip("= "), bool(match.group(2))))
-    elif tok.prefix == "`":
-        for match in re.finditer(r"\$\{([^}]*)(\}?)", body):
-            exprs.append((match.group(1), bool(match.group(2))))
-    for expr, complete in exprs:
-        for name_match in re.finditer(r"(?<![\w.$])[A-Za-z_$][\w$]*", _strip_strings(expr)):
-            last = name_match.end() == len(expr.rstrip())
-            out.append((name_match.group(0), complete or not last))
-    return out
-
-
-def _strip_strings(expr: str) -> str:
-    return re.sub(r"'[^']*'|\"[^\"]*\"", "''", expr)
-
 
 # --------------------------------------------------------------------------------------------
 # The call structure
@@ -273,7 +38,7 @@ def _strip_strings(expr: str) -> str:
 
 @dataclass(slots=True)
 class _Arg:
-    tokens: list[_Tok]
+    tokens: list[Tok]
     start: int  # where the argument may be cut off: just after the `(` or the previous arg
     complete: bool = False  # followed by `,` or `)`
 
@@ -305,9 +70,9 @@ _CLOSER = {"(": ")", "[": "]", "{": "}"}
 
 def _parse_call(text: str, start: int, lang: str, family: str, rust: bool) -> _Parsed:
     """The chain of method calls in `text[start:]` (just after the logger expression)."""
-    tokens, comment = _tokenize(text[start:], lang)
+    tokens, comment = tokenize(text[start:], lang)
     tokens = [
-        _Tok(t.kind, t.start + start, t.end + start, t.text, t.closed, t.prefix) for t in tokens
+        Tok(t.kind, t.start + start, t.end + start, t.text, t.closed, t.prefix) for t in tokens
     ]
     if comment is not None:
         comment += start
@@ -607,14 +372,14 @@ class _Checker:
         found = [f for f in found if f[0] >= len(self.typed)]
         return min(found) if found else None
 
-    def _stray_verb(self, tokens: list[_Tok], i: int, full: str, settled: bool) -> bool:
+    def _stray_verb(self, tokens: list[Tok], i: int, full: str, settled: bool) -> bool:
         """`) %d`: a format verb glued to a `%` after a call. `f(x)%d` stays modulo when `d` is
         a name in scope (gofmt may write it so); with a space before only, it never is."""
         tok = tokens[i]
         if tok.text != "%" or i == 0 or tokens[i - 1].text != ")" or i + 1 >= len(tokens):
             return False
         nxt = tokens[i + 1]
-        verb = _GO_VERB.match(full, tok.start)
+        verb = GO_VERB.match(full, tok.start)
         if nxt.start != tok.end or verb is None or verb.group(0) == "%%":
             return False
         if full[tok.start - 1] in " \t":
@@ -667,12 +432,10 @@ class _Checker:
             if tok.end <= base:
                 continue
             if tok.kind == "str":
-                names = _interpolated_names(tok, self.lang)
+                names = interpolated_names(tok, self.lang)
                 if self.rust and self._is_format_arg(seg, position):
-                    body = _string_body(tok)
-                    names += [
-                        (n, tok.closed) for n in _named_placeholders(body) if n.isidentifier()
-                    ]
+                    body = string_body(tok)
+                    names += [(n, tok.closed) for n in named_placeholders(body) if n.isidentifier()]
                     names = [(n, c) for n, c in names if n not in _rust_named_args(seg)]
                 for name, complete in names:
                     if not (complete or settled):
@@ -830,7 +593,7 @@ class _Checker:
         if self.rust:
             extra = [a for a in extra if not _is_kwarg(a.tokens)]
         if kind == "brace" and self.lang == "python":
-            names = _named_placeholders(fmt) if "f" not in _prefix(fmt_arg) else []
+            names = named_placeholders(fmt) if "f" not in _prefix(fmt_arg) else []
             kw = {a.tokens[0].text for a in args if _is_kwarg(a.tokens)}
             if closed and names and any(n not in kw for n in names):
                 return at(fmt_arg.start, "verbs")
@@ -853,7 +616,7 @@ class _Checker:
         return None
 
 
-def _inner_printf_call(tokens: list[_Tok], i: int, packages: frozenset[str]) -> _Segment | None:
+def _inner_printf_call(tokens: list[Tok], i: int, packages: frozenset[str]) -> _Segment | None:
     """The printf call (`fmt.Errorf(`...) that starts at `tokens[i]`, as a segment with its
     arguments, the same shape _parse_call gives a log call's; None if none starts there."""
     if i + 3 >= len(tokens) or (i and tokens[i - 1].text in (".", "?.")):
@@ -934,7 +697,7 @@ def _is_target(arg: _Arg) -> bool:
     return len(toks) >= 2 and toks[0].kind == "id" and toks[1].text == ":"
 
 
-def _is_kwarg(tokens: list[_Tok]) -> bool:
+def _is_kwarg(tokens: list[Tok]) -> bool:
     """`name = value` (Python keyword argument, Rust named format argument or tracing field,
     dotted field names included)."""
     i = 0
@@ -953,7 +716,7 @@ def _literal(arg: _Arg) -> str | None:
     for tok in arg.tokens:
         if tok.kind != "str":
             return None
-        parts.append(_string_body(tok))
+        parts.append(string_body(tok))
     return "".join(parts) if parts else None
 
 
