@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from conftest import REPO, nvim_binary
+from localllm import config_gen
 from localllm.config import (
     BACKENDS,
     LOG_LEVELS,
@@ -624,10 +625,30 @@ def test_doc_lists_every_key_of_the_nested_tables(lua_defaults: dict[str, Any], 
     section = doc_section(table)
     assert lua_defaults[table], table
     for key, value in lua_defaults[table].items():
-        assert f"`{key}`" in section, f"{table}.{key}"
-        if table == "keymaps":
-            assert f"`{key}` (`{lua_literal(value)}`)" in section, f"{table}.{key}"
-        else:
-            # The doc gives Python's spelling of numbers (0.0, not 0).
-            python = python_defaults()[f"{table}.{key}"]
-            assert f"`{key}` ({lua_literal(python) if python != () else '{}'})" in section, key
+        # `key` (default) or `key` (default, limits); Python's spelling of numbers (0.0, not 0).
+        python = python_defaults().get(f"{table}.{key}", value)
+        shown = lua_literal(python) if python not in ((), []) else "{}"
+        assert re.search(rf"`{key}` \({re.escape(shown)}[,)]", section), f"{table}.{key}"
+
+
+def test_the_generated_files_are_fresh() -> None:
+    """lua/localllm/schema.lua and the help's option entries are made from config_schema.py:
+    made again in memory, they are the files as committed."""
+    assert config_gen.lua_source() == config_gen.LUA_PATH.read_text(encoding="utf-8"), (
+        f"lua/localllm/schema.lua is stale: run {config_gen.COMMAND}"
+    )
+    assert config_gen.help_text(DOC) == DOC, f"doc/localllm.txt is stale: run {config_gen.COMMAND}"
+    assert config_gen.stale() == []
+    assert config_gen.main(["--check"]) == 0
+
+
+def test_a_schema_change_makes_the_generated_files_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    options = tuple(
+        dataclasses.replace(o, default=30) if o.key == "cache_size" else o
+        for o in config_gen.OPTIONS
+    )
+    monkeypatch.setattr(config_gen, "OPTIONS", options)
+    assert "default = 30" in config_gen.lua_source()
+    assert "integer, default `30`" in config_gen.help_text(DOC)
+    assert config_gen.stale() == [config_gen.LUA_PATH, config_gen.DOC_PATH]
+    assert config_gen.main(["--check"]) == 1

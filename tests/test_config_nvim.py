@@ -4,6 +4,7 @@ and the Lua schema's limits (lua/localllm/config.lua) the same as the Python hos
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 import pytest
@@ -84,6 +85,11 @@ def test_setup_names_every_bad_key_at_once_and_keeps_the_good_options(nvim_facto
         ({"context": {"prefix_tokens": 4}}, "config.context.prefix_tokens"),
         ({"context": {"prefix_tokens": 4000}}, "config.embedded.n_ctx"),
         ({"embedded": {"n_ctx": 1024}}, "config.embedded.n_ctx"),
+        # Lua's own checks once let these through to the host.
+        ({"cache_size": math.inf}, "config.cache_size"),
+        ({"embedded": {"n_threads": math.inf}}, "config.embedded.n_threads"),
+        ({"generation": {"stop": [""]}}, "config.generation.stop"),
+        ({"generation": {"stop": ["ok", 1]}}, "config.generation.stop"),
     ],
 )
 def test_setup_rejects_what_the_host_would_naming_the_key(
@@ -94,6 +100,16 @@ def test_setup_rejects_what_the_host_would_naming_the_key(
     assert ok is False
     assert len(errors) == 1 and key + ":" in errors[0], errors
     parse_settings(config(nvim))  # the config in use is one the host takes
+
+
+def test_every_missing_key_of_a_check_is_named(nvim_factory: Any) -> None:
+    nvim = nvim_factory()
+    ok, errors = setup_with(nvim, {"backend": "openai", "explain": {"backend": "openai"}})
+    assert ok is False and len(errors) == 1, errors
+    for key in ("openai.url", "openai.model", "explain.url", "explain.server_model"):
+        assert f"config.{key}:" in errors[0], errors[0]
+    assert config(nvim)["backend"] == "auto" and "backend" not in config(nvim)["explain"]
+    parse_settings(config(nvim))
 
 
 def test_openai_backend_with_url_and_model_is_accepted(nvim_factory: Any) -> None:
