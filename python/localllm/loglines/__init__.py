@@ -25,152 +25,28 @@ from tree_sitter import Node
 
 from .. import treesitter, utf8
 from ..languages.go import package_name as go_package_name
-from .families import ALL_METHODS, FAMILIES, INNER_PRINTF, RUST_MACROS, Rule
+from .calls import (
+    CLOSER,
+    Arg,
+    Parsed,
+    Segment,
+    could_become,
+    format_index,
+    inner_printf_call,
+    is_constructor,
+    is_kwarg,
+    is_spread,
+    literal,
+    parse_call,
+    rust_named_args,
+    string_prefix,
+)
+from .families import ALL_METHODS, FAMILIES, RUST_MACROS, Rule
 from .formats import GO_VERB, named_placeholders, verb_count
-from .lexer import Tok, interpolated_names, string_body, tokenize
+from .lexer import Tok, interpolated_names, string_body
 from .records import BUILTINS, COMMENT, FUNCTIONS, JS_LANGUAGES, KEYWORDS, LANGUAGES
 
 __all__ = ["LANGUAGES", "LogSite", "find_log_site", "verb_count"]
-
-# --------------------------------------------------------------------------------------------
-# The call structure
-
-
-@dataclass(slots=True)
-class _Arg:
-    tokens: list[Tok]
-    start: int  # where the argument may be cut off: just after the `(` or the previous arg
-    complete: bool = False  # followed by `,` or `)`
-
-
-@dataclass(slots=True)
-class _Segment:
-    method: str
-    family: str
-    rule: Rule | None
-    dot: int  # where this segment starts (the `.` or `::` before the method name)
-    name_end: int
-    open_end: int = -1  # just after `(`, -1 while not opened
-    args: list[_Arg] = field(default_factory=list)
-    close_end: int = -1  # just after `)`, -1 while open
-
-
-@dataclass(slots=True)
-class _Parsed:
-    segments: list[_Segment]
-    stack: list[str]  # brackets still open at the end, innermost last
-    open_string: bool  # the text ends inside a string
-    end: int | None  # where the call ended (after its last `)`), if it did
-    bad: int | None  # where the text stops making sense as this call
-    comment: int | None
-
-
-_CLOSER = {"(": ")", "[": "]", "{": "}"}
-
-
-def _parse_call(text: str, start: int, lang: str, family: str, rust: bool) -> _Parsed:
-    """The chain of method calls in `text[start:]` (just after the logger expression)."""
-    tokens, comment = tokenize(text[start:], lang)
-    tokens = [
-        Tok(t.kind, t.start + start, t.end + start, t.text, t.closed, t.prefix) for t in tokens
-    ]
-    if comment is not None:
-        comment += start
-    segments: list[_Segment] = []
-    stack: list[str] = []
-    i = 0
-    n = len(tokens)
-    bad: int | None = None
-    end: int | None = None
-    open_string = bool(tokens) and tokens[-1].kind == "str" and not tokens[-1].closed
-    current = family
-    while i < n:
-        tok = tokens[i]
-        if rust and not segments:
-            # `info!(` / `log::info!(`: the method is the macro name, already in the typed text
-            segments.append(_Segment("", current, None, start, start))
-        elif tok.kind == "op" and tok.text in (".", "?."):
-            if i + 1 >= n:
-                segments.append(_Segment("", current, None, tok.start, tok.end))
-                break
-            name = tokens[i + 1]
-            if name.kind != "id":
-                bad = tok.start
-                break
-            rule = FAMILIES.get(current, {}).get(name.text)
-            segments.append(_Segment(name.text, current, rule, tok.start, name.end))
-            i += 2
-            if i >= n:
-                break
-            if tokens[i].text != "(":
-                bad = tok.start
-                break
-        elif (segments and segments[-1].close_end >= 0) or not segments:
-            # after a finished call: anything but `.` ends it
-            if segments:
-                end = segments[-1].close_end
-            else:
-                bad = tok.start
-            break
-        seg = segments[-1]
-        if rust:
-            seg.rule = FAMILIES[current].get(_rust_method(text[:start]))
-        if tokens[i].text != "(":
-            bad = tokens[i].start
-            break
-        seg.open_end = tokens[i].end
-        i += 1
-        arg = _Arg([], seg.open_end)
-        depth = 0
-        while i < n:
-            tok = tokens[i]
-            if tok.kind == "open":
-                depth += 1
-                stack.append(tok.text)
-            elif tok.kind == "close":
-                if depth == 0:
-                    if tok.text != ")":
-                        bad = tok.start
-                        break
-                    if arg.tokens:
-                        arg.complete = True
-                        seg.args.append(arg)
-                    seg.close_end = tok.end
-                    i += 1
-                    break
-                if not stack or _CLOSER[stack[-1]] != tok.text:
-                    bad = tok.start
-                    break
-                stack.pop()
-                depth -= 1
-            elif tok.text == "," and depth == 0:
-                arg.complete = True
-                seg.args.append(arg)
-                arg = _Arg([], tokens[i - 1].end)
-                i += 1
-                continue
-            arg.tokens.append(tok)
-            i += 1
-        if bad is not None:
-            break
-        if seg.close_end < 0:
-            if arg.tokens or (seg.args and text[seg.args[-1].tokens[-1].end :].strip()):
-                seg.args.append(arg)
-            break
-        rule = seg.rule
-        current = rule.then if rule is not None and rule.then else ""
-        if rule is None or rule.then is None:
-            end = seg.close_end
-            break
-        if rust:
-            end = seg.close_end
-            break
-    return _Parsed(segments, stack, open_string, end, bad, comment)
-
-
-def _rust_method(typed_head: str) -> str:
-    match = re.search(r"(\w+)!\s*$", typed_head)
-    return match.group(1) if match else ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,7 +95,7 @@ class _Checker:
         text = suggestion
         for _ in range(8):
             full = self.typed + text
-            parsed = _parse_call(full, self.start, self.lang, self.site.family, self.rust)
+            parsed = parse_call(full, self.start, self.lang, self.site.family, self.rust)
             errors = self._errors(parsed, full, final)
             cut = errors[0][0] if errors else None
             if parsed.bad is not None and (cut is None or parsed.bad < cut):
@@ -258,7 +134,7 @@ class _Checker:
         if self.start is None:
             return []
         full = self.typed + suggestion.split("\n", 1)[0]
-        parsed = _parse_call(full, self.start, self.lang, self.site.family, self.rust)
+        parsed = parse_call(full, self.start, self.lang, self.site.family, self.rust)
         found = [kind for _pos, kind in self._errors(parsed, full, True)]
         if parsed.bad is not None:
             found.append("method")
@@ -278,14 +154,14 @@ class _Checker:
             prefix = prefix[:-1].rstrip()
         assert self.start is not None
         full = self.typed + prefix
-        parsed = _parse_call(full, self.start, self.lang, self.site.family, self.rust)
+        parsed = parse_call(full, self.start, self.lang, self.site.family, self.rust)
         if parsed.bad is None and not parsed.open_string and parsed.end is None:
-            closers = "".join(_CLOSER[b] for b in reversed(parsed.stack))
+            closers = "".join(CLOSER[b] for b in reversed(parsed.stack))
             segments = parsed.segments
             if segments and segments[-1].open_end >= 0 and segments[-1].close_end < 0:
                 closers += ")"
                 candidate = full + closers
-                again = _parse_call(candidate, self.start, self.lang, self.site.family, self.rust)
+                again = parse_call(candidate, self.start, self.lang, self.site.family, self.rust)
                 if (
                     again.end == len(candidate)
                     and again.bad is None
@@ -295,13 +171,13 @@ class _Checker:
                     return prefix + closers + (";" if self.site.semicolon else "")
         return prefix
 
-    def _terminal(self, parsed: _Parsed) -> bool:
+    def _terminal(self, parsed: Parsed) -> bool:
         last = parsed.segments[-1] if parsed.segments else None
         return last is not None and (
             self.rust or (last.rule is not None and last.rule.then is None)
         )
 
-    def _last_boundary(self, parsed: _Parsed, base: int) -> int | None:
+    def _last_boundary(self, parsed: Parsed, base: int) -> int | None:
         best: int | None = None
         for seg in parsed.segments:
             for arg in seg.args:
@@ -313,7 +189,7 @@ class _Checker:
             return None
         return best
 
-    def _errors(self, parsed: _Parsed, full: str, final: bool) -> list[tuple[int, str]]:
+    def _errors(self, parsed: Parsed, full: str, final: bool) -> list[tuple[int, str]]:
         """(cut position, kind) of what is wrong, earliest first."""
         base = len(self.typed)
         out: list[tuple[int, str]] = []
@@ -332,7 +208,7 @@ class _Checker:
                 settled = arg.complete or final or not last
                 inner = self._inner_problem(arg, full, settled, final)
                 if inner is not None:  # names after it go with it
-                    arg = _Arg([t for t in arg.tokens if t.end <= inner[0]], arg.start, True)
+                    arg = Arg([t for t in arg.tokens if t.end <= inner[0]], arg.start, True)
                 name = self._unknown_name(arg, base, settled, seg, position)
                 if name is not None:
                     out.append((arg.start, "unknown:" + name))
@@ -349,7 +225,7 @@ class _Checker:
     # -- printf calls and `%` inside an argument (Go) ---------------------------------------
 
     def _inner_problem(
-        self, arg: _Arg, full: str, settled: bool, final: bool
+        self, arg: Arg, full: str, settled: bool, final: bool
     ) -> tuple[int, str] | None:
         """The earliest of: a printf call in `arg` (`fmt.Errorf(...)`) whose verbs do not match
         its arguments, and a `%verb` right after a `)`: format text the model wrote as code
@@ -359,7 +235,7 @@ class _Checker:
         found: list[tuple[int, str]] = []
         tokens = arg.tokens
         for i in range(len(tokens)):
-            call = _inner_printf_call(tokens, i, self.site.packages)
+            call = inner_printf_call(tokens, i, self.site.packages)
             if call is not None:
                 assert call.rule is not None
                 problem = self._format_problem(call, call.rule, call.close_end >= 0, final)
@@ -391,7 +267,7 @@ class _Checker:
     # -- names -----------------------------------------------------------------------------
 
     def _unknown_name(
-        self, arg: _Arg, base: int, settled: bool, seg: _Segment, position: int
+        self, arg: Arg, base: int, settled: bool, seg: Segment, position: int
     ) -> str | None:
         known = self.site.identifiers
         skip = KEYWORDS.get(self.lang, frozenset())
@@ -423,7 +299,7 @@ class _Checker:
                                 local.add(tokens[j].text)
                             j -= 1
         depth_braces = 0
-        kw_key = self.lang in ("python", "rust") and _is_kwarg(tokens)
+        kw_key = self.lang in ("python", "rust") and is_kwarg(tokens)
         for i, tok in enumerate(tokens):
             if tok.kind == "open" and tok.text == "{":
                 depth_braces += 1
@@ -436,7 +312,7 @@ class _Checker:
                 if self.rust and self._is_format_arg(seg, position):
                     body = string_body(tok)
                     names += [(n, tok.closed) for n in named_placeholders(body) if n.isidentifier()]
-                    names = [(n, c) for n, c in names if n not in _rust_named_args(seg)]
+                    names = [(n, c) for n, c in names if n not in rust_named_args(seg)]
                 for name, complete in names:
                     if not (complete or settled):
                         continue
@@ -464,17 +340,17 @@ class _Checker:
             return tok.text
         return None
 
-    def _is_format_arg(self, seg: _Segment, position: int) -> bool:
+    def _is_format_arg(self, seg: Segment, position: int) -> bool:
         rule = seg.rule
         if rule is None:
             return False
-        fmt_index = _format_index(seg)
+        fmt_index = format_index(seg)
         return fmt_index == position
 
     # -- rules -----------------------------------------------------------------------------
 
     def _rule_problem(
-        self, seg: _Segment, parsed: _Parsed, full: str, final: bool
+        self, seg: Segment, parsed: Parsed, full: str, final: bool
     ) -> tuple[int, str] | None:
         rule = seg.rule
         if rule is None:
@@ -509,19 +385,19 @@ class _Checker:
             while position < len(args):
                 arg = args[position]
                 settled = arg.complete or final
-                ctor = _constructor(arg, "zap" if kind == "fields" else "slog")
+                ctor = is_constructor(arg, "zap" if kind == "fields" else "slog")
                 if kind == "fields":
-                    if ctor or _spread(arg):
+                    if ctor or is_spread(arg):
                         position += 1
                         continue
-                    if not settled and _could_become(arg, "zap."):
+                    if not settled and could_become(arg, "zap."):
                         return None
                     return at(arg.start, "fields")
-                if ctor or _spread(arg):
+                if ctor or is_spread(arg):
                     position += 1
                     continue
                 if kind == "attrs":
-                    if not settled and _could_become(arg, "slog."):
+                    if not settled and could_become(arg, "slog."):
                         return None
                     return at(arg.start, "pairs")
                 # a key: a string (or a constant name), then its value
@@ -536,7 +412,7 @@ class _Checker:
         return None
 
     def _format_problem(
-        self, seg: _Segment, rule: Rule, closed: bool, final: bool
+        self, seg: Segment, rule: Rule, closed: bool, final: bool
     ) -> tuple[int, str] | None:
         base = len(self.typed)
         args = seg.args
@@ -545,18 +421,18 @@ class _Checker:
         def at(pos: int, what: str) -> tuple[int, str] | None:
             return (pos, what) if pos >= base else None
 
-        positional = [a for a in args if not (_is_kwarg(a.tokens) and self.lang == "python")]
+        positional = [a for a in args if not (is_kwarg(a.tokens) and self.lang == "python")]
         if self.lang == "python":
             # keyword arguments come last; logging accepts only a few
             for arg in args:
-                if _is_kwarg(arg.tokens) and rule.kwargs is not None:
+                if is_kwarg(arg.tokens) and rule.kwargs is not None:
                     name = arg.tokens[0].text
                     still_typed = not (arg.complete or final) and any(
                         k.startswith(name) for k in rule.kwargs
                     )
                     if name not in rule.kwargs and not still_typed:
                         return at(arg.start, "arity")
-        fmt_index = _format_index(seg)
+        fmt_index = format_index(seg)
         if fmt_index is None:
             needs_message = kind in ("printf", "pct", "brace", "event", "pino", "winston")
             if closed and needs_message and len(positional) <= rule.lead:
@@ -568,7 +444,7 @@ class _Checker:
                 return at(seg.close_end - 1, "arity")
             return None
         fmt_arg = named[fmt_index]
-        fmt = _literal(fmt_arg)
+        fmt = literal(fmt_arg)
         fmt_settled = fmt_arg.complete or final
         if fmt is None:
             return None  # a format we cannot read: no count to check
@@ -583,7 +459,7 @@ class _Checker:
             "rustfmt": "rust",
             "tracing": "rust",
         }[kind]
-        if self.lang == "python" and "f" in _prefix(fmt_arg) and style == "brace":
+        if self.lang == "python" and "f" in string_prefix(fmt_arg) and style == "brace":
             count: int | None = 0
         else:
             count = verb_count(fmt, style)
@@ -591,10 +467,10 @@ class _Checker:
             return None
         extra = named[fmt_index + 1 :]
         if self.rust:
-            extra = [a for a in extra if not _is_kwarg(a.tokens)]
+            extra = [a for a in extra if not is_kwarg(a.tokens)]
         if kind == "brace" and self.lang == "python":
-            names = named_placeholders(fmt) if "f" not in _prefix(fmt_arg) else []
-            kw = {a.tokens[0].text for a in args if _is_kwarg(a.tokens)}
+            names = named_placeholders(fmt) if "f" not in string_prefix(fmt_arg) else []
+            kw = {a.tokens[0].text for a in args if is_kwarg(a.tokens)}
             if closed and names and any(n not in kw for n in names):
                 return at(fmt_arg.start, "verbs")
         if not fmt_settled:
@@ -614,131 +490,6 @@ class _Checker:
                 )
             return at(seg.close_end - 1, "verbs")
         return None
-
-
-def _inner_printf_call(tokens: list[Tok], i: int, packages: frozenset[str]) -> _Segment | None:
-    """The printf call (`fmt.Errorf(`...) that starts at `tokens[i]`, as a segment with its
-    arguments, the same shape _parse_call gives a log call's; None if none starts there."""
-    if i + 3 >= len(tokens) or (i and tokens[i - 1].text in (".", "?.")):
-        return None
-    pkg, dot, name, paren = tokens[i : i + 4]
-    family = INNER_PRINTF.get(pkg.text)
-    if family is None or pkg.text not in packages or dot.text != "." or paren.text != "(":
-        return None
-    rule = FAMILIES[family].get(name.text)
-    if rule is None or rule.kind != "printf":
-        return None
-    call = _Segment(name.text, family, rule, pkg.start, name.end, open_end=paren.end)
-    arg = _Arg([], paren.end)
-    depth = 0
-    for j in range(i + 4, len(tokens)):
-        tok = tokens[j]
-        if tok.kind == "close" and depth == 0:
-            if arg.tokens:
-                arg.complete = True
-                call.args.append(arg)
-            call.close_end = tok.end
-            return call
-        if tok.text == "," and depth == 0:
-            arg.complete = True
-            call.args.append(arg)
-            arg = _Arg([], tokens[j - 1].end)
-            continue
-        depth += tok.kind == "open"
-        depth -= tok.kind == "close"
-        arg.tokens.append(tok)
-    if arg.tokens:
-        call.args.append(arg)
-    return call
-
-
-def _prefix(arg: _Arg) -> str:
-    return arg.tokens[0].prefix if arg.tokens and arg.tokens[0].kind == "str" else ""
-
-
-def _format_index(seg: _Segment) -> int | None:
-    """Which argument is the format string / message, counting as the rule does."""
-    rule = seg.rule
-    if rule is None:
-        return None
-    kind = rule.kind
-    args = seg.args
-    if kind == "tracing":
-        for index, arg in enumerate(args):
-            if index < rule.lead:
-                continue
-            if len(arg.tokens) >= 1 and arg.tokens[0].kind == "str":
-                return index
-        return None
-    if kind == "rustfmt":
-        index = rule.lead
-        while index < len(args) and _is_target(args[index]):
-            index += 1
-        return index
-    if kind == "pino":
-        if args and rule.lead < len(args):
-            first = args[rule.lead]
-            if first.tokens and first.tokens[0].kind != "str":
-                return rule.lead + 1
-        return rule.lead
-    if kind == "console":
-        if (
-            len(args) > rule.lead
-            and args[rule.lead].tokens
-            and args[rule.lead].tokens[0].kind == "str"
-        ):
-            return rule.lead
-        return None
-    return rule.lead
-
-
-def _is_target(arg: _Arg) -> bool:
-    toks = arg.tokens
-    return len(toks) >= 2 and toks[0].kind == "id" and toks[1].text == ":"
-
-
-def _is_kwarg(tokens: list[Tok]) -> bool:
-    """`name = value` (Python keyword argument, Rust named format argument or tracing field,
-    dotted field names included)."""
-    i = 0
-    while i < len(tokens) and (tokens[i].kind == "id" or tokens[i].text == "."):
-        i += 1
-    return 0 < i < len(tokens) and tokens[i].text == "=" and tokens[0].kind == "id"
-
-
-def _rust_named_args(seg: _Segment) -> set[str]:
-    return {a.tokens[0].text for a in seg.args if _is_kwarg(a.tokens)}
-
-
-def _literal(arg: _Arg) -> str | None:
-    """The text of an argument made only of string literals (implicit concatenation joined)."""
-    parts = []
-    for tok in arg.tokens:
-        if tok.kind != "str":
-            return None
-        parts.append(string_body(tok))
-    return "".join(parts) if parts else None
-
-
-def _constructor(arg: _Arg, package: str) -> bool:
-    toks = arg.tokens
-    return (
-        len(toks) >= 4
-        and toks[0].text == package
-        and toks[1].text == "."
-        and toks[2].kind == "id"
-        and toks[2].text[:1].isupper()
-        and toks[3].text == "("
-    )
-
-
-def _spread(arg: _Arg) -> bool:
-    return bool(arg.tokens) and arg.tokens[-1].text == "..."
-
-
-def _could_become(arg: _Arg, prefix: str) -> bool:
-    text = "".join(t.text for t in arg.tokens)
-    return prefix.startswith(text) or text.startswith(prefix)
 
 
 def _call_start(typed: str, site: LogSite) -> int | None:
@@ -884,7 +635,7 @@ def _plausible(typed: str, rest_at: int, lang: str, family: str) -> bool:
     if match:
         name = match.group(1) or ""
         return any(m.startswith(name) for m in FAMILIES[family])
-    parsed = _parse_call(typed, rest_at, lang, family, rust)
+    parsed = parse_call(typed, rest_at, lang, family, rust)
     if parsed.bad is not None or not parsed.segments:
         return False
     return all(seg.rule is not None or not seg.method for seg in parsed.segments[:-1]) and (
