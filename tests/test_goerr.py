@@ -1,4 +1,4 @@
-"""Go error checks without a model (goerr.py): where they are offered, and what they say."""
+"""Go error checks without a model (go_errors.py): where they are offered, and what they say."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from localllm import goerr, treesitter
-from localllm.goerr import GoPackages, correct_returns, expected_returns, suggest
+from localllm import treesitter
+from localllm.rules import go_errors
+from localllm.rules.go_errors import GoPackages, correct_returns, expected_returns, suggest
 from localllm.types import IndentStyle
 
 pytestmark = pytest.mark.skipif(
@@ -24,7 +25,7 @@ def at_cursor(
     indent: IndentStyle = TABS,
     path: str = "",
     packages: GoPackages | None = None,
-) -> goerr.ErrCheck | None:
+) -> go_errors.ErrCheck | None:
     assert src.count(CURSOR) == 1
     before, after = src.split(CURSOR)
     row = before.count("\n")
@@ -456,7 +457,7 @@ def test_pkg_errors_wrap_style() -> None:
     ],
 )
 def test_model_messages_are_cleaned(raw: str, message: str) -> None:
-    assert goerr.clean_message(raw) == message
+    assert go_errors.clean_message(raw) == message
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from localllm import goerr, treesitter
-from localllm.goerr import GoPackages
+from localllm import treesitter
+from localllm.rules import go_errors
+from localllm.rules.go_errors import GoPackages
 from localllm.types import IndentStyle
 
 CORPUS = Path(__file__).parent / "fixtures" / "goerr"
@@ -88,7 +89,7 @@ def test_the_block_the_author_wrote(path: Path, first: int, last: int) -> None:
     lines = path.read_text().split("\n")
     indentation = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
     edited = "\n".join([*lines[:first], indentation, *lines[last + 1 :]])
-    check = goerr.suggest(
+    check = go_errors.suggest(
         edited, first, indentation, "", TABS, path=str(path), packages=PACKAGES, key="corpus"
     )
     assert check is not None
@@ -111,6 +112,6 @@ def test_testify_lines() -> None:
             continue
         indentation = lines[row][: len(lines[row]) - len(lines[row].lstrip())]
         edited = "\n".join([*lines[:row], indentation, *lines[row + 1 :]])
-        check = goerr.suggest(edited, row, indentation, "", TABS, path=str(path), key="corpus")
+        check = go_errors.suggest(edited, row, indentation, "", TABS, path=str(path), key="corpus")
         assert check is not None and check.kind == "noerror", row + 1
         assert check.text == "require.NoError(t, err)"

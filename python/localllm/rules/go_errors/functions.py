@@ -1,0 +1,138 @@
+"""The function around the cursor: its results, parameters, type parameters, receiver."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from tree_sitter import Node, Tree
+
+from ... import languages, treesitter, utf8
+from .packages import GoPackages, _file_facts, _text
+from .zero_values import _Scope
+
+_FUNCTIONS = languages.GO.function_types | languages.GO.lambda_types
+
+
+_MAX_DEPTH = 200  # deeper than this: code broken past reasoning about (bounded work)
+
+
+_TESTING = {"*T": "t", "*B": "b", "*F": "f", "TB": "tb"}
+
+
+@dataclass(slots=True)
+class _Function:
+    node: Node
+    results: list[tuple[str, Node]]  # (name or "", type) per result
+    params: list[tuple[str, Node]]
+    name: str
+
+
+def _params(plist: Node | None, data: bytes) -> list[tuple[str, Node]]:
+    out: list[tuple[str, Node]] = []
+    if plist is None:
+        return out
+    if plist.type != "parameter_list":
+        return [("", plist)]  # a single unnamed result type
+    for decl in plist.named_children:
+        if decl.type not in ("parameter_declaration", "variadic_parameter_declaration"):
+            continue
+        kind = decl.child_by_field_name("type")
+        if kind is None:
+            continue
+        names = decl.children_by_field_name("name")
+        if names:
+            out.extend((_text(data, n), kind) for n in names)
+        else:
+            out.append(("", kind))
+    return out
+
+
+def _function(node: Node, data: bytes) -> _Function:
+    name_node = node.child_by_field_name("name")
+    return _Function(
+        node=node,
+        results=_params(node.child_by_field_name("result"), data),
+        params=_params(node.child_by_field_name("parameters"), data),
+        name=_text(data, name_node) if name_node is not None else "",
+    )
+
+
+def _type_params(functions: list[Node], data: bytes) -> set[str]:
+    """Type parameter names in scope: of the enclosing declarations and their receivers."""
+    names: set[str] = set()
+    for fn in functions:
+        plist = fn.child_by_field_name("type_parameters")
+        if plist is not None:
+            for decl in plist.named_children:
+                names.update(_text(data, n) for n in decl.children_by_field_name("name"))
+        receiver = fn.child_by_field_name("receiver")
+        if receiver is not None:
+            for _name, kind in _params(receiver, data):
+                while kind.type == "pointer_type" and kind.named_child_count:
+                    kind = kind.named_children[-1]
+                if kind.type == "generic_type":
+                    args = kind.child_by_field_name("type_arguments")
+                    for arg in args.named_children if args is not None else ():
+                        names.add(_text(data, arg))
+    return names
+
+
+def _testing_receiver(fn: _Function, data: bytes, imports: dict[str, str]) -> str | None:
+    alias = next((a for a, p in imports.items() if p == "testing"), None)
+    if alias is None:
+        return None
+    for name, kind in fn.params:
+        written = _text(data, kind).replace(" ", "")
+        for suffix in _TESTING:
+            pointer = suffix.startswith("*")
+            if written == ("*" if pointer else "") + f"{alias}.{suffix.lstrip('*')}":
+                return name or None
+    return None
+
+
+def _at_cursor(
+    text: str, row: int, col: int, path: str, packages: GoPackages | None, key: str
+) -> tuple[Node, Node, list[Node], _Function, _Scope] | None:
+    """(root, the node at the cursor, the enclosing functions innermost first, the innermost
+    one, what its types resolve against), or None outside any function."""
+    data = utf8.encode(text)
+    tree = _parse(data, key)
+    if tree is None:
+        return None
+    root = tree.root_node
+    node = root.descendant_for_point_range((row, col), (row, col))
+    functions = [n for n in treesitter.ancestors(node, _MAX_DEPTH) if n.type in _FUNCTIONS]
+    if not functions or node is None:
+        return None
+    package, local_types, imports = _file_facts(root, data)
+    scope = _Scope(
+        data=data,
+        local=local_types,
+        imports=imports,
+        type_params=_type_params(functions, data),
+        folder=os.path.dirname(path) if path else "",
+        package=package,
+        path=path,
+        packages=packages,
+        cursor=_line_start(data, row),
+    )
+    return root, node, functions, _function(functions[0], data), scope
+
+
+def _parse(data: bytes, key: str) -> Tree | None:
+    return treesitter.parse_text("go", data, key + "\0goerr" if key else "")
+
+
+def _line_start(data: bytes, row: int) -> int:
+    offset = 0
+    for _ in range(row):
+        found = data.find(b"\n", offset)
+        if found < 0:
+            return len(data)
+        offset = found + 1
+    return offset
+
+
+def _enclosing_function(node: Node | None) -> Node | None:
+    return next((n for n in treesitter.ancestors(node, _MAX_DEPTH) if n.type in _FUNCTIONS), None)
