@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -17,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import treesitter, utf8
+from . import utf8
 from .backends import Cancellation, CompletionBackend, Notify, make_backend
 from .buffers import BufferStore
 from .cache import SuggestionCache
@@ -25,44 +24,36 @@ from .config import Settings
 from .context import build_context, display_name
 from .definitions import DefinitionIndex
 from .errors import LocalLLMError
-from .goerr import ErrCheck, GoPackages, clean_message, correct_returns, expected_returns
-from .goerr import suggest as suggest_err_check
-from .loglines import LANGUAGES as LOG_LANGUAGES
-from .loglines import LogSite, find_log_site
 from .postprocess import clean
 from .privacy import denied, names_of
-from .prompt import comment_leader
 from .ring import ActivityRing
+from .rules import Answer, Place, Question
+from .rules import enabled as enabled_rules
+from .rules.go_errors import GoPackages
 from .syntax_check import fit_to_syntax
-from .types import BufferSnapshot, FimContext, RequestTimings
+from .types import BufferSnapshot, FimContext, GenerationParams, RequestTimings
+from .worker import LatestWins
 
 log = logging.getLogger(__name__)
 HISTORY = 200
 SLOW_STOP_MS = 1000.0  # a cancelled request still running after this long is counted
 
 
-def _text_and_row(snap: BufferSnapshot, whole: str | None) -> tuple[str, int]:
-    """The buffer's text as the host knows it (its mirror, else the window the editor sent)
-    and the cursor's row in it."""
-    if whole is None:
-        return "\n".join(snap.lines), snap.row - snap.first_line
-    return whole, snap.row
+def _ms_since(ns: int) -> float:
+    return (time.monotonic_ns() - ns) / 1e6
 
 
-def _as_comment(chunk: str, ctx: FimContext) -> str:
-    """Prompt lines (the logger's declaration, log calls of the file, names in scope) as
-    comments at the cursor line's indentation."""
-    if not chunk.strip():
-        return ""
-    marker = comment_leader(ctx.language) or "//"
-    indentation = ctx.indentation
-    out = []
-    for line in chunk.strip("\n").split("\n"):
-        line = line.strip()
-        if not line.startswith(marker):
-            line = f"{marker} {line}"
-        out.append(indentation + line + "\n")
-    return "".join(out)
+def _close(stream: object) -> None:
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
+
+
+def _timer(seconds: float, callback: Callable[[], None]) -> threading.Timer:
+    timer = threading.Timer(seconds, callback)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 @dataclass(slots=True)
@@ -131,12 +122,11 @@ class Engine:
         self._purged: frozenset[str] = frozenset()
         # The named types of Go package folders, for error checks.
         self.go_packages = GoPackages(exclude=self.denied)
+        self.rules = enabled_rules(
+            settings.rules, packages=self.go_packages, definitions=self.definitions
+        )
         self._last: CompletionRequest | None = None
         self._last_window = ""
-        self._cond = threading.Condition()
-        self._pending: CompletionRequest | None = None
-        self._current: CompletionRequest | None = None
-        self._closed = False
         self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
         # Requests that ran after their cancellation, and how long they took to stop.
         self.counters: dict[str, float] = {
@@ -144,10 +134,17 @@ class Engine:
             "stop_after_cancel_max_ms": 0.0,
             "slow_stops": 0,  # more than SLOW_STOP_MS
         }
-        self._thread: threading.Thread | None = None
-        if start_worker:
-            self._thread = threading.Thread(target=self._work, name="localllm-engine", daemon=True)
-            self._thread.start()
+        self._worker: LatestWins[CompletionRequest] = LatestWins(
+            self._run,
+            name="localllm-engine",
+            on_error=self._failed,
+            on_done=self._count_stop,
+            start=start_worker,
+        )
+
+    @property
+    def _thread(self) -> threading.Thread | None:
+        return self._worker.thread
 
     # -- called from the editor thread -----------------------------------------------------
 
@@ -172,18 +169,16 @@ class Engine:
         if bufnr is None:
             return
         self.buffers.detach(bufnr)
-        with self._cond:
-            # The request in flight may carry the dropped chunks; a queued one reads them later.
-            if self._current is not None:
-                self._current.cancel.cancel()
-            req = self._pending
-            if req is not None and (req.bufnr == bufnr or req.snapshot.path in gone):
-                req.cancel.cancel()
-            if self._pending is not None and self._pending.cancel.cancelled:
-                self._pending = None
-            last = self._last
-            if last is not None and (last.bufnr == bufnr or last.snapshot.path in gone):
-                self._last, self._last_window = None, ""
+
+        def kept_of(req: CompletionRequest) -> bool:
+            return req.bufnr == bufnr or req.snapshot.path in gone
+
+        # The request in flight may carry the dropped chunks; a queued one reads them later.
+        self._worker.cancel_current()
+        self._worker.cancel(kept_of)
+        last = self._last
+        if last is not None and kept_of(last):
+            self._last, self._last_window = None, ""
         self.cache.clear()
         log.info("buffer %s purged: %d activity chunks dropped", bufnr, dropped)
 
@@ -193,21 +188,10 @@ class Engine:
             log.info("request %s dropped: the file is on the privacy deny list", request.id)
             self.buffers.detach(request.bufnr)
             return
-        with self._cond:
-            if self._closed:
-                return
-            if self._current is not None:
-                self._current.cancel.cancel()
-            self._pending = request
-            self._cond.notify()
+        self._worker.submit(request)
 
     def cancel(self, request_id: int | None = None) -> None:
-        with self._cond:
-            for req in (self._pending, self._current):
-                if req is not None and (request_id is None or req.id == request_id):
-                    req.cancel.cancel()
-            if self._pending is not None and self._pending.cancel.cancelled:
-                self._pending = None
+        self._worker.cancel(lambda req: request_id is None or req.id == request_id)
 
     def sync_buffer(
         self, bufnr: int, sync: dict[str, Any], tick: int, snapshot: BufferSnapshot
@@ -247,10 +231,10 @@ class Engine:
         user pauses, so the next suggestion does not wait for it."""
         if not self.ring.promote(self._last_window):
             return
-        with self._cond:
-            last = self._last
-            if last is not None and self._pending is None and self._current is None:
-                self._pending = CompletionRequest(
+        last = self._last
+        if last is not None:
+            self._worker.offer(
+                CompletionRequest(
                     id=last.id,
                     bufnr=last.bufnr,
                     snapshot=last.snapshot,
@@ -258,11 +242,10 @@ class Engine:
                     speculative=True,
                     prewarm=True,
                 )
-                self._cond.notify()
+            )
 
     def idle(self) -> bool:
-        with self._cond:
-            return self._pending is None and self._current is None
+        return self._worker.idle()
 
     def status(self) -> dict[str, Any]:
         info = self.backend.info()
@@ -283,8 +266,7 @@ class Engine:
 
     def _running(self) -> dict[str, Any] | None:
         """The request in flight: its id, and how long ago it was cancelled (0: it was not)."""
-        with self._cond:
-            current = self._current
+        current = self._worker.current
         if current is None:
             return None
         cancelled_ns = current.cancel.cancelled_ns
@@ -292,65 +274,19 @@ class Engine:
         return {"id": current.id, "speculative": current.speculative, "cancelled_ms": since}
 
     def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            for req in (self._pending, self._current):
-                if req is not None:
-                    req.cancel.cancel()
-            self._pending = None
-            self._cond.notify()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._worker.close()
         self.backend.close()
 
     # -- worker thread ---------------------------------------------------------------------
 
-    def _work(self) -> None:
-        """The worker thread. Nothing a request does may end it: should anything escape the
-        loop's own guards, it is logged and the loop starts again."""
-        while True:
-            try:
-                self._run()
-                return  # closed
-            except Exception:
-                log.exception("the completion worker failed; it goes on")
-                with self._cond:
-                    self._current = None
+    def _run(self, request: CompletionRequest) -> CompletionRequest | None:
+        """One request, and the speculative one to run after it, if any."""
+        return self._speculation(request, self.process(request))
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while self._pending is None and not self._closed:
-                    self._cond.wait()
-                request = self._pending
-                if self._closed or request is None:
-                    return
-                self._pending = None
-                self._current = request
-            text = self._process_guarded(request)
-            follow = self._speculation(request, text)
-            with self._cond:
-                self._current = None
-                self._count_stop(request)
-                if (
-                    follow is not None
-                    and not request.cancel.cancelled
-                    and self._pending is None
-                    and not self._closed
-                ):
-                    self._pending = follow
-
-    def _process_guarded(self, request: CompletionRequest) -> str:
-        """process(), whatever it raises: the user gets an error, the log the traceback."""
-        try:
-            return self.process(request)
-        except Exception:
-            log.exception("request %s failed", request.id)
-            try:
-                self._send_error(request, "internal error; see the log file for details")
-            except Exception:
-                log.exception("request %s: the error could not be delivered", request.id)
-            return ""
+    def _failed(self, request: CompletionRequest) -> None:
+        """process() raised: the user gets an error, the log the traceback."""
+        log.exception("request %s failed", request.id)
+        self._send_error(request, "internal error; see the log file for details")
 
     def _speculation(self, request: CompletionRequest, text: str) -> CompletionRequest | None:
         """The request for the place after accepting `text`, to fill the cache meanwhile."""
@@ -406,16 +342,55 @@ class Engine:
 
     def process(self, request: CompletionRequest) -> str:
         """Run one request to the end on the calling thread; returns the final suggestion."""
+        started = self._started(request)
+        if request.cancel.cancelled:
+            return ""
+        place = Place(request.snapshot, self._whole_text(request))
+        # Rules that need no model come first: they answer before any context is built.
+        answer = None if request.prewarm else self.rules.answer(place)
+        if answer is not None and answer.question is None:
+            request.timings.context_ms = _ms_since(started)
+            self._send(request, answer.text, True, "rule")
+            return answer.text
+        ctx = self._context(request, place.whole, started)
+        if answer is None and not request.prewarm:
+            ctx = self.rules.shape(place, ctx)
+        cached = None if request.prewarm else self.cache.get(ctx)
+        if cached is not None:
+            if request.speculative:
+                return ""
+            self._send(request, cached, True, "cache")
+            return cached
+        if answer is not None:
+            return self._answer_with_model(request, answer, ctx)
+        raw = self._generate(request, ctx, lambda text: self.rules.check(place, ctx, text))
+        if raw is None:
+            return ""  # cancelled, failed (the user was told), or a prewarm
+        final = clean(raw, ctx, final=True, max_lines=self.settings.max_lines).text
+        final = fit_to_syntax(final, ctx)  # multi-line only: cut back to what parses
+        final = self.rules.correct(place, ctx, final)
+        if final:
+            self.cache.put(ctx, final)
+        # Buffer text and model output: the log file gets them at the debug level only.
+        log.debug("request %s: line %r, suggestion %r", request.id, ctx.middle, final)
+        self._send(request, final, True, "model")
+        return final
+
+    # -- the stages of process() -----------------------------------------------------------
+
+    def _started(self, request: CompletionRequest) -> int:
+        """Now, and the time the request waited in the queue."""
         timings = request.timings
         started = time.monotonic_ns()
         if timings.received_ns:
             timings.queue_ms = (started - timings.received_ns) / 1e6
         else:
             timings.received_ns = started
-        if request.cancel.cancelled:
-            return ""
+        return started
+
+    def _whole_text(self, request: CompletionRequest) -> str | None:
+        """The buffer's whole text, when the host's copy of it describes this request."""
         doc = self.buffers.get(request.bufnr)
-        whole = None
         snap = request.snapshot
         if (
             doc is not None
@@ -423,13 +398,10 @@ class Engine:
             # The UI cuts a very long cursor line: then the copy does not describe this request.
             and doc.lines(snap.row, snap.row + 1) == [snap.cursor_line]
         ):
-            whole = utf8.decode(doc.text)
-        # Rules that need no model come first: they answer before any context is built.
-        check = None if request.prewarm else self._err_check(request, whole)
-        if check is not None and not check.message_prefix:
-            timings.context_ms = (time.monotonic_ns() - started) / 1e6
-            self._send(request, check.text, True, "rule")
-            return check.text
+            return utf8.decode(doc.text)
+        return None
+
+    def _context(self, request: CompletionRequest, whole: str | None, started: int) -> FimContext:
         ctx = build_context(
             request.snapshot,
             self.settings.context,
@@ -444,46 +416,62 @@ class Engine:
         if not request.speculative:
             self._last = request
             self._last_window = ctx.prefix + ctx.middle + ctx.line_suffix + ctx.suffix
-        timings.context_ms = (time.monotonic_ns() - started) / 1e6
+        request.timings.context_ms = _ms_since(started)
+        return ctx
 
-        site = None if request.prewarm or check else self._log_site(request, ctx, whole)
-        if site is not None:
-            # One line, ending where the call ends; the logger, the file's log calls and the
-            # names in scope go just above the cursor line (the prompt start stays the same).
-            ctx = dataclasses.replace(
-                ctx, multiline=False, prefix=ctx.prefix + _as_comment(site.prompt_chunk, ctx)
-            )
-
-        cached = None if request.prewarm else self.cache.get(ctx)
-        if cached is not None and request.speculative:
-            return ""
-        if cached is not None:
-            self._send(request, cached, True, "cache")
-            return cached
-        if check is not None:
-            return self._wrapped_err_check(request, check, ctx)
-
+    def _prepared(self, request: CompletionRequest) -> bool:
+        """The backend is ready (loaded, reachable); else the user is told why."""
         try:
             self.backend.prepare()
         except LocalLLMError as exc:
-            if request.cancel.cancelled:
-                return ""
-            self._send_error(request, str(exc))
-            return ""
-        if request.cancel.cancelled:
-            return ""
+            if not request.cancel.cancelled:
+                self._send_error(request, str(exc))
+            return False
+        return not request.cancel.cancelled
 
+    def _generate(
+        self, request: CompletionRequest, ctx: FimContext, check: Callable[[str], str]
+    ) -> str | None:
+        """The model's raw answer, each cleaned state that passes `check` shown on the way;
+        None when cancelled, failed (the user was told) or a prewarm."""
+        if not self._prepared(request):
+            return None
         params = self.settings.generation
         if request.prewarm:
             params = dataclasses.replace(params, n_predict=1)
-        max_lines = self.settings.max_lines
-        raw = ""
-        shown = ""
+        timings = request.timings
         timings.backend_start_ns = time.monotonic_ns()
         # The time limit counts from the first token, whatever the backend: a server that
         # stalls mid-answer (or streams on past it) is stopped and what it produced is shown.
         limit = Cancellation()
         request.cancel.on_cancel(limit.cancel)
+        try:
+            raw = self._stream(request, ctx, params, limit, check)
+        except LocalLLMError as exc:
+            if not request.cancel.cancelled:  # else caused by our own cancellation: not reported
+                self._send_error(request, str(exc))
+            return None
+        if limit.cancelled and not request.cancel.cancelled:
+            timings.finish = "time_limit"
+        if request.cancel.cancelled:
+            timings.finish = "cancelled"
+            timings.done_ns = time.monotonic_ns()
+            if not request.speculative:
+                self.history.append({"id": request.id, **timings.as_dict()})
+            return None
+        return None if request.prewarm else raw  # a prewarm only filled the model's cache
+
+    def _stream(
+        self,
+        request: CompletionRequest,
+        ctx: FimContext,
+        params: GenerationParams,
+        limit: Cancellation,
+        check: Callable[[str], str],
+    ) -> str:
+        timings = request.timings
+        raw = ""
+        shown = ""
         timer: threading.Timer | None = None
         stream = self.backend.complete(ctx, params, limit, timings)
         # The calls a backend makes for the answer (tokenizing) end with it, too.
@@ -493,158 +481,59 @@ class Engine:
                     now = time.monotonic_ns()
                     if not timings.first_token_ns:
                         timings.first_token_ns = now
-                        timer = threading.Timer(params.time_limit_ms / 1000.0, limit.cancel)
-                        timer.daemon = True
-                        timer.start()
+                        timer = _timer(params.time_limit_ms / 1000.0, limit.cancel)
                     timings.last_token_ns = now
                     raw += piece
                     if request.cancel.cancelled:
                         break
-                    partial = clean(raw, ctx, final=False, max_lines=max_lines)
-                    text = partial.text
-                    if site is not None and text:
-                        # Every state shown must pass the checks: a name not yet known is not
-                        # shown in the hope that it becomes one.
-                        text = site.check(ctx.middle, text, final=True)
+                    partial = clean(raw, ctx, final=False, max_lines=self.settings.max_lines)
+                    text = check(partial.text)
                     if text and text != shown:
                         shown = text
                         self._send(request, shown, False, "model")
                     if partial.complete:
                         timings.finish = timings.finish or partial.reason
                         break
-            except LocalLLMError as exc:
-                if request.cancel.cancelled:
-                    return ""  # an error caused by our own cancellation: nothing to report
-                self._send_error(request, str(exc))
-                return ""
             finally:
                 if timer is not None:
                     timer.cancel()
-                close = getattr(stream, "close", None)
-                if close is not None:
-                    close()
-        if limit.cancelled and not request.cancel.cancelled:
-            timings.finish = "time_limit"
+                _close(stream)
+        return raw
+
+    # -- a rule's answer that leaves a piece to the model ----------------------------------
+
+    def _answer_with_model(
+        self, request: CompletionRequest, answer: Answer, ctx: FimContext
+    ) -> str:
+        """Show the rule's answer at once, then ask the model for the piece it leaves (a
+        Go error's message); the rest stays the rule's."""
+        assert answer.question is not None
+        self._send(request, answer.text, False, "rule")
+        final = None
+        if self.backend.name != "none":
+            final = self._ask(request, answer.question)
         if request.cancel.cancelled:
-            timings.finish = "cancelled"
-            timings.done_ns = time.monotonic_ns()
-            if not request.speculative:
-                self.history.append({"id": request.id, **timings.as_dict()})
             return ""
-        if request.prewarm:
-            return ""  # it only filled the model's cache
-        final = clean(raw, ctx, final=True, max_lines=max_lines).text
-        final = fit_to_syntax(final, ctx)  # multi-line only: cut back to what parses
-        if self.settings.rules.go_errors and ctx.language == "go" and "return" in final:
-            final = self._our_zero_values(request, final, whole)
-        if site is not None and final:
-            final = site.check(ctx.middle, final, final=True)
-        if final:
-            self.cache.put(ctx, final)
-        # Buffer text and model output: the log file gets them at the debug level only.
-        log.debug("request %s: line %r, suggestion %r", request.id, ctx.middle, final)
-        self._send(request, final, True, "model")
+        if final is None:
+            self._send(request, answer.text, True, "rule")
+            return answer.text
+        self.cache.put(ctx, final)  # the model is asked once per place
+        self._send(request, final, True, "rule+model")
         return final
 
-    # -- rules that need no model --------------------------------------------------------
-
-    def _err_check(self, request: CompletionRequest, whole: str | None) -> ErrCheck | None:
-        """Go: the `if err != nil` block at the cursor, when one belongs there."""
-        snap = request.snapshot
-        if not self.settings.rules.go_errors:
-            return None
-        if treesitter.language_for(snap.filetype, snap.path) != "go":
-            return None
-        before, after = utf8.split_at_byte(snap.cursor_line, snap.col)
-        if after.strip():
-            return None
-        if whole is None:
-            if snap.first_line != 0 or len(snap.lines) != snap.line_count:
-                return None  # the function around the cursor may be out of sight
-            whole = "\n".join(snap.lines)
-        try:
-            return suggest_err_check(
-                whole,
-                snap.row,
-                before,
-                after,
-                snap.indent,
-                path=snap.path,
-                packages=self.go_packages,
-                key=snap.path,
-            )
-        except Exception:  # a rule must never cost the user the model's suggestion
-            log.exception("error check failed")
-            return None
-
-    def _log_site(
-        self, request: CompletionRequest, ctx: FimContext, whole: str | None
-    ) -> LogSite | None:
-        """The log call the cursor line starts, with what the model should know about it."""
-        if not self.settings.rules.log_lines or ctx.language not in LOG_LANGUAGES:
-            return None
-        if ctx.line_suffix.strip(" \t)];"):
-            return None
-        snap = request.snapshot
-        whole, row = _text_and_row(snap, whole)
-        try:
-            site = find_log_site(whole, row, snap.col, ctx.language, snap.path, key=snap.path)
-            if site is not None and ctx.language == "go" and snap.path:
-                # A Go package is its folder: names declared in the other files are in scope.
-                others = self.definitions.definitions_in_folder(
-                    os.path.dirname(snap.path) or ".", "go", exclude=snap.path
-                )
-                site = dataclasses.replace(site, identifiers=site.identifiers | set(others))
-            return site
-        except Exception:  # a rule must never cost the user the model's suggestion
-            log.exception("log line analysis failed")
-            return None
-
-    def _our_zero_values(self, request: CompletionRequest, text: str, whole: str | None) -> str:
-        """Go: a suggestion's error returns give the zero values we know to be right."""
-        snap = request.snapshot
-        whole, row = _text_and_row(snap, whole)
-        try:
-            expected = expected_returns(
-                whole, row, snap.col, path=snap.path, packages=self.go_packages, key=snap.path
-            )
-        except Exception:
-            log.exception("return check failed")
-            return text
-        return text if expected is None else correct_returns(text, *expected)
-
-    def _wrapped_err_check(
-        self, request: CompletionRequest, check: ErrCheck, ctx: FimContext
-    ) -> str:
-        """The file wraps its errors: show the block with a guessed message at once, then ask
-        the model for the message alone; the return values stay ours."""
-        self._send(request, check.text, False, "rule")
-        final = check
-        message = self._ask_message(request, check)
-        if message:
-            final = check.with_message(message)
-        if request.cancel.cancelled:
-            return ""
-        if message:
-            self.cache.put(ctx, final.text)  # the model is asked once per place
-        self._send(request, final.text, True, "rule+model" if message else "rule")
-        return final.text
-
-    def _ask_message(self, request: CompletionRequest, check: ErrCheck) -> str:
-        if self.backend.name == "none":
-            return ""
-        # As if the user had typed the block up to the message (the window only: the host's
+    def _ask(self, request: CompletionRequest, question: Question) -> str | None:
+        # As if the user had typed the answer up to the piece (the window only: the host's
         # copy of the buffer does not have it).
-        snap = request.snapshot.with_insertion(check.message_prefix)
+        snap = request.snapshot.with_insertion(question.prefix)
         ctx = build_context(snap, self.settings.context, root=request.root)
-        params = dataclasses.replace(self.settings.generation, n_predict=24, stop=('"', "\n"))
+        params = dataclasses.replace(
+            self.settings.generation, n_predict=question.n_predict, stop=question.stop
+        )
         raw = ""
-        # The block is already on screen: a slow or stalled model only loses the message.
+        # The answer is already on screen: a slow or stalled model only loses the piece.
         limit = Cancellation()
         request.cancel.on_cancel(limit.cancel)
-        timer = threading.Timer(params.time_limit_ms / 1000.0, limit.cancel)
-        timer.daemon = True
-        timer.start()
+        timer = _timer(params.time_limit_ms / 1000.0, limit.cancel)
         try:
             with limit.governs_calls():
                 self.backend.prepare()
@@ -652,18 +541,14 @@ class Engine:
                 try:
                     for piece in stream:
                         raw += piece
-                        if '"' in raw or "\n" in raw or limit.cancelled:
+                        if any(stop in raw for stop in question.stop) or limit.cancelled:
                             break
                 finally:
-                    close = getattr(stream, "close", None)
-                    if close is not None:
-                        close()
+                    _close(stream)
         except LocalLLMError as exc:
-            log.info("no error message from the model (%s)", type(exc).__name__)
-            log.debug("no error message from the model: %s", exc)
-            return ""
+            log.info("no answer from the model (%s)", type(exc).__name__)
+            log.debug("no answer from the model: %s", exc)
+            return None
         finally:
             timer.cancel()
-        if limit.cancelled and '"' not in raw:
-            return ""  # cut off before the message ended
-        return clean_message(raw, check.message_suffix)
+        return question.finish(raw, limit.cancelled)
