@@ -17,14 +17,9 @@ line blanked out, so every keystroke on one line reuses one tree and one scope a
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from tree_sitter import Node
-
-from .. import treesitter, utf8
-from ..languages.go import package_name as go_package_name
+from .. import utf8
 from .calls import (
     CLOSER,
     Arg,
@@ -44,7 +39,8 @@ from .calls import (
 from .families import ALL_METHODS, FAMILIES, RUST_MACROS, Rule
 from .formats import GO_VERB, named_placeholders, verb_count
 from .lexer import Tok, interpolated_names, string_body
-from .records import BUILTINS, COMMENT, FUNCTIONS, JS_LANGUAGES, KEYWORDS, LANGUAGES
+from .records import BUILTINS, COMMENT, JS_LANGUAGES, KEYWORDS, LANGUAGES
+from .scope import Binding, Scope, scope_at
 
 __all__ = ["LANGUAGES", "LogSite", "find_log_site", "verb_count"]
 
@@ -514,30 +510,6 @@ _RUST_MACRO = re.compile(r"\s*(?P<path>(?:(?:::)?\w+::)*)(?P<name>\w+)!\s*\(")
 _KNOWN_ROOTS = frozenset({"console", "zap", "self", "this"})
 
 
-@dataclass(slots=True)
-class _Binding:
-    type_text: str = ""
-    value_text: str = ""
-    row: int = -1
-    line: str = ""
-
-
-@dataclass(slots=True)
-class _Scope:
-    names: set[str] = field(default_factory=set)
-    local_names: list[str] = field(default_factory=list)  # params and locals, in order
-    packages: dict[str, str] = field(default_factory=dict)  # name -> import path / module
-    bindings: dict[str, _Binding] = field(default_factory=dict)  # innermost wins
-    members: dict[str, _Binding] = field(default_factory=dict)  # "c.logger" -> binding
-    member_names: list[str] = field(default_factory=list)  # receiver fields
-    receiver: str = ""
-    semicolon: bool = False
-
-
-_cache_lock = threading.Lock()
-_scope_cache: dict[tuple[str, str], tuple[bytes, int, int, _Scope]] = {}
-
-
 def find_log_site(
     source: str, row: int, col: int, language: str | None, path: str = "", key: str = ""
 ) -> LogSite | None:
@@ -552,7 +524,7 @@ def find_log_site(
     candidates = _candidates(typed, language)
     if not candidates:
         return None
-    scope = _scope_at(lines, row, typed, language, key or path)
+    scope = scope_at(lines, row, typed, language, key or path)
     if scope is None:
         return None
     for logger, family, rest_at in candidates:
@@ -647,705 +619,6 @@ def _plausible(typed: str, rest_at: int, lang: str, family: str) -> bool:
 # -- scope -------------------------------------------------------------------------------------
 
 
-def _scope_at(lines: list[str], row: int, typed: str, lang: str, key: str) -> _Scope | None:
-    line = lines[row]
-    indent = line[: len(line) - len(line.lstrip(" \t"))]
-    data = utf8.encode(treesitter.with_line_blanked(lines, row, lang))
-    slot = (key, lang)
-    column = utf8.byte_len(indent)
-    with _cache_lock:
-        cached = _scope_cache.get(slot)
-    if cached is not None and cached[0] == data and cached[1] == row and cached[2] == column:
-        return cached[3]
-    tree = treesitter.parse_text(lang, data, key + "\0loglines")
-    if tree is None:
-        return None
-    scope = _Analysis(lang, data, lines, row, column).run(tree.root_node)
-    with _cache_lock:
-        _scope_cache[slot] = (data, row, column, scope)
-        while len(_scope_cache) > 16:
-            _scope_cache.pop(next(iter(_scope_cache)))
-    return scope
-
-
-_PATTERN_SKIP = frozenset({"type", "value", "right", "return_type", "default", "type_parameters"})
-_NAME_TYPES = frozenset(
-    {"identifier", "shorthand_property_identifier_pattern", "shorthand_field_identifier"}
-)
-
-
-def _pattern_names(node: Node | None) -> Iterator[Node]:
-    if node is None:
-        return
-    kind = node.type
-    if kind in _NAME_TYPES:
-        yield node
-        return
-    if kind in ("default_parameter", "typed_default_parameter"):
-        yield from _pattern_names(node.child_by_field_name("name"))
-        return
-    if kind in ("assignment_pattern", "object_assignment_pattern"):
-        yield from _pattern_names(node.child_by_field_name("left"))
-        return
-    if kind == "pair_pattern":
-        yield from _pattern_names(node.child_by_field_name("value"))
-        return
-    if kind in ("attribute", "subscript", "member_expression", "field_expression", "this"):
-        return
-    for index, child in enumerate(node.children):
-        name = node.field_name_for_child(index)
-        if name in _PATTERN_SKIP or not child.is_named:
-            continue
-        yield from _pattern_names(child)
-
-
-_OPEN_ENDED = frozenset(
-    {
-        "expression_case",
-        "default_case",
-        "type_case",
-        "communication_case",
-        "switch_case",
-        "switch_default",
-    }
-)
-
-
-class _Analysis:
-    def __init__(self, lang: str, data: bytes, lines: list[str], row: int, column: int) -> None:
-        self.lang = lang
-        self.data = data
-        self.lines = lines
-        self.row = row
-        self.column = column
-        self.scope = _Scope()
-
-    def text(self, node: Node | None) -> str:
-        if node is None:
-            return ""
-        return utf8.decode(self.data[node.start_byte : node.end_byte])
-
-    def bind(
-        self, name_node: Node, type_text: str = "", value_text: str = "", local: bool = False
-    ) -> None:
-        name = self.text(name_node)
-        if not name:
-            return
-        row = name_node.start_point.row
-        self.scope.names.add(name)
-        self.scope.bindings[name] = _Binding(type_text, value_text, row, _line(self.lines[row]))
-        if local and name not in self.scope.local_names:
-            self.scope.local_names.append(name)
-
-    def before(self, node: Node) -> bool:
-        return node.end_point.row < self.row
-
-    def run(self, root: Node) -> _Scope:
-        lang = self.lang
-        handler = {
-            "go": self._go_top,
-            "python": self._py_top,
-            "rust": self._rust_top,
-        }.get(lang, self._js_top)
-        handler(root)
-        point = (self.row, self.column)
-        node = root.descendant_for_point_range(point, point)
-        while node is not None:
-            # A blank line at the end of a case clause belongs to it, though its node ends on
-            # the line above.
-            last = None
-            for child in node.named_children:
-                if child.start_point >= point:
-                    break
-                last = child
-            if last is None or last.type not in _OPEN_ENDED or last.end_point > point:
-                break
-            node = last
-        chain = []
-        while node is not None:
-            chain.append(node)
-            node = node.parent
-        chain.reverse()  # outermost first: inner bindings override outer ones
-        for index, ancestor in enumerate(chain):
-            inner = chain[index + 1] if index + 1 < len(chain) else None
-            self._enter(ancestor, inner)
-        self.scope.semicolon = self._semicolon_style() if lang in JS_LANGUAGES else False
-        return self.scope
-
-    def _semicolon_style(self) -> bool:
-        ends = [ln.rstrip() for ln in self.lines[:: max(1, len(self.lines) // 200)]]
-        with_semi = sum(1 for ln in ends if ln.endswith(";"))
-        closers = sum(1 for ln in ends if ln.endswith((")", "]")) and not ln.endswith(";"))
-        return with_semi >= closers
-
-    def _enter(self, node: Node, inner: Node | None) -> None:
-        """Bindings that `node` (an ancestor of the cursor) makes visible at the cursor."""
-        lang = self.lang
-        kind = node.type
-        if kind in FUNCTIONS[lang]:
-            self._params(node)
-        if lang == "go":
-            self._go_enter(node, inner)
-        elif lang == "python":
-            self._py_enter(node, inner)
-        elif lang == "rust":
-            self._rust_enter(node, inner)
-        else:
-            self._js_enter(node, inner)
-
-    def _params(self, fn: Node) -> None:
-        lang = self.lang
-        if lang == "go":
-            receiver = fn.child_by_field_name("receiver")
-            if receiver is not None:
-                for decl in receiver.named_children:
-                    type_text = self.text(decl.child_by_field_name("type"))
-                    for name in decl.children_by_field_name("name"):
-                        self.bind(name, type_text, local=True)
-                        self.scope.receiver = self.text(name)
-                        self._receiver_fields(self.text(name), type_text)
-            for field_name in ("parameters", "result"):
-                params = fn.child_by_field_name(field_name)
-                if params is None or params.type != "parameter_list":
-                    continue
-                for decl in params.named_children:
-                    type_text = self.text(decl.child_by_field_name("type"))
-                    for name in decl.children_by_field_name("name"):
-                        self.bind(name, type_text, local=True)
-            return
-        params = fn.child_by_field_name("parameters") or fn.child_by_field_name("parameter")
-        if params is None:
-            return
-        if params.type == "identifier":  # `x => ...`
-            self.bind(params, local=True)
-            return
-        for param in params.named_children:
-            if param.type == "self_parameter":
-                self.scope.names.add("self")
-                continue
-            type_text = self.text(param.child_by_field_name("type"))
-            for name in _pattern_names(param):
-                self.bind(name, type_text, local=True)
-            # TypeScript constructor parameter properties: `constructor(private log: Logger)`
-            if param.type in ("required_parameter", "optional_parameter") and any(
-                c.type == "accessibility_modifier" for c in param.children
-            ):
-                pattern = param.child_by_field_name("pattern")
-                if pattern is not None:
-                    self._member("this." + self.text(pattern), type_text, "", pattern)
-
-    def _member(self, expr: str, type_text: str, value_text: str, node: Node) -> None:
-        row = node.start_point.row
-        self.scope.members[expr] = _Binding(type_text, value_text, row, _line(self.lines[row]))
-        short = expr.split(".", 1)[1]
-        if short not in self.scope.member_names:
-            self.scope.member_names.append(short)
-
-    # -- Go --------------------------------------------------------------------------------
-
-    def _go_top(self, root: Node) -> None:
-        self._go_structs: dict[str, list[tuple[str, str, int]]] = {}
-        for node in root.children:
-            kind = node.type
-            if kind == "import_declaration":
-                for spec in _descendants(node, "import_spec"):
-                    path = self.text(spec.child_by_field_name("path")).strip('"`')
-                    alias = self.text(spec.child_by_field_name("name"))
-                    package = alias or go_package_name(path)
-                    if package not in ("_", "."):
-                        self.scope.packages[package] = path
-            elif kind == "function_declaration":
-                declared = node.child_by_field_name("name")
-                if declared is not None:
-                    self.scope.names.add(self.text(declared))
-            elif kind in ("var_declaration", "const_declaration"):
-                self._go_specs(node, local=False)
-            elif kind == "type_declaration":
-                for spec in node.named_children:
-                    declared = spec.child_by_field_name("name")
-                    if declared is None:
-                        continue
-                    self.scope.names.add(self.text(declared))
-                    struct = spec.child_by_field_name("type")
-                    if struct is not None and struct.type == "struct_type":
-                        fields = []
-                        for decl in _descendants(struct, "field_declaration"):
-                            type_text = self.text(decl.child_by_field_name("type"))
-                            names = decl.children_by_field_name("name")
-                            if not names:  # embedded: `*zap.Logger` is reached as `.Logger`
-                                names_text = [type_text.lstrip("*").rsplit(".", 1)[-1]]
-                            else:
-                                names_text = [self.text(n) for n in names]
-                            for field_name in names_text:
-                                fields.append((field_name, type_text, decl.start_point.row))
-                        self._go_structs[self.text(declared)] = fields
-
-    def _receiver_fields(self, receiver: str, type_text: str) -> None:
-        type_name = re.sub(r"\[.*\]$", "", type_text.lstrip("*")).strip()
-        for field_name, field_type, row in getattr(self, "_go_structs", {}).get(type_name, []):
-            expr = f"{receiver}.{field_name}"
-            self.scope.members[expr] = _Binding(field_type, "", row, _line(self.lines[row]))
-            if field_name not in self.scope.member_names:
-                self.scope.member_names.append(field_name)
-
-    def _go_specs(self, node: Node, local: bool) -> None:
-        for spec in _descendants(node, ("var_spec", "const_spec")):
-            type_text = self.text(spec.child_by_field_name("type"))
-            values = spec.child_by_field_name("value")
-            value_nodes = values.named_children if values is not None else []
-            for index, name in enumerate(spec.children_by_field_name("name")):
-                value = self.text(value_nodes[index]) if index < len(value_nodes) else ""
-                if not value and value_nodes:
-                    value = self.text(value_nodes[0]) if index == 0 else ""
-                self.bind(name, type_text, value, local=local)
-
-    def _go_statement(self, node: Node) -> None:
-        kind = node.type
-        if kind == "short_var_declaration":
-            left = node.child_by_field_name("left")
-            right = node.child_by_field_name("right")
-            values = right.named_children if right is not None else []
-            if left is None:
-                return
-            for index, name in enumerate(left.named_children):
-                if name.type != "identifier":
-                    continue
-                value = self.text(values[index]) if index < len(values) else ""
-                if len(values) == 1 and index == 0:
-                    value = self.text(values[0])
-                self.bind(name, "", value, local=True)
-        elif kind in ("var_declaration", "const_declaration"):
-            self._go_specs(node, local=True)
-        elif kind == "type_declaration":
-            for spec in node.named_children:
-                declared = spec.child_by_field_name("name")
-                if declared is not None:
-                    self.scope.names.add(self.text(declared))
-        elif kind == "function_declaration":
-            declared = node.child_by_field_name("name")
-            if declared is not None:
-                self.scope.names.add(self.text(declared))
-
-    def _go_enter(self, node: Node, inner: Node | None) -> None:
-        kind = node.type
-        if kind in ("statement_list", "block") or kind in _OPEN_ENDED:
-            for child in node.named_children:
-                if inner is not None and child.start_byte >= inner.start_byte:
-                    break
-                if child.type == "statement_list" and child != inner:
-                    for statement in child.named_children:  # the cursor is below them all
-                        if self.before(statement):
-                            self._go_statement(statement)
-                elif self.before(child):
-                    self._go_statement(child)
-        elif kind == "for_statement":
-            for child in node.named_children:
-                if child.type == "range_clause":
-                    left = child.child_by_field_name("left")
-                    if left is not None:
-                        for name in left.named_children:
-                            self.bind(name, local=True)
-                elif child.type == "for_clause":
-                    init = child.child_by_field_name("initializer")
-                    if init is not None:
-                        self._go_statement(init)
-        elif kind in ("if_statement", "expression_switch_statement", "type_switch_statement"):
-            init = node.child_by_field_name("initializer")
-            if init is not None:
-                self._go_statement(init)
-            alias = node.child_by_field_name("alias")
-            if alias is not None:
-                for name in alias.named_children:
-                    self.bind(name, local=True)
-        if kind == "communication_case":
-            comm = node.child_by_field_name("communication")
-            if comm is not None and comm.type == "receive_statement":
-                left = comm.child_by_field_name("left")
-                if left is not None:
-                    for name in left.named_children:
-                        self.bind(name, local=True)
-
-    # -- Python ----------------------------------------------------------------------------
-
-    def _py_top(self, root: Node) -> None:
-        self._py_block(root, top=True)
-
-    def _py_block(self, block: Node, top: bool = False) -> None:
-        for child in block.named_children:
-            if not top and child.start_point.row >= self.row:
-                break
-            self._py_statement(child, top)
-
-    def _py_statement(self, node: Node, top: bool) -> None:
-        kind = node.type
-        local = not top
-        if kind == "import_statement":
-            for name in node.children_by_field_name("name"):
-                if name.type == "aliased_import":
-                    alias = name.child_by_field_name("alias")
-                    module = self.text(name.child_by_field_name("name"))
-                    if alias is not None:
-                        self.scope.packages[self.text(alias)] = module
-                else:
-                    module = self.text(name)
-                    self.scope.packages[module.split(".")[0]] = module.split(".")[0]
-        elif kind == "import_from_statement":
-            module = self.text(node.child_by_field_name("module_name"))
-            for name in node.children_by_field_name("name"):
-                if name.type == "aliased_import":
-                    alias = name.child_by_field_name("alias")
-                    original = self.text(name.child_by_field_name("name"))
-                    if alias is not None:
-                        self.bind(alias, "", f"{module}.{original}", local=local)
-                else:
-                    self.bind(name, "", f"{module}.{self.text(name)}", local=local)
-        elif kind == "expression_statement":
-            for child in node.named_children:
-                if child.type == "assignment":
-                    self._py_assignment(child, local)
-        elif kind in ("function_definition", "class_definition"):
-            declared = node.child_by_field_name("name")
-            if declared is not None:
-                self.bind(declared, local=local)
-        elif kind == "decorated_definition":
-            definition = node.child_by_field_name("definition")
-            if definition is not None:
-                self._py_statement(definition, top)
-        elif kind in ("global_statement", "nonlocal_statement"):
-            for name in node.named_children:
-                self.scope.names.add(self.text(name))
-        elif top and kind in ("if_statement", "try_statement", "with_statement"):
-            for child in node.named_children:
-                if child.type == "block":
-                    self._py_block(child, top=True)
-                elif child.type in (
-                    "else_clause",
-                    "except_clause",
-                    "finally_clause",
-                    "elif_clause",
-                ):
-                    for block in child.named_children:
-                        if block.type == "block":
-                            self._py_block(block, top=True)
-        elif local and kind in (
-            "if_statement",
-            "for_statement",
-            "while_statement",
-            "try_statement",
-            "with_statement",
-            "elif_clause",
-            "else_clause",
-            "except_clause",
-            "finally_clause",
-            "block",
-        ):
-            self._py_compound(node)
-
-    def _py_compound(self, node: Node) -> None:
-        """Names bound anywhere above the cursor in a compound statement (function scope)."""
-        if node.start_point.row >= self.row:
-            return
-        kind = node.type
-        if kind == "for_statement":
-            for name in _pattern_names(node.child_by_field_name("left")):
-                self.bind(name, local=True)
-        for target in _descendants(node, "as_pattern_target", stop=FUNCTIONS["python"]):
-            if target.start_point.row < self.row:
-                for name in _pattern_names(target):
-                    self.bind(name, local=True)
-        for child in node.named_children:
-            if child.type == "block":
-                self._py_block(child)
-            elif child.type in (
-                "else_clause",
-                "except_clause",
-                "finally_clause",
-                "elif_clause",
-                "block",
-            ):
-                self._py_compound(child)
-
-    def _py_assignment(self, node: Node, local: bool) -> None:
-        left = node.child_by_field_name("left")
-        right = node.child_by_field_name("right")
-        type_text = self.text(node.child_by_field_name("type"))
-        value = self.text(right)
-        if right is not None and right.type == "assignment":
-            self._py_assignment(right, local)
-            value = self.text(right.child_by_field_name("right"))
-        if left is None:
-            return
-        if left.type == "attribute":
-            obj = left.child_by_field_name("object")
-            if obj is not None and self.text(obj) in ("self", "cls"):
-                self._member(
-                    "self." + self.text(left.child_by_field_name("attribute")),
-                    type_text,
-                    value,
-                    left,
-                )
-            return
-        for name in _pattern_names(left):
-            self.bind(name, type_text, value, local=local)
-
-    def _py_enter(self, node: Node, inner: Node | None) -> None:
-        kind = node.type
-        if kind == "class_definition":
-            body = node.child_by_field_name("body")
-            if body is None:
-                return
-            for child in body.named_children:
-                definition = child
-                if child.type == "decorated_definition":
-                    definition = child.child_by_field_name("definition") or child
-                if definition.type == "expression_statement":
-                    for assign in definition.named_children:
-                        if assign.type == "assignment":
-                            left = assign.child_by_field_name("left")
-                            if left is not None and left.type == "identifier":
-                                self._member(
-                                    "self." + self.text(left),
-                                    self.text(assign.child_by_field_name("type")),
-                                    self.text(assign.child_by_field_name("right")),
-                                    left,
-                                )
-                elif definition.type == "function_definition":
-                    fn_body = definition.child_by_field_name("body")
-                    if fn_body is None:
-                        continue
-                    for assign in _descendants(fn_body, "assignment", stop=FUNCTIONS["python"]):
-                        left = assign.child_by_field_name("left")
-                        if left is not None and left.type == "attribute":
-                            obj = left.child_by_field_name("object")
-                            if obj is not None and self.text(obj) == "self":
-                                attr = left.child_by_field_name("attribute")
-                                self._member(
-                                    "self." + self.text(attr),
-                                    self.text(assign.child_by_field_name("type")),
-                                    self.text(assign.child_by_field_name("right")),
-                                    left,
-                                )
-        elif kind == "function_definition":
-            body = node.child_by_field_name("body")
-            if body is not None:
-                self._py_block(body)
-        elif kind in ("for_statement",):
-            for name in _pattern_names(node.child_by_field_name("left")):
-                self.bind(name, local=True)
-        elif kind == "with_statement" or kind == "except_clause":
-            for target in _descendants(node, "as_pattern_target", stop=frozenset({"block"})):
-                for name in _pattern_names(target):
-                    self.bind(name, local=True)
-
-    # -- JavaScript / TypeScript -----------------------------------------------------------
-
-    def _js_top(self, root: Node) -> None:
-        for node in root.named_children:
-            self._js_statement(node, local=False, top=True)
-
-    def _js_statement(self, node: Node, local: bool, top: bool = False) -> None:
-        kind = node.type
-        if kind == "export_statement":
-            declaration = node.child_by_field_name("declaration")
-            if declaration is not None:
-                self._js_statement(declaration, local, top)
-            return
-        if kind == "import_statement":
-            source = self.text(node.child_by_field_name("source")).strip("'\"`")
-            for clause in node.named_children:
-                if clause.type != "import_clause":
-                    continue
-                for part in clause.named_children:
-                    if part.type == "identifier":
-                        self.scope.packages[self.text(part)] = source
-                    elif part.type == "namespace_import":
-                        for ident in part.named_children:
-                            self.scope.packages[self.text(ident)] = source
-                    elif part.type == "named_imports":
-                        for spec in part.named_children:
-                            alias = spec.child_by_field_name("alias") or spec.child_by_field_name(
-                                "name"
-                            )
-                            if alias is not None:
-                                original = self.text(spec.child_by_field_name("name"))
-                                self.bind(alias, "", f"import:{source}:{original}", local=False)
-            return
-        if kind in ("lexical_declaration", "variable_declaration"):
-            for declarator in node.named_children:
-                if declarator.type != "variable_declarator":
-                    continue
-                value = declarator.child_by_field_name("value")
-                type_text = self.text(declarator.child_by_field_name("type"))
-                value_text = self.text(value)
-                for name in _pattern_names(declarator.child_by_field_name("name")):
-                    self.bind(name, type_text, value_text, local=local)
-            return
-        if kind in (
-            "function_declaration",
-            "generator_function_declaration",
-            "class_declaration",
-            "abstract_class_declaration",
-            "enum_declaration",
-            "interface_declaration",
-            "type_alias_declaration",
-        ):
-            declared = node.child_by_field_name("name")
-            if declared is not None:
-                self.bind(declared, local=local)
-
-    def _js_enter(self, node: Node, inner: Node | None) -> None:
-        kind = node.type
-        if kind in ("statement_block", "switch_case"):
-            for child in node.named_children:
-                if inner is not None and child.start_byte >= inner.start_byte:
-                    break
-                if self.before(child):
-                    self._js_statement(child, local=True)
-        if kind in ("class_declaration", "class", "abstract_class_declaration"):
-            body = node.child_by_field_name("body")
-            if body is None:
-                return
-            for member in body.named_children:
-                if member.type in ("field_definition", "public_field_definition"):
-                    name = member.child_by_field_name("property") or member.child_by_field_name(
-                        "name"
-                    )
-                    if name is not None:
-                        self._member(
-                            "this." + self.text(name),
-                            self.text(member.child_by_field_name("type")),
-                            self.text(member.child_by_field_name("value")),
-                            name,
-                        )
-                elif member.type == "method_definition":
-                    if self.text(member.child_by_field_name("name")) == "constructor":
-                        params = member.child_by_field_name("parameters")
-                        if params is not None:
-                            for param in params.named_children:
-                                if any(c.type == "accessibility_modifier" for c in param.children):
-                                    pattern = param.child_by_field_name("pattern")
-                                    if pattern is not None:
-                                        self._member(
-                                            "this." + self.text(pattern),
-                                            self.text(param.child_by_field_name("type")),
-                                            "",
-                                            pattern,
-                                        )
-                    fn_body = member.child_by_field_name("body")
-                    if fn_body is None:
-                        continue
-                    for assign in _descendants(fn_body, "assignment_expression"):
-                        left = assign.child_by_field_name("left")
-                        if left is not None and left.type == "member_expression":
-                            obj = left.child_by_field_name("object")
-                            if obj is not None and obj.type == "this":
-                                prop = left.child_by_field_name("property")
-                                self._member(
-                                    "this." + self.text(prop),
-                                    "",
-                                    self.text(assign.child_by_field_name("right")),
-                                    left,
-                                )
-        elif kind in ("for_in_statement", "for_statement"):
-            left = node.child_by_field_name("left") or node.child_by_field_name("initializer")
-            if left is not None:
-                if left.type in ("lexical_declaration", "variable_declaration"):
-                    self._js_statement(left, local=True)
-                else:
-                    for name in _pattern_names(left):
-                        self.bind(name, local=True)
-        elif kind == "catch_clause":
-            for name in _pattern_names(node.child_by_field_name("parameter")):
-                self.bind(name, local=True)
-
-    # -- Rust ------------------------------------------------------------------------------
-
-    def _rust_top(self, root: Node) -> None:
-        for node in root.named_children:
-            kind = node.type
-            if kind == "use_declaration":
-                text = self.text(node)
-                for match in re.finditer(r"\b(log|tracing)\b", text):
-                    self.scope.packages.setdefault(match.group(1), match.group(1))
-                self._rust_use(node)
-            elif kind in (
-                "function_item",
-                "struct_item",
-                "enum_item",
-                "const_item",
-                "static_item",
-                "mod_item",
-                "type_item",
-                "trait_item",
-                "union_item",
-            ):
-                name = node.child_by_field_name("name")
-                if name is not None:
-                    self.bind(name)
-
-    def _rust_use(self, node: Node) -> None:
-        text = self.text(node)
-        body = re.sub(r"^\s*(?:pub\s*(?:\([^)]*\))?\s*)?use\s+", "", text).rstrip(";")
-        crate = body.split("::", 1)[0].strip("{ ")
-        for match in re.finditer(r"(\w+)\s+as\s+(\w+)|(\w+)\s*(?=[,}]|$)", body):
-            name = match.group(2) or match.group(3)
-            original = match.group(1) or match.group(3)
-            if name and name not in ("self", "crate", "super"):
-                self.scope.names.add(name)
-                self.scope.bindings[name] = _Binding(
-                    "", f"use:{crate}:{original}", node.start_point.row, text.strip()
-                )
-
-    def _rust_enter(self, node: Node, inner: Node | None) -> None:
-        kind = node.type
-        if kind == "block":
-            for child in node.named_children:
-                if inner is not None and child.start_byte >= inner.start_byte:
-                    break
-                if not self.before(child):
-                    continue
-                if child.type == "let_declaration":
-                    type_text = self.text(child.child_by_field_name("type"))
-                    value = self.text(child.child_by_field_name("value"))
-                    for name in _pattern_names(child.child_by_field_name("pattern")):
-                        self.bind(name, type_text, value, local=True)
-                elif child.type == "use_declaration":
-                    self._rust_use(child)
-                elif child.type in ("function_item", "const_item", "static_item"):
-                    declared = child.child_by_field_name("name")
-                    if declared is not None:
-                        self.bind(declared)
-        elif kind == "for_expression":
-            for name in _pattern_names(node.child_by_field_name("pattern")):
-                self.bind(name, local=True)
-        elif kind in ("if_expression", "while_expression"):
-            for cond in _descendants(node, "let_condition", stop=frozenset({"block"})):
-                for name in _pattern_names(cond.child_by_field_name("pattern")):
-                    self.bind(name, local=True)
-        elif kind == "match_arm":
-            for name in _pattern_names(node.child_by_field_name("pattern")):
-                self.bind(name, local=True)
-
-
-def _line(text: str) -> str:
-    """A source line for the prompt: trimmed, runs of blanks (alignment) made one space."""
-    return " ".join(text.split())
-
-
-def _descendants(
-    node: Node, kinds: str | tuple[str, ...], stop: frozenset[str] = frozenset()
-) -> Iterator[Node]:
-    wanted = (kinds,) if isinstance(kinds, str) else kinds
-    stack = list(reversed(node.named_children))
-    while stack:
-        child = stack.pop()
-        if child.type in wanted:
-            yield child
-        if child.type in stop:
-            continue
-        stack.extend(reversed(child.named_children))
-
-
 # -- resolving the logger ----------------------------------------------------------------------
 
 _GO_PATH_FAMILY = {
@@ -1359,7 +632,7 @@ _GO_PATH_FAMILY = {
 }
 
 
-def _resolve(logger: str, hint: str, scope: _Scope, lang: str) -> tuple[str, str] | None:
+def _resolve(logger: str, hint: str, scope: Scope, lang: str) -> tuple[str, str] | None:
     """(family, declaration line) of a logger expression, or None when it is not a logger."""
     if lang == "go":
         return _resolve_go(logger, scope)
@@ -1370,7 +643,7 @@ def _resolve(logger: str, hint: str, scope: _Scope, lang: str) -> tuple[str, str
     return _resolve_js(logger, scope)
 
 
-def _go_family_of_type(type_text: str, scope: _Scope) -> str | None:
+def _go_family_of_type(type_text: str, scope: Scope) -> str | None:
     match = re.search(r"(\w+)\.(\w+)", type_text)
     if match is None:
         return None
@@ -1390,7 +663,7 @@ def _go_family_of_type(type_text: str, scope: _Scope) -> str | None:
     return None
 
 
-def _go_family_of_value(value: str, scope: _Scope) -> str | None:
+def _go_family_of_value(value: str, scope: Scope) -> str | None:
     value = value.strip()
     if not value:
         return None
@@ -1423,13 +696,13 @@ def _go_family_of_value(value: str, scope: _Scope) -> str | None:
     return None
 
 
-def _go_family_of_binding(binding: _Binding, scope: _Scope) -> str | None:
+def _go_family_of_binding(binding: Binding, scope: Scope) -> str | None:
     return _go_family_of_type(binding.type_text, scope) or _go_family_of_value(
         binding.value_text, scope
     )
 
 
-def _resolve_go(logger: str, scope: _Scope) -> tuple[str, str] | None:
+def _resolve_go(logger: str, scope: Scope) -> tuple[str, str] | None:
     if logger.endswith("()"):
         inner = logger[:-2]
         if "." not in inner:
@@ -1457,7 +730,7 @@ def _resolve_go(logger: str, scope: _Scope) -> tuple[str, str] | None:
     return None
 
 
-def _python_family(binding: _Binding, scope: _Scope) -> str | None:
+def _python_family(binding: Binding, scope: Scope) -> str | None:
     text = binding.type_text + " " + binding.value_text
     if "loguru" in text:
         return "loguru"
@@ -1482,7 +755,7 @@ def _python_family(binding: _Binding, scope: _Scope) -> str | None:
     return None
 
 
-def _resolve_python(logger: str, scope: _Scope) -> tuple[str, str] | None:
+def _resolve_python(logger: str, scope: Scope) -> tuple[str, str] | None:
     if logger.startswith("self."):
         binding = scope.members.get(logger)
         if binding is None:
@@ -1503,7 +776,7 @@ def _resolve_python(logger: str, scope: _Scope) -> tuple[str, str] | None:
     return None
 
 
-def _js_family(binding: _Binding, scope: _Scope) -> str | None:
+def _js_family(binding: Binding, scope: Scope) -> str | None:
     text = binding.type_text + " " + binding.value_text
     for name, family in (("pino", "pino"), ("winston", "winston")):
         if name in text:
@@ -1526,7 +799,7 @@ def _js_family(binding: _Binding, scope: _Scope) -> str | None:
     return None
 
 
-def _resolve_js(logger: str, scope: _Scope) -> tuple[str, str] | None:
+def _resolve_js(logger: str, scope: Scope) -> tuple[str, str] | None:
     if logger == "console":
         return "console", ""
     binding = scope.members.get(logger) if "." in logger else scope.bindings.get(logger)
@@ -1544,7 +817,7 @@ def _resolve_js(logger: str, scope: _Scope) -> tuple[str, str] | None:
     return None if family is None else (family, binding.line)
 
 
-def _resolve_rust(logger: str, hint: str, scope: _Scope) -> tuple[str, str] | None:
+def _resolve_rust(logger: str, hint: str, scope: Scope) -> tuple[str, str] | None:
     if hint:
         return ("tracing" if hint == "tracing" else "rust_log"), f"use {hint};"
     binding = scope.bindings.get(logger)
@@ -1610,7 +883,7 @@ def _balanced(text: str) -> bool:
 
 
 def _prompt_chunk(
-    lang: str, logger: str, declaration: str, examples: list[tuple[int, str]], scope: _Scope
+    lang: str, logger: str, declaration: str, examples: list[tuple[int, str]], scope: Scope
 ) -> str:
     comment = COMMENT[lang]
     parts = []
