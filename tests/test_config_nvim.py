@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from localllm.config import parse_settings
+from localllm.config import RefusedSetting, parse_settings
 from localllm.errors import ConfigError
 
 pytestmark = pytest.mark.nvim
@@ -192,4 +192,53 @@ def test_a_larger_context_with_a_larger_n_ctx_is_accepted(nvim_factory: Any) -> 
     opts = {"context": {"prefix_tokens": 4000}, "embedded": {"n_ctx": 8192}}
     assert setup_with(nvim, opts) == (True, [])
     assert config(nvim)["context"]["prefix_tokens"] == 4000
+    parse_settings(config(nvim))
+
+
+URLS = [
+    "http://127.0.0.1:8012",
+    "http://localhost:11434",
+    "http://LOCALHOST:11434",
+    "http://x.localhost:1",
+    "http://localhost.localdomain:1",
+    "http://127.3.4.5:80",
+    "http://user@127.0.0.1:1/v1",
+    "http://[::1]:8080",
+    "http://[0:0:0:0:0:0:0:1]:1",
+    "http://10.0.0.7:8012",
+    "http://gpu-box:11434",
+    "http://192.168.1.5/v1",
+    "http://[2001:db8::1]:11434",
+    "http://[1::]:1",
+    "http://127.0.0.1.example.com:1",
+    "http://127.256.0.1:1",
+    "http://127.0.0.1@gpu-box:1",
+    "https://gpu-box:11434",
+]
+
+
+def test_setup_refuses_plain_http_to_another_machine_as_the_host(nvim_factory: Any) -> None:
+    """The host refuses the whole config (it fails closed); setup() names the key and leaves
+    the URL out, so the host never sees it."""
+    nvim = nvim_factory()
+    for url in URLS:
+        raw = {"ollama": {"url": url}}
+        err = nvim.exec_lua("return require('localllm.config').validate(...)", raw)
+        try:
+            parse_settings(raw)
+            refused = False
+        except RefusedSetting:
+            refused = True
+        assert (err is not None) == refused, (url, err)
+        if refused:
+            assert err.startswith(f"config.ollama.url: {url} is plain http"), err
+            assert "privacy.allow_remote_http = true" in err
+        opt_in = {**raw, "privacy": {"allow_remote_http": True}}
+        assert nvim.exec_lua("return require('localllm.config').validate(...)", opt_in) is None
+    opts = {"backend": "openai", "openai": {"url": "http://10.0.0.7/v1", "model": "m"}}
+    ok, errors = setup_with(nvim, opts)
+    assert ok is False and len(errors) == 1, errors
+    assert "config.openai.url: http://10.0.0.7/v1 is plain http" in errors[0]
+    assert "config.openai.url: backend 'openai' needs openai.url" in errors[0]
+    assert config(nvim)["backend"] == "auto" and "url" not in config(nvim)["openai"]
     parse_settings(config(nvim))

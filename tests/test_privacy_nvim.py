@@ -173,15 +173,17 @@ def test_setup_checks_and_merges_the_privacy_options(nvim_factory: Any) -> None:
         {"privacy": {"deny_extra": ["secrets.*"]}},
     )
     assert extra["deny_extra"] == ["secrets.*"] and ".env" in extra["deny"]
-    # A plain-http URL to another machine is refused with the host's message, once.
+    # A plain-http URL to another machine is refused by setup() with the host's message, and
+    # left out: the host never gets it.
     ok = nvim.exec_lua(
         "return require('localllm').setup(...)",
         {"backend": "llama_server", "llama_server": {"url": "http://10.0.0.9:8012"}},
     )
-    assert ok  # the types are right; the host refuses the URL when it starts
-    nvim.exec_lua("require('localllm.bridge').channel()")
+    assert ok is False
     refused = "config.llama_server.url: http://10.0.0.9:8012 is plain http"
     wait_for(lambda: refused in nvim.api.exec2("messages", {"output": True})["output"])
+    url = nvim.exec_lua("return require('localllm').config.llama_server.url")
+    assert url != "http://10.0.0.9:8012"
 
 
 # -- a buffer that becomes secret, a symlink to one, g:localllm_disable = 0 -------------------

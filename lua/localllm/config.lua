@@ -205,6 +205,46 @@ local function fits(check, clean, errors)
   end
 end
 
+--- Whether `url` points at this machine (as privacy.is_loopback in the host: localhost,
+--- 127.0.0.0/8, ::1).
+---@param url string
+---@return boolean
+function M.is_loopback(url)
+  local authority = url:match('^%a[%w+.-]*://([^/?#]*)') or ''
+  local host = authority:gsub('^.*@', ''):lower()
+  host = host:match('^%[(.*)%]') or host:gsub(':%d*$', '')
+  if host == 'localhost' or host == 'localhost.localdomain' or host:match('%.localhost$') then
+    return true
+  end
+  local octets = { host:match('^127%.(%d+)%.(%d+)%.(%d+)$') }
+  if #octets == 3 then
+    for _, o in ipairs(octets) do
+      if tonumber(o) > 255 or (#o > 1 and o:sub(1, 1) == '0') then
+        return false
+      end
+    end
+    return true
+  end
+  return host:match('^[0:]*:0*1$') ~= nil and host:match(':::') == nil
+end
+
+-- Plain http to another machine (the host refuses the whole config then): named, and left out.
+local function refuse_plain_http(clean, errors)
+  if get(clean, generated.remote_http_opt_in) == true then
+    return
+  end
+  for _, o in ipairs(generated.options) do
+    local url = o.kind == 'url' and get(clean, o.key)
+    if url and url:lower():match('^http://') and not M.is_loopback(url) then
+      local why = '%s is plain http to another machine: your code (and API key) would cross'
+        .. ' the network unencrypted. Use https, or an SSH tunnel to a loopback port, or set'
+        .. ' %s = true'
+      errors[#errors + 1] = ('config.%s: ' .. why):format(o.key, url, generated.remote_http_opt_in)
+      drop(clean, o.key)
+    end
+  end
+end
+
 -- The rules between options (lua/localllm/schema.lua: the host refuses these too). Each names
 -- the key to fix; the option that depends on it goes back to its default.
 local function cross_check(clean, errors)
@@ -262,6 +302,7 @@ function M.sift(opts)
   end
   local clean, errors = {}, {}
   sift('', opts, M.schema, clean, errors)
+  refuse_plain_http(clean, errors)
   cross_check(clean, errors)
   table.sort(errors)
   return clean, errors

@@ -269,4 +269,5 @@ return {
       message = "explain.backend 'openai' needs explain.server_model or openai.model",
     },
   },
+  remote_http_opt_in = 'privacy.allow_remote_http',
 }

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .config_schema import CHECKS, OPTIONS, SECTIONS, Fits, Option
+from .config_schema import CHECKS, OPTIONS, REMOTE_HTTP_OPT_IN, SECTIONS, Fits, Option
 
 REPO = Path(__file__).resolve().parent.parent.parent
 LUA_PATH = REPO / "lua" / "localllm" / "schema.lua"
@@ -104,6 +104,7 @@ def lua_source() -> str:
             "  checks = {",
             *checks,
             "  },",
+            f"  remote_http_opt_in = {lua_literal(REMOTE_HTTP_OPT_IN)},",
             "}",
             "",
         ]
