@@ -1,0 +1,218 @@
+"""Which logger a name is: its family (the library behind it) and the line that declares it,
+from what the scope bound it to (a type, a value, an import)."""
+
+from __future__ import annotations
+
+import re
+
+from .scope import Binding, Scope
+
+_GO_PATH_FAMILY = {
+    "log": "go_log",
+    "log/slog": "slog",
+    "golang.org/x/exp/slog": "slog",
+    "go.uber.org/zap": "zap",
+    "github.com/sirupsen/logrus": "logrus",
+    "github.com/rs/zerolog/log": "zerolog",
+    "github.com/rs/zerolog": "zerolog",
+}
+
+
+def resolve(logger: str, hint: str, scope: Scope, lang: str) -> tuple[str, str] | None:
+    """(family, declaration line) of a logger expression, or None when it is not a logger."""
+    if lang == "go":
+        return _resolve_go(logger, scope)
+    if lang == "python":
+        return _resolve_python(logger, scope)
+    if lang == "rust":
+        return _resolve_rust(logger, hint, scope)
+    return _resolve_js(logger, scope)
+
+
+def _go_family_of_type(type_text: str, scope: Scope) -> str | None:
+    match = re.search(r"(\w+)\.(\w+)", type_text)
+    if match is None:
+        return None
+    path = scope.packages.get(match.group(1), "")
+    family = _GO_PATH_FAMILY.get(path)
+    name = match.group(2)
+    if family == "slog" and name == "Logger":
+        return "slog_logger"
+    if family == "zap":
+        return {"Logger": "zap", "SugaredLogger": "zap_sugar"}.get(name)
+    if family == "logrus" and name in ("Logger", "Entry", "FieldLogger", "Ext1FieldLogger"):
+        return "logrus"
+    if family == "zerolog" and name == "Logger":
+        return "zerolog"
+    if family == "go_log" and name == "Logger":
+        return "go_log"
+    return None
+
+
+def _go_family_of_value(value: str, scope: Scope) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    if re.search(r"\.Sugar\(\)\s*$", value):
+        return "zap_sugar"
+    match = re.match(r"&?(\w+)(?:\.(\w+))?", value)
+    if match is None:
+        return None
+    root, member = match.group(1), match.group(2) or ""
+    if root in scope.packages:
+        family = _GO_PATH_FAMILY.get(scope.packages[root])
+        if family == "slog" and member in ("New", "Default", "With", "NewLogLogger"):
+            return "slog_logger"
+        if family == "zap":
+            if member == "S":
+                return "zap_sugar"
+            constructors = ("New", "NewProduction", "NewDevelopment", "NewExample", "NewNop")
+            return "zap" if member in (*constructors, "Must", "L") else None
+        logrus_makers = ("New", "WithField", "WithFields", "WithError", "StandardLogger")
+        if family == "logrus" and member in (*logrus_makers, "NewEntry", "WithContext"):
+            return "logrus"
+        if family == "zerolog" and member in ("New", "Ctx", "Nop", "With", "Logger", "Output"):
+            return "zerolog"
+        if family == "go_log" and member in ("New", "Default"):
+            return "go_log"
+        return None
+    binding = scope.bindings.get(root)
+    if binding is not None and member in ("With", "Named", "WithGroup", "WithField", "WithFields"):
+        return _go_family_of_binding(binding, scope)
+    return None
+
+
+def _go_family_of_binding(binding: Binding, scope: Scope) -> str | None:
+    return _go_family_of_type(binding.type_text, scope) or _go_family_of_value(
+        binding.value_text, scope
+    )
+
+
+def _resolve_go(logger: str, scope: Scope) -> tuple[str, str] | None:
+    if logger.endswith("()"):
+        inner = logger[:-2]
+        if "." not in inner:
+            return None
+        family = _go_family_of_value(logger, scope)
+        root = inner.split(".")[0]
+        if family is None:
+            return None
+        return family, f'import "{scope.packages.get(root, root)}"'
+    if "." in logger:
+        binding = scope.members.get(logger)
+        if binding is not None:
+            family = _go_family_of_binding(binding, scope)
+            return None if family is None else (family, binding.line)
+        return None
+    binding = scope.bindings.get(logger)
+    if binding is not None:
+        family = _go_family_of_binding(binding, scope)
+        return None if family is None else (family, binding.line)
+    path = scope.packages.get(logger)
+    if path is not None:
+        family = _GO_PATH_FAMILY.get(path)
+        if family is not None:
+            return family, f'import "{path}"'
+    return None
+
+
+def _python_family(binding: Binding, scope: Scope) -> str | None:
+    text = binding.type_text + " " + binding.value_text
+    if "loguru" in text:
+        return "loguru"
+    if "structlog" in text:
+        return "structlog"
+    if re.search(r"\blogging\.(?:getLogger|Logger|LoggerAdapter|root)\b", text):
+        return "py_logging"
+    if re.search(r"\b(?:getLogger|get_logger)\(", text):
+        # a helper named like the logging function: find where the name came from
+        callee = re.search(r"\b(\w+)\(", binding.value_text)
+        origin = scope.bindings.get(callee.group(1)) if callee else None
+        if origin is not None and origin.value_text.startswith("structlog"):
+            return "structlog"
+        return "py_logging"
+    match = re.match(r"(\w+)\.(?:bind|opt|getChild|new)\(", binding.value_text)
+    if match:
+        inner = scope.bindings.get(match.group(1))
+        if inner is not None and inner is not binding:
+            return _python_family(inner, scope)
+    if binding.value_text.startswith("logging."):
+        return "py_logging"
+    return None
+
+
+def _resolve_python(logger: str, scope: Scope) -> tuple[str, str] | None:
+    if logger.startswith("self."):
+        binding = scope.members.get(logger)
+        if binding is None:
+            return None
+        family = _python_family(binding, scope)
+        return None if family is None else (family, binding.line)
+    if "." in logger:
+        return None
+    binding = scope.bindings.get(logger)
+    if binding is not None:
+        family = _python_family(binding, scope)
+        return None if family is None else (family, binding.line)
+    module = scope.packages.get(logger)
+    if module == "logging":
+        return "py_logging", "import logging"
+    if module == "structlog":
+        return None
+    return None
+
+
+def _js_family(binding: Binding, scope: Scope) -> str | None:
+    text = binding.type_text + " " + binding.value_text
+    for name, family in (("pino", "pino"), ("winston", "winston")):
+        if name in text:
+            return family
+    match = re.match(r"(?:new\s+)?(\w+)(?:\.(\w+))?", binding.value_text)
+    if match:
+        root = match.group(1)
+        source = scope.packages.get(root, "")
+        if "pino" in source:
+            return "pino"
+        if "winston" in source:
+            return "winston"
+        inner = scope.bindings.get(root)
+        if inner is not None and inner is not binding and match.group(2) == "child":
+            return _js_family(inner, scope)
+    if binding.value_text.startswith("import:"):
+        return "js_logger"
+    if re.search(r"\bLogger\b", binding.type_text):
+        return "js_logger"
+    return None
+
+
+def _resolve_js(logger: str, scope: Scope) -> tuple[str, str] | None:
+    if logger == "console":
+        return "console", ""
+    binding = scope.members.get(logger) if "." in logger else scope.bindings.get(logger)
+    if binding is None:
+        source = scope.packages.get(logger)
+        if source is not None and ("log" in source or "log" in logger.lower()):
+            library = (
+                "pino" if "pino" in source else "winston" if "winston" in source else "js_logger"
+            )
+            return library, f'import {logger} from "{source}"'
+        return None
+    family = _js_family(binding, scope)
+    if family is None and "log" in logger.lower():
+        family = "js_logger"
+    return None if family is None else (family, binding.line)
+
+
+def _resolve_rust(logger: str, hint: str, scope: Scope) -> tuple[str, str] | None:
+    if hint:
+        return ("tracing" if hint == "tracing" else "rust_log"), f"use {hint};"
+    binding = scope.bindings.get(logger)
+    if binding is not None and binding.value_text.startswith("use:"):
+        crate = binding.value_text.split(":")[1]
+        if crate in ("tracing", "log"):
+            return ("tracing" if crate == "tracing" else "rust_log"), binding.line
+    if "tracing" in scope.packages:
+        return "tracing", "use tracing;"
+    if "log" in scope.packages:
+        return "rust_log", "use log;"
+    return None
