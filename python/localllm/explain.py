@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -31,6 +30,7 @@ from .definitions import DefinitionIndex
 from .errors import LocalLLMError, ModelError
 from .explain_prompt import ExplainRequest, PromptTooSmall, build_prompt
 from .privacy import denied
+from .worker import LatestWins
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,10 @@ class ExplainService:
         chat: ChatBackend | None = None,
         start_worker: bool = True,
         exclude: Callable[[str], bool] | None = None,
+        index: DefinitionIndex | None = None,
     ) -> None:
+        """`index`: the definitions of sibling files, shared with the engine (else one of
+        its own, honouring `exclude`)."""
         self.settings = settings
         self._emit = emit
         self._completion = completion
@@ -153,16 +156,15 @@ class ExplainService:
         self._exclude = exclude or (
             lambda path: denied(path, settings.privacy.patterns) is not None
         )
-        self.index = DefinitionIndex(exclude=self._exclude)
+        self.index = index if index is not None else DefinitionIndex(exclude=self._exclude)
         self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
-        self._cond = threading.Condition()
-        self._pending: _Job | None = None
-        self._current: _Job | None = None
-        self._closed = False
-        self._thread: threading.Thread | None = None
-        if start_worker:
-            self._thread = threading.Thread(target=self._run, name="localllm-explain", daemon=True)
-            self._thread.start()
+        self._worker: LatestWins[_Job] = LatestWins(
+            self.process,
+            name="localllm-explain",
+            on_error=self._failed,
+            start=start_worker,
+            join_timeout=10,
+        )
 
     # -- called from the editor thread -----------------------------------------------------
 
@@ -176,66 +178,35 @@ class ExplainService:
                 }
             )
             return
-        with self._cond:
-            if self._closed:
-                return
-            if self._current is not None:
-                self._current.cancel.cancel()
-            self._pending = _Job(request)
-            self._cond.notify()
+        self._worker.submit(_Job(request))
 
     def cancel(self, request_id: int | None = None) -> None:
-        with self._cond:
-            for job in (self._pending, self._current):
-                if job is not None and (request_id is None or job.request.id == request_id):
-                    job.cancel.cancel()
-            if self._pending is not None and self._pending.cancel.cancelled:
-                self._record(self._pending, "cancelled", ChatStats(), 0, 0)
-                self._pending = None
+        dropped = self._worker.cancel(
+            lambda job: request_id is None or job.request.id == request_id
+        )
+        if dropped is not None:
+            self._record(dropped, "cancelled", ChatStats(), 0, 0)
 
     def status(self) -> dict[str, Any]:
-        with self._cond:
-            busy = self._current.request.id if self._current is not None else None
+        current = self._worker.current
+        busy = current.request.id if current is not None else None
         return {"busy": busy, "history": list(self.history)}
 
     def idle(self) -> bool:
-        with self._cond:
-            return self._pending is None and self._current is None
+        return self._worker.idle()
 
     def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            for job in (self._pending, self._current):
-                if job is not None:
-                    job.cancel.cancel()
-            self._pending = None
-            self._cond.notify()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._worker.close()
         if self._owned and self._chat is not None:
             self._chat.close()
         self._chat = None
 
     # -- worker thread ---------------------------------------------------------------------
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while self._pending is None and not self._closed:
-                    self._cond.wait()
-                job = self._pending
-                if self._closed or job is None:
-                    return
-                self._pending = None
-                self._current = job
-            try:
-                self.process(job)
-            except Exception:  # never let the worker die; the log has the traceback
-                log.exception("explain request %s failed", job.request.id)
-                self._send(job, {"kind": "error", "message": "internal error; see the log file"})
-            finally:
-                with self._cond:
-                    self._current = None
+    def _failed(self, job: _Job) -> None:
+        """process() raised: the log has the traceback, the user an error."""
+        log.exception("explain request %s failed", job.request.id)
+        self._send(job, {"kind": "error", "message": "internal error; see the log file"})
 
     def _send(self, job: _Job, event: dict[str, Any]) -> None:
         if not job.cancel.cancelled:

@@ -322,6 +322,7 @@ class LocalLLMPlugin:
                 completion=self.engine.backend,
                 notify=self._notify,
                 exclude=self.engine.denied,
+                index=self.engine.definitions,  # one cache of the sibling files' definitions
             )
         self.explainer.submit(request)
 
