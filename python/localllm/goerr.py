@@ -2,28 +2,5 @@
 
 from __future__ import annotations
 
-from .rules.go_errors import (
-    IF_ERR,
-    ErrCheck,
-    GoPackages,
-    _imports,
-    _split_top,
-    clean_message,
-    correct_returns,
-    expected_returns,
-    suggest,
-    zero_value,
-)
-
-__all__ = [
-    "IF_ERR",
-    "ErrCheck",
-    "GoPackages",
-    "_imports",
-    "_split_top",
-    "clean_message",
-    "correct_returns",
-    "expected_returns",
-    "suggest",
-    "zero_value",
-]
+from .rules.go_errors import *  # noqa: F403
+from .rules.go_errors import __all__ as __all__

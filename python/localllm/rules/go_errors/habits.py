@@ -105,6 +105,17 @@ def _main_habit(fn_node: Node, root: Node, data: bytes, imports: dict[str, str])
     return ["panic(err)"]
 
 
+def _err_check_body(node: Node, data: bytes) -> Node | None:
+    """The block of `node` when it is an `if err != nil` statement."""
+    if node.type != "if_statement":
+        return None
+    condition = node.child_by_field_name("condition")
+    consequence = node.child_by_field_name("consequence")
+    if condition is None or _text(data, condition).replace(" ", "") != "err!=nil":
+        return None
+    return consequence
+
+
 def _err_bodies(scope: Node, data: bytes) -> list[Node]:
     """The statement lists of the `if err != nil` blocks inside `scope` (not in nested funcs
     of other kinds' results: only blocks whose function has no results)."""
@@ -112,19 +123,13 @@ def _err_bodies(scope: Node, data: bytes) -> list[Node]:
     stack = [scope]
     while stack and len(found) < 4:
         node = stack.pop()
-        if node.type == "if_statement":
-            condition = node.child_by_field_name("condition")
-            consequence = node.child_by_field_name("consequence")
-            if (
-                condition is not None
-                and consequence is not None
-                and _text(data, condition).replace(" ", "") == "err!=nil"
-            ):
-                fn = _enclosing_function(node)
-                if fn is not None and fn.child_by_field_name("result") is None:
-                    for child in consequence.named_children:
-                        if child.type == "statement_list":
-                            found.append(child)
+        consequence = _err_check_body(node, data)
+        if consequence is not None:
+            fn = _enclosing_function(node)
+            if fn is not None and fn.child_by_field_name("result") is None:
+                for child in consequence.named_children:
+                    if child.type == "statement_list":
+                        found.append(child)
         stack.extend(reversed(node.named_children))
     return found
 
@@ -145,19 +150,13 @@ def _nearest_test_body(fn_node: Node, data: bytes, cursor: int) -> str | None:
         visited += 1
         if node.type == "func_literal":
             continue
-        if node.type == "if_statement":
-            condition = node.child_by_field_name("condition")
-            consequence = node.child_by_field_name("consequence")
-            if (
-                condition is not None
-                and consequence is not None
-                and _text(data, condition).replace(" ", "") == "err!=nil"
-            ):
-                match = re.match(r"\{\s*\w+\.(\w+)\(", _text(data, consequence))
-                if match and match.group(1) in _TEST_METHODS:
-                    distance = abs(node.start_byte - cursor)
-                    if best is None or distance < best[0]:
-                        best = (distance, match.group(1))
+        consequence = _err_check_body(node, data)
+        if consequence is not None:
+            match = re.match(r"\{\s*\w+\.(\w+)\(", _text(data, consequence))
+            if match and match.group(1) in _TEST_METHODS:
+                distance = abs(node.start_byte - cursor)
+                if best is None or distance < best[0]:
+                    best = (distance, match.group(1))
         stack.extend(node.named_children)
     return None if best is None else best[1]
 
