@@ -2,7 +2,13 @@
 
 `submit()` returns at once. The worker thread builds the context, looks in the cache, asks the
 backend and streams cleaned partial suggestions to `deliver`, then a final one. A newer request
-cancels the one in flight (the backend stops decoding) and replaces any that is still queued.
+cancels the one in flight (the backend stops decoding) and replaces any that is still queued
+(worker.LatestWins).
+
+process() is the pipeline: the buffer's text -> the rules' answer before any model -> the
+context -> the rules shape the prompt -> the cache -> the backend's stream (the rules check
+each state shown) -> clean and fit_to_syntax -> the rules correct the final text -> cache and
+send. The rules themselves (Go errors, log lines) live in rules/.
 """
 
 from __future__ import annotations
