@@ -1,15 +1,14 @@
-"""Tests for localllm.buffers: buffers mirrored from Neovim edit by edit, with incremental trees.
+"""Tests for localllm.buffers: buffers mirrored from Neovim change by change, and Documents.
 
-Edits are written the way Neovim's `on_bytes` reports them: the buffer is its lines each
-followed by "\\n" (the last one too), positions are (row, byte column) and byte offsets, the
-ends are extents relative to the start. `neovim_edit()` computes those fields from a plain
-splice; the last tests record real events from a headless Neovim and replay them.
+Changes are splices of the buffer seen the way Neovim reports it: its lines each followed by
+"\\n" (the last one too). `edit_doc()` forwards one as the host gets it, the whole lines it
+touched (`replace_lines`); the last tests record real events from a headless Neovim and replay
+them.
 """
 
 from __future__ import annotations
 
-import bisect
-import itertools
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -19,33 +18,32 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tree_sitter import Parser, Tree
 
 from conftest import nvim_binary
-from localllm.buffers import BufferDoc, BufferStore, ByteEdit, EditError, snapshot_window
-from localllm.treesitter import available_languages, get_parser
+from localllm.buffers import BufferDoc, BufferStore, EditError, snapshot_window
+from localllm.document import Document
+from localllm.treesitter import available_languages
+from localllm.types import BufferSnapshot
 
 # --------------------------------------------------------------------------------------------
 # Helpers
 
 
-def neovim_edit(text: bytes, start: int, old_len: int, new: bytes) -> ByteEdit:
-    """The ByteEdit Neovim would report for replacing `old_len` bytes at `start` with `new`.
+def line_edit(text: bytes, start: int, old_len: int, new: bytes) -> tuple[int, int, list[bytes]]:
+    """The splice of `old_len` bytes at `start` with `new` as `replace_lines` arguments: the
+    rows it touches, [first, last), and their new lines.
 
     `text` is the buffer's lines joined with "\\n"; like Neovim, positions may reach one byte
     past its end (the newline that ends the last line).
     """
     view = text + b"\n"
     assert 0 <= start <= start + old_len <= len(view)
-    row = view.count(b"\n", 0, start)
-    col = start - (view.rfind(b"\n", 0, start) + 1)
-
-    def extent(region: bytes) -> tuple[int, int, int]:
-        rows = region.count(b"\n")
-        cols = len(region) - (region.rfind(b"\n") + 1) if rows else len(region)
-        return rows, cols, len(region)
-
-    return ByteEdit(row, col, start, *extent(view[start : start + old_len]), *extent(new), new)
+    count = view.count(b"\n")
+    first = view.count(b"\n", 0, start)
+    last = min(count, view.count(b"\n", 0, start + old_len) + 1)
+    after = view[:start] + new + view[start + old_len :]
+    kept = count - last  # the lines after the touched ones, unchanged
+    return first, last, after.split(b"\n")[first : after.count(b"\n") - kept]
 
 
 def splice(text: bytes, start: int, old_len: int, new: bytes) -> bytes:
@@ -55,98 +53,20 @@ def splice(text: bytes, start: int, old_len: int, new: bytes) -> bytes:
     return view[:-1] if view else b""
 
 
-def dump(tree: Tree) -> list[tuple[object, ...]]:
-    """Every node with its field, kind and positions, in preorder."""
-    out: list[tuple[object, ...]] = []
-    cursor = tree.walk()
-    depth = 0
-    while True:
-        node = cursor.node
-        assert node is not None
-        out.append(
-            (
-                depth,
-                cursor.field_name,
-                node.type,
-                node.is_missing,
-                node.start_byte,
-                node.end_byte,
-                tuple(node.start_point),
-                tuple(node.end_point),
-            )
-        )
-        if cursor.goto_first_child():
-            depth += 1
-            continue
-        while not cursor.goto_next_sibling():
-            if not cursor.goto_parent():
-                return out
-            depth -= 1
-
-
-def fresh_tree(lang: str, text: bytes) -> Tree:
-    """A full parse of the buffer text with its final newline, by a parser of our own."""
-    shared = get_parser(lang)
-    assert shared is not None and shared.language is not None
-    return Parser(shared.language).parse(text + b"\n")
-
-
-def assert_positions_fit(tree: Tree, data: bytes) -> None:
-    """Every node's points are its byte offsets' (row, column) in `data`, children in order."""
-    newlines = [i for i, c in enumerate(data) if c == 0x0A]
-
-    def point(offset: int) -> tuple[int, int]:
-        row = bisect.bisect_left(newlines, offset)
-        return row, offset - (newlines[row - 1] + 1 if row else 0)
-
-    stack = [tree.root_node]
-    while stack:
-        node = stack.pop()
-        assert 0 <= node.start_byte <= node.end_byte <= len(data)
-        assert tuple(node.start_point) == point(node.start_byte), node
-        assert tuple(node.end_point) == point(node.end_byte), node
-        children = node.children
-        for a, b in itertools.pairwise(children):
-            assert a.end_byte <= b.start_byte
-        if children:
-            assert node.start_byte <= children[0].start_byte
-            assert children[-1].end_byte <= node.end_byte
-        stack.extend(children)
-
-
-def assert_matches_fresh_parse(doc: BufferDoc, *, exact_with_errors: bool = True) -> None:
-    """The document's (incremental) tree is the tree a full parse of its text gives.
-
-    With `exact_with_errors` off, a text with syntax errors only needs a tree whose positions
-    fit the text: tree-sitter's error recovery can settle on a different tree when it reparses
-    incrementally (plain tree-sitter does that too, given the same edits).
-    """
-    assert doc.lang is not None
-    tree = doc.tree()
-    assert tree is not None
-    assert_positions_fit(tree, doc.text + b"\n")
-    expected = fresh_tree(doc.lang, doc.text)
-    if exact_with_errors or not expected.root_node.has_error:
-        assert str(tree.root_node) == str(expected.root_node)
-        assert dump(tree) == dump(expected)
-
-
-def assert_consistent(doc: BufferDoc, text: bytes, *, exact_with_errors: bool = True) -> None:
-    """The document holds `text`, its line views agree, and its tree is a full parse's."""
+def assert_consistent(doc: BufferDoc, text: bytes) -> None:
+    """The document holds `text` and its line views agree."""
     assert doc.text == text
     lines = text.decode("utf-8", "surrogateescape").split("\n")
     assert doc.line_count == len(lines)
     assert doc.lines(0, doc.line_count) == lines
     for row in range(len(lines)):
         assert doc.lines(row, row + 1) == [lines[row]]
-    if doc.lang is not None:
-        assert_matches_fresh_parse(doc, exact_with_errors=exact_with_errors)
 
 
 def edit_doc(doc: BufferDoc, start: int, old_len: int, new: bytes, tick: int = 0) -> bytes:
-    """Apply the Neovim-reported splice to `doc`; return the expected text."""
+    """Forward the Neovim splice to `doc` by the lines it touches; return the expected text."""
     expected = splice(doc.text, start, old_len, new)
-    doc.apply(neovim_edit(doc.text, start, old_len, new), tick)
+    doc.replace_lines(*line_edit(doc.text, start, old_len, new), tick)
     return expected
 
 
@@ -251,7 +171,6 @@ def test_new_document_views() -> None:
     assert doc.lines(3, 99) == ["last"]
     assert doc.lines(2, 2) == []
     assert doc.lines(9, 12) == []
-    assert doc.tree() is None
 
 
 def test_empty_buffer_has_one_empty_line() -> None:
@@ -259,10 +178,10 @@ def test_empty_buffer_has_one_empty_line() -> None:
     assert doc.line_count == 1
     assert doc.lines(0, 1) == [""]
     assert doc.text == b""
-    # typing "hi" then `o` + "x": Neovim's events for those keys
-    doc.apply(ByteEdit(0, 0, 0, 0, 0, 0, 0, 2, 2, b"hi"), 2)
-    doc.apply(ByteEdit(1, 0, 3, 0, 0, 0, 1, 0, 1, b"\n"), 3)
-    doc.apply(ByteEdit(1, 0, 3, 0, 0, 0, 0, 1, 1, b"x"), 4)
+    # typing "hi" then `o` + "x"
+    edit_doc(doc, 0, 0, b"hi", 2)
+    edit_doc(doc, 3, 0, b"\n", 3)
+    edit_doc(doc, 3, 0, b"x", 4)
     assert doc.text == b"hi\nx"
     assert doc.lines(0, 2) == ["hi", "x"]
     assert doc.tick == 4
@@ -274,10 +193,8 @@ def test_invalid_utf8_lines_use_surrogateescape() -> None:
     assert doc.lines(1, 2)[0].encode("utf-8", "surrogateescape") == b"\xff\xfe bad \xe4\xb8"
 
 
-@needs("go")
 def test_insert_and_delete_a_character() -> None:
     doc = BufferDoc(GO, 1, "go")
-    assert doc.tree() is not None
     at = GO.index(b"var b")
     expected = edit_doc(doc, at, 0, b"x", 2)  # typed "x"
     assert doc.text == GO[:at] + b"x" + GO[at:]
@@ -285,50 +202,37 @@ def test_insert_and_delete_a_character() -> None:
     expected = edit_doc(doc, at, 1, b"", 3)  # `x` deletes it again
     assert expected == GO
     assert_consistent(doc, GO)
-    assert doc.full_parses == 1
-    assert doc.incremental_parses == 2
     assert doc.tick == 3
 
 
-@needs("go")
 def test_newline_splits_a_line_and_join_merges_it_back() -> None:
     doc = BufferDoc(GO, 1, "go")
-    doc.tree()
     at = GO.index(b"b.WriteString(name)") + len(b"b.WriteString(")
     # Enter in insert mode inside the call (with the indent Neovim adds)
-    edit = neovim_edit(doc.text, at, 0, b"\n\t\t\t")
-    assert (edit.new_end_row, edit.new_end_col, edit.new_end_byte) == (1, 3, 4)
-    doc.apply(edit, 2)
+    edit_doc(doc, at, 0, b"\n\t\t\t", 2)
     split = GO[:at] + b"\n\t\t\t" + GO[at:]
     assert_consistent(doc, split)
-    # `J`: the newline and the indent become nothing (Neovim reports the line break)
-    edit = neovim_edit(doc.text, at, 4, b"")
-    assert (edit.old_end_row, edit.old_end_col) == (1, 3)
-    doc.apply(edit, 3)
+    # `J`: the newline and the indent become nothing
+    edit_doc(doc, at, 4, b"", 3)
     assert_consistent(doc, GO)
 
 
-@needs("python")
 def test_delete_whole_lines() -> None:
     doc = BufferDoc(PY, 1, "python")
-    doc.tree()
     lines = PY.split(b"\n")
-    # `dd` on line 7 (0-based 6, "class Item:"): start (6, 0), extent (1, 0)
+    # `dd` on line 7 (0-based 6, "class Item:")
     start = sum(len(line) + 1 for line in lines[:6])
-    edit = ByteEdit(6, 0, start, 1, 0, len(lines[6]) + 1, 0, 0, 0, b"")
-    doc.apply(edit, 2)
+    edit_doc(doc, start, len(lines[6]) + 1, b"", 2)
     assert_consistent(doc, b"\n".join(lines[:6] + lines[7:]))
     # `3dd` from the top
-    edit = neovim_edit(doc.text, 0, sum(len(line) + 1 for line in lines[:3]), b"")
-    assert (edit.old_end_row, edit.old_end_col) == (3, 0)
-    doc.apply(edit, 3)
+    edit_doc(doc, 0, sum(len(line) + 1 for line in lines[:3]), b"", 3)
     assert_consistent(doc, b"\n".join(lines[3:6] + lines[7:]))
 
 
 def test_delete_last_line_reaches_past_the_text() -> None:
-    # `Gdd` on "a\nb": Neovim reports deleting "b\n" at byte 2, one past the end of "a\nb"
+    # `Gdd` on "a\nb": "b\n" at byte 2 goes, one past the end of "a\nb"
     doc = BufferDoc(b"a\nb", 1, None)
-    doc.apply(ByteEdit(1, 0, 2, 1, 0, 2, 0, 0, 0, b""), 2)
+    edit_doc(doc, 2, 2, b"", 2)
     assert doc.text == b"a"
     assert doc.line_count == 1
 
@@ -336,38 +240,32 @@ def test_delete_last_line_reaches_past_the_text() -> None:
 def test_delete_every_line() -> None:
     # `dd` on the only line: "a\n" becomes "\n"
     doc = BufferDoc(b"a", 1, None)
-    doc.apply(ByteEdit(0, 0, 0, 1, 0, 2, 1, 0, 1, b"\n"), 2)
+    edit_doc(doc, 0, 2, b"\n", 2)
     assert (doc.text, doc.line_count, doc.lines(0, 1)) == (b"", 1, [""])
     # `nvim_buf_set_lines(buf, 0, -1, false, {})` and `ggdG`: everything goes, one empty line
-    # is left although the event does not say so
+    # is left although the change does not say so
     doc = BufferDoc(b"a\nb", 1, None)
-    doc.apply(ByteEdit(0, 0, 0, 2, 0, 4, 0, 0, 0, b""), 2)
+    edit_doc(doc, 0, 4, b"", 2)
     assert (doc.text, doc.line_count, doc.lines(0, 1)) == (b"", 1, [""])
     # and what Neovim reports next fits that one empty line: `o` + "x"
-    doc.apply(ByteEdit(1, 0, 1, 0, 0, 0, 1, 0, 1, b"\n"), 3)
-    doc.apply(ByteEdit(1, 0, 1, 0, 0, 0, 0, 1, 1, b"x"), 4)
+    edit_doc(doc, 1, 0, b"\n", 3)
+    edit_doc(doc, 1, 0, b"x", 4)
     assert doc.text == b"\nx"
 
 
-@needs("python")
-def test_delete_every_line_keeps_the_tree_in_sync() -> None:
+def test_delete_every_line_then_type() -> None:
     doc = BufferDoc(PY, 1, "python")
-    doc.tree()
-    doc.apply(neovim_edit(PY, 0, len(PY) + 1, b""), 2)
+    edit_doc(doc, 0, len(PY) + 1, b"", 2)
     assert_consistent(doc, b"")
-    doc.apply(ByteEdit(0, 0, 0, 0, 0, 0, 0, 5, 5, b"x = 1"), 3)
+    edit_doc(doc, 0, 0, b"x = 1", 3)
     assert_consistent(doc, b"x = 1")
 
 
-@needs("go")
 def test_paste_multiple_lines() -> None:
     doc = BufferDoc(GO, 1, "go")
-    doc.tree()
     pasted = b"func extra() int {\n\treturn 42\n}\n\n"
     at = GO.index(b"func main")
-    edit = neovim_edit(doc.text, at, 0, pasted)  # linewise `P` above "func main"
-    assert (edit.start_col, edit.new_end_row, edit.new_end_col) == (0, 4, 0)
-    doc.apply(edit, 2)
+    edit_doc(doc, at, 0, pasted, 2)  # linewise `P` above "func main"
     assert_consistent(doc, GO[:at] + pasted + GO[at:])
     # characterwise multi-line paste in the middle of a line
     at = doc.text.index(b"greet([]")
@@ -375,18 +273,16 @@ def test_paste_multiple_lines() -> None:
     assert_consistent(doc, expected)
 
 
-@needs("go")
 def test_edits_at_the_end_of_the_buffer() -> None:
     doc = BufferDoc(GO, 1, "go")
-    doc.tree()
     n = doc.line_count
     # `o` on the last line: a newline inserted after the final newline, at (n, 0)
-    doc.apply(ByteEdit(n, 0, len(GO) + 1, 0, 0, 0, 1, 0, 1, b"\n"), 2)
+    edit_doc(doc, len(GO) + 1, 0, b"\n", 2)
     assert doc.line_count == n + 1
-    doc.apply(ByteEdit(n, 0, len(GO) + 1, 0, 0, 0, 0, 6, 6, b"// end"), 3)
+    edit_doc(doc, len(GO) + 1, 0, b"// end", 3)
     assert_consistent(doc, GO + b"\n// end")
     # `p` of two lines after the last line
-    doc.apply(neovim_edit(doc.text, len(doc.text) + 1, 0, b"var a = 1\nvar b = 2\n"), 4)
+    edit_doc(doc, len(doc.text) + 1, 0, b"var a = 1\nvar b = 2\n", 4)
     assert_consistent(doc, GO + b"\n// end\nvar a = 1\nvar b = 2")
     # appending to the last line (`A`)
     expected = edit_doc(doc, len(doc.text), 0, b" // two", 5)
@@ -397,68 +293,43 @@ def test_edits_at_the_end_of_the_buffer() -> None:
     assert doc.lines(doc.line_count - 1, doc.line_count) == ["tail"]
 
 
-@needs("go")
 def test_multibyte_characters_are_counted_in_bytes() -> None:
     doc = BufferDoc(GO, 1, "go")
-    doc.tree()
     at = GO.index("h\u00e9llo".encode())
-    # `x` on "é" (two bytes): old extent (0, 2, 2)
-    edit = neovim_edit(doc.text, at + 1, 2, b"")
-    assert (edit.old_end_row, edit.old_end_col, edit.old_end_byte) == (0, 2, 2)
-    doc.apply(edit, 2)
+    # `x` on "é" (two bytes)
+    edit_doc(doc, at + 1, 2, b"", 2)
     assert_consistent(doc, GO.replace("h\u00e9llo".encode(), b"hllo"))
     # typing "中🙂" after the quote: 3 + 4 bytes
-    edit = neovim_edit(doc.text, at, 0, "中🙂".encode())
-    assert (edit.new_end_col, edit.new_end_byte) == (7, 7)
-    doc.apply(edit, 3)
+    edit_doc(doc, at, 0, "中🙂".encode(), 3)
     expected = GO.replace("h\u00e9llo".encode(), "中🙂hllo".encode())
     assert_consistent(doc, expected)
     row = expected[:at].count(b"\n")
     assert doc.lines(row, row + 1) == ['\treturn "中🙂hllo " + b.String()']
 
 
+def test_line_edit_touches_only_the_rows_of_the_splice() -> None:
+    assert line_edit(b"abc\ndef", 1, 1, b"X") == (0, 1, [b"aXc"])
+    assert line_edit(b"abc\ndef", 4, 0, b"1\n") == (1, 2, [b"1", b"def"])
+    assert line_edit(b"abc\ndef", 8, 0, b"g\n") == (2, 2, [b"g"])
+    assert line_edit(b"abc\ndef", 0, 8, b"") == (0, 2, [])
+
+
 # --------------------------------------------------------------------------------------------
-# Edits that do not fit
-
-
-@pytest.mark.parametrize(
-    "edit",
-    [
-        ByteEdit(0, 0, 1, 0, 0, 0, 0, 1, 1, b"x"),  # start byte is not (0, 0)
-        ByteEdit(0, 9, 9, 0, 0, 0, 0, 1, 1, b"x"),  # column past the end of "abc"
-        ByteEdit(3, 0, 8, 0, 0, 0, 0, 1, 1, b"x"),  # row past the line after the last
-        ByteEdit(2, 1, 9, 0, 0, 0, 0, 1, 1, b"x"),  # column on the line after the last
-        ByteEdit(0, 1, 1, 0, 2, 3, 0, 0, 0, b""),  # old end bytes disagree with its columns
-        ByteEdit(0, 1, 1, 0, 5, 5, 0, 0, 0, b""),  # old end past the end of the line
-        ByteEdit(1, 0, 4, 2, 0, 4, 0, 0, 0, b""),  # old end two rows past the text
-        ByteEdit(0, 0, 0, 0, 0, 0, 0, 2, 2, b"x"),  # text shorter than new_end_byte
-        ByteEdit(0, 0, 0, 0, 0, 0, 0, 2, 2, b"\nx"),  # a newline the new end does not count
-        ByteEdit(0, 0, 0, 0, 0, 0, 1, 0, 3, b"x\n"),  # right rows, wrong byte count
-        ByteEdit(0, 0, 0, 0, 0, 0, 1, 0, 3, b"x\ny"),  # new end column should be 1
-        ByteEdit(0, -1, -1, 0, 0, 0, 0, 0, 0, b""),  # negative
-    ],
-)
-def test_edits_that_do_not_fit_change_nothing(edit: ByteEdit) -> None:
-    doc = BufferDoc(b"abc\ndef", 1, None)
-    with pytest.raises(EditError):
-        doc.apply(edit, 2)
-    assert doc.text == b"abc\ndef"
-    assert doc.tick == 1
-    assert doc.lines(0, 2) == ["abc", "def"]
+# The store
 
 
 def test_store_drops_a_document_that_goes_out_of_sync() -> None:
     store = BufferStore()
     assert store.get(1) is None
-    assert not store.edit(1, [ByteEdit(0, 0, 0, 0, 0, 0, 0, 1, 1, b"x")], 2)
+    assert not store.replace_lines(1, 0, 1, ["x"], 2)
     store.attach(1, b"abc", 1, None)
     store.attach(2, b"other", 1, None)
-    ok = [ByteEdit(0, 0, 0, 0, 0, 0, 0, 1, 1, b"x"), ByteEdit(0, 4, 4, 0, 0, 0, 0, 1, 1, b"!")]
-    assert store.edit(1, ok, 5)
+    assert store.replace_lines(1, 0, 1, ["xabc"], 4)
+    assert store.replace_lines(1, 0, 1, ["xabc!"], 5)
     doc = store.get(1)
     assert doc is not None
     assert (doc.text, doc.tick) == (b"xabc!", 5)
-    assert not store.edit(1, [ByteEdit(0, 0, 3, 0, 0, 0, 0, 1, 1, b"x")], 6)
+    assert not store.replace_lines(1, 3, 4, ["x"], 6)
     assert store.get(1) is None  # the caller must attach it again
     assert store.get(2) is not None
     store.attach(1, b"fresh", 7, None)
@@ -480,8 +351,59 @@ def test_store_does_not_drop_a_document_attached_meanwhile() -> None:
     assert doc is not None and doc.text == b"new"
 
 
+def _snap(lines: list[str], row: int, first: int = 0, count: int | None = None) -> BufferSnapshot:
+    return BufferSnapshot(
+        path="/src/a.go",
+        filetype="go",
+        lines=tuple(lines),
+        first_line=first,
+        row=row,
+        col=0,
+        line_count=len(lines) + first if count is None else count,
+    )
+
+
+@needs("go")
+def test_store_document_is_the_window_with_the_mirror_s_whole_text() -> None:
+    store = BufferStore()
+    text = GO.decode()
+    lines = text.split("\n")
+    window = lines[8:14]
+    snap = _snap(window, 10, first=8, count=len(lines))
+    doc = store.document(1, snap)  # not mirrored: the window alone
+    assert (doc.text, doc.first_line, doc.whole, doc.lang) == ("\n".join(window), 8, None, "go")
+    assert doc.tree is not None and doc.tree.root_node.end_point.row == len(window) - 1
+    store.attach(1, GO, 1, None)
+    mirrored = store.document(1, snap)
+    assert mirrored.whole == text and mirrored.text == doc.text
+    assert mirrored.whole_lines == lines
+    # the mirror is not the buffer the request describes (a line more): no whole text
+    assert store.document(1, _snap(window, 10, first=8, count=len(lines) + 1)).whole is None
+    store.detach(1)
+    assert store.document(1, snap).whole is None
+
+
+@needs("go")
+def test_store_document_reparses_from_the_previous_one() -> None:
+    store = BufferStore()
+    lines = GO.decode().split("\n")
+    first = store.document(1, _snap(lines, 9))
+    tree = first.tree
+    assert tree is not None
+    assert store.document(1, _snap(lines, 9)).tree is tree  # the same text: the same tree
+    typed = list(lines)
+    typed[9] = "\tvar b strings.Builder // ("
+    second = store.document(1, _snap(typed, 9))
+    assert second.tree is not None and second.tree is not tree
+    fresh = Document.of_lines("a.go", "go", typed).tree
+    assert fresh is not None and str(second.tree.root_node) == str(fresh.root_node)
+    assert store.document(2, _snap(typed, 9)).tree is not second.tree  # another buffer
+    unknown = store.document(3, dataclasses.replace(_snap(typed, 9), filetype="", path="a.txt"))
+    assert unknown.lang is None and unknown.tree is None
+
+
 # --------------------------------------------------------------------------------------------
-# Lines, windows, trees
+# Lines and windows
 
 
 def test_replace_lines_like_nvim_buf_set_lines() -> None:
@@ -506,15 +428,12 @@ def test_replace_lines_like_nvim_buf_set_lines() -> None:
     assert not store.replace_lines(3, 0, 0, ["y"], 3)
 
 
-@needs("go")
-def test_replace_lines_keeps_the_tree_in_sync() -> None:
+def test_replace_lines_of_a_block() -> None:
     doc = BufferDoc(GO, 1, "go")
-    doc.tree()
     lines = GO.split(b"\n")
     new = [b"\tfor _, name := range names {", b"\t\tb.WriteString(name)"]
     doc.replace_lines(9, 12, new, 2)
     assert_consistent(doc, b"\n".join([*lines[:9], *new, *lines[12:]]))
-    assert doc.incremental_parses == 1
 
 
 def test_snapshot_window() -> None:
@@ -531,43 +450,6 @@ def test_snapshot_window() -> None:
         snapshot_window(doc, -1, 0, 1, 1)
 
 
-def test_no_tree_without_a_grammar() -> None:
-    for lang in (None, "cobol"):
-        doc = BufferDoc(b"x = 1", 1, lang)
-        doc.apply(ByteEdit(0, 0, 0, 0, 0, 0, 0, 1, 1, b"y"), 2)
-        assert doc.tree() is None
-        assert doc.parsed() == (b"yx = 1", None, 2)
-        assert (doc.full_parses, doc.incremental_parses) == (0, 0)
-
-
-@needs("python")
-def test_tree_is_reparsed_lazily_and_incrementally() -> None:
-    doc = BufferDoc(PY, 1, "python")
-    tree = doc.tree()
-    assert doc.tree() is tree  # nothing changed: no parse
-    for i, ch in enumerate(b"xyz"):
-        doc.apply(neovim_edit(doc.text, len(doc.text), 0, bytes([ch])), 2 + i)
-    assert (doc.full_parses, doc.incremental_parses) == (1, 0)
-    text, tree2, tick = doc.parsed()
-    assert (text, tick) == (PY + b"xyz", 4)
-    assert tree2 is not None and tree2 is not tree
-    assert (doc.full_parses, doc.incremental_parses) == (1, 1)  # three edits, one reparse
-    assert_consistent(doc, PY + b"xyz")
-
-
-@needs("go")
-def test_a_returned_tree_is_not_changed_by_later_edits() -> None:
-    doc = BufferDoc(GO, 1, "go")
-    tree = doc.tree()
-    assert tree is not None
-    before = dump(tree)
-    doc.apply(neovim_edit(GO, 0, 0, b"// header\n\n"), 2)
-    assert dump(tree) == before
-    assert_consistent(doc, b"// header\n\n" + GO)
-    assert dump(tree) == before
-
-
-@needs("go")
 def test_edits_and_reads_from_two_threads() -> None:
     doc = BufferDoc(GO, 1, "go")
     at = GO.index(b"var b")
@@ -577,9 +459,10 @@ def test_edits_and_reads_from_two_threads() -> None:
     def read() -> None:
         try:
             while not done.is_set():
-                text, tree, _tick = doc.parsed()
-                assert tree is not None
-                assert tree.root_node.end_byte == len(text) + 1  # this text's tree
+                with doc._lock:  # the text and the lines of one moment
+                    text = doc.text
+                    lines = doc.lines(0, doc.line_count)
+                assert "\n".join(lines).encode() == text
         except BaseException as e:  # reported below
             errors.append(e)
 
@@ -588,9 +471,9 @@ def test_edits_and_reads_from_two_threads() -> None:
     try:
         for i in range(300):
             if i % 3 == 2:
-                doc.apply(neovim_edit(doc.text, at, 1, b""), i)
+                edit_doc(doc, at, 1, b"", i)
             else:
-                doc.apply(neovim_edit(doc.text, at, 0, b"a\n" if i % 2 else b"z"), i)
+                edit_doc(doc, at, 0, b"a\n" if i % 2 else b"z", i)
     finally:
         done.set()
         reader.join()
@@ -599,7 +482,7 @@ def test_edits_and_reads_from_two_threads() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Random edit sequences: the document and its incremental tree match a full parse every time
+# Random edit sequences: the document keeps the text and its line index every time
 
 TOKENS = [
     "x",
@@ -676,71 +559,55 @@ def random_edit(draw: st.DrawFn, text: bytes) -> tuple[int, int, bytes]:
     return starts[first], starts[last] - starts[first], new
 
 
-@needs("go", "python")
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_random_edits_match_a_full_parse(data: st.DataObject) -> None:
-    lang, source = data.draw(st.sampled_from(SOURCES), label="source")
-    doc = BufferDoc(source, 0, lang)
-    if data.draw(st.booleans(), label="parse first"):
-        doc.tree()
+def test_random_edits_keep_the_text(data: st.DataObject) -> None:
+    _lang, source = data.draw(st.sampled_from(SOURCES), label="source")
+    doc = BufferDoc(source, 0, None)
     text = source
     for tick in range(1, data.draw(st.integers(1, 12), label="edits") + 1):
         start, old_len, new = data.draw(random_edit(text))
-        edit = neovim_edit(text, start, old_len, new)
+        doc.replace_lines(*line_edit(text, start, old_len, new), tick)
         text = splice(text, start, old_len, new)
-        doc.apply(edit, tick)
         assert doc.text == text
         if data.draw(st.booleans(), label="check now"):
-            assert_consistent(doc, text, exact_with_errors=False)
-    assert_consistent(doc, text, exact_with_errors=False)
-    assert doc.full_parses == 1
+            assert_consistent(doc, text)
+    assert_consistent(doc, text)
 
 
-@needs("go", "python")
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_random_edits_undone_give_back_the_tree_of_the_source(data: st.DataObject) -> None:
-    """Edits, then the same edits undone in reverse order (as `u` does): the exact tree again.
-
-    Whatever the error recovery did in between, reparsing the valid source must end in the
-    tree a full parse of it gives, with every position right.
-    """
-    lang, source = data.draw(st.sampled_from(SOURCES), label="source")
-    doc = BufferDoc(source, 0, lang)
-    doc.tree()
+def test_random_edits_undone_give_back_the_source(data: st.DataObject) -> None:
+    """Edits, then the same edits undone in reverse order (as `u` does): the source again."""
+    _lang, source = data.draw(st.sampled_from(SOURCES), label="source")
+    doc = BufferDoc(source, 0, None)
     text = source
     undo: list[tuple[int, int, bytes]] = []
     for tick in range(1, data.draw(st.integers(1, 10), label="edits") + 1):
         start, old_len, new = data.draw(random_edit(text))
         before = text
-        doc.apply(neovim_edit(text, start, old_len, new), tick)
+        doc.replace_lines(*line_edit(text, start, old_len, new), tick)
         text = splice(text, start, old_len, new)
         if text + b"\n" == (before + b"\n")[:start] + new + (before + b"\n")[start + old_len :]:
             undo.append((start, len(new), (before + b"\n")[start : start + old_len]))
         else:  # every line went, one empty line is left: undo puts the whole text back
             undo.append((0, len(text) + 1, before + b"\n"))
-        if data.draw(st.booleans(), label="parse now"):
-            doc.tree()
     for tick, (start, old_len, new) in enumerate(reversed(undo), start=100):
-        doc.apply(neovim_edit(text, start, old_len, new), tick)
+        doc.replace_lines(*line_edit(text, start, old_len, new), tick)
         text = splice(text, start, old_len, new)
-        if data.draw(st.booleans(), label="parse now"):
-            doc.tree()
     assert text == source
     assert_consistent(doc, source)
-    assert doc.full_parses == 1
 
 
 @given(data=st.data())
 @settings(max_examples=200, deadline=None)
 def test_random_edits_keep_the_line_index(data: st.DataObject) -> None:
-    """Many small edits all over a buffer without a grammar: lines() always agrees."""
+    """Many small edits all over a buffer: lines() always agrees."""
     text = b"\n".join(b"line %d" % i for i in range(40))
     doc = BufferDoc(text, 0, None)
     for tick in range(data.draw(st.integers(1, 30))):
         start, old_len, new = data.draw(random_edit(text))
-        doc.apply(neovim_edit(text, start, old_len, new), tick)
+        doc.replace_lines(*line_edit(text, start, old_len, new), tick)
         text = splice(text, start, old_len, new)
         row = data.draw(st.integers(0, doc.line_count))
         expected = text.decode().split("\n")
@@ -876,10 +743,6 @@ o:write(vim.json.encode(result))
 o:close()
 """
 
-# Steps whose on_bytes events come before Neovim rewrites the line: text read inside the
-# callback is the old text there (the positions are right). Neovim 0.11: `J` and `:s`.
-STALE_IN_CALLBACK = frozenset({"J", "3J", ":s once per line", ":s several per line"})
-
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
@@ -923,22 +786,7 @@ def replay(recorded: dict[str, Any], apply: Any, skip: frozenset[str] = frozense
         assert doc.tick <= step["tick"], step["name"]  # undo also bumps the tick alone
         assert_consistent(doc, want)
         checked.append(step["name"])
-    doc = store.get(1)
-    assert doc is not None
-    assert doc.full_parses == 1  # every parse after the first was incremental
-    assert doc.incremental_parses > 0
     return checked
-
-
-def _event_edit(event: list[Any], text: bytes) -> ByteEdit:
-    """The ByteEdit of a recorded on_bytes event (tick, 9 positions, text read) with `text`."""
-    sr, sc, sb, oer, oec, ob, ner, nec, nb = (int(n) for n in event[1:10])
-    return ByteEdit(sr, sc, sb, oer, oec, ob, ner, nec, nb, text)
-
-
-def _on_bytes(store: BufferStore, step: dict[str, Any]) -> bool:
-    edits = [_event_edit(event, event[10].encode()) for event in step["bytes"]]
-    return store.edit(1, edits, step["tick"])
 
 
 def _on_lines(store: BufferStore, step: dict[str, Any]) -> bool:
@@ -957,47 +805,6 @@ def _hull(store: BufferStore, step: dict[str, Any]) -> bool:
 
 @needs("go")
 @pytest.mark.nvim
-def test_neovim_on_bytes_events_replay(recorded: dict[str, Any]) -> None:
-    checked = replay(recorded, _on_bytes, skip=STALE_IN_CALLBACK)
-    assert len(checked) == 34
-    events = [event for step in recorded["steps"] for event in step["bytes"]]
-    assert any(event[5] > 0 for event in events)  # edits within a line
-    assert any(event[4] > 0 for event in events)  # edits across lines (old extent)
-    assert any(event[7] > 0 for event in events)  # edits across lines (new extent)
-
-
-def _placeholder(new_end_row: int, new_end_col: int, new_end_byte: int) -> bytes:
-    """Text of the shape an event announces: its bytes, newlines and last line's length."""
-    if new_end_row == 0:
-        return b"?" * new_end_byte
-    return (
-        b"?" * (new_end_byte - new_end_row - new_end_col)
-        + b"\n" * new_end_row
-        + (b"?" * new_end_col)
-    )
-
-
-@pytest.mark.nvim
-def test_neovim_on_bytes_positions_fit_where_the_text_read_in_the_callback_is_stale(
-    recorded: dict[str, Any],
-) -> None:
-    """`J` and `:s`: the events fit the buffer; only the text read in the callback lags."""
-    steps = recorded["steps"]
-    for i, step in enumerate(steps):
-        if step["name"] not in STALE_IN_CALLBACK:
-            continue
-        before = steps[i - 1]["text"].encode()
-        doc = BufferDoc(before, 0, None)
-        for event in step["bytes"]:
-            doc.apply(_event_edit(event, _placeholder(*event[7:10])), event[0])
-        want = step["text"].encode()
-        assert [len(line) for line in doc.text.split(b"\n")] == [
-            len(line) for line in want.split(b"\n")
-        ], step["name"]
-
-
-@needs("go")
-@pytest.mark.nvim
 def test_neovim_on_lines_events_replay(recorded: dict[str, Any]) -> None:
     assert len(replay(recorded, _on_lines)) == 38
 
@@ -1008,3 +815,7 @@ def test_neovim_on_bytes_rows_with_lines_read_after_the_change_replay(
     recorded: dict[str, Any],
 ) -> None:
     assert len(replay(recorded, _hull)) == 38
+    events = [event for step in recorded["steps"] for event in step["bytes"]]
+    assert any(event[5] > 0 for event in events)  # edits within a line
+    assert any(event[4] > 0 for event in events)  # edits across lines (old extent)
+    assert any(event[7] > 0 for event in events)  # edits across lines (new extent)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass, field
 
 from . import treesitter
 from .config import ContextSettings
 from .definitions import DefinitionIndex, relevant_definitions
+from .document import HEAD_LINES, Document
 from .types import BufferSnapshot, FimContext
 from .utf8 import byte_len, encode, split_at_byte
 
@@ -138,61 +140,40 @@ def build_context(
     root: str | None = None,
     definitions: DefinitionIndex | None = None,
     whole: str | None = None,
+    document: Document | None = None,
 ) -> FimContext:
     """Cut the snapshot into a FimContext within the budget; with `definitions`, add what the
-    code around the cursor refers to (from this file and its package folder). `whole` is the
-    whole buffer when the host mirrors it: imports and definitions then come from all of it."""
+    code around the cursor refers to (from this file and its package folder).
+
+    `document` is this request's Document of the buffer (`BufferStore.document()`): the lines
+    sent, with the whole buffer's text when the host mirrors it (imports and definitions then
+    come from all of it); its tree is the only one parsed here. Without it, one is made from
+    the snapshot and `whole` (the whole buffer's text, when the host mirrors it)."""
     lines = list(snap.lines)
     cursor = snap.row - snap.first_line
     if not 0 <= cursor < len(lines):
         raise ValueError(f"cursor row {snap.row} is outside the lines sent")
     middle, line_suffix = split_at_byte(lines[cursor], snap.col)
+    doc = document if document is not None else _document_for(snap, whole)
+    language = doc.lang
 
     start = prefix_start(lines, cursor, snap.first_line, budget)
     end = suffix_end(lines, cursor, budget)
-    language = treesitter.language_for(snap.filetype, snap.path)
-    text = "\n".join(lines) if language is not None else ""
-    # The window's tree and the whole file's tree are kept apart (each reparses incrementally).
-    window_key = snap.path + "\0window"
-    whole_lines = whole.split("\n") if whole is not None and snap.first_line > 0 else None
-    if language is not None:
-        # Cut at statement boundaries: never inside a multi-line string or expression.
-        start, end = treesitter.statement_window(text, language, start, cursor, end, window_key)
-    prefix = "".join(line + "\n" for line in lines[start:cursor])
-    suffix = "".join(line + "\n" for line in lines[cursor + 1 : end])
-
     multiline = _fallback_multiline(middle, line_suffix)
     header_parts: list[str] = []
     has_imports = False
     if language is not None:
-        col = byte_len(middle)
-        info = treesitter.analyze(text, cursor, col, language, window_key)
-        if info is not None:
-            if info.in_string or info.in_comment or info.mid_expression:
-                multiline = False
-            elif info.block_opener and not line_suffix.strip():
-                multiline = True
-            if start + snap.first_line > 0:
-                imports = info.imports
-                imports_end = info.imports_end_row
-                if whole_lines is not None:
-                    imports = treesitter.imports_of(
-                        "\n".join(whole_lines[:400]), language, snap.path + "\0head"
-                    )
-                    imports_end = 0
-                elif snap.first_line > 0 and snap.head:
-                    imports = treesitter.imports_of("\n".join(snap.head), language)
-                    imports_end = 0
-                if imports and imports_end <= start:
-                    header_parts.append(imports.rstrip("\n") + "\n")
-                    has_imports = True
-                sig_row = info.enclosing_signature_row
-                if info.enclosing_signature and sig_row is not None and sig_row < start:
-                    sig_end = sig_row + info.enclosing_signature.count("\n")
-                    sig_lines = lines[sig_row : min(sig_end, start - 1) + 1]
-                    header_parts.append("".join(line + "\n" for line in sig_lines))
+        syntax = _syntax(doc, snap, lines, start, cursor, end, byte_len(middle))
+        start, end = syntax.start, syntax.end
+        if syntax.multiline is not None and (syntax.multiline is False or not line_suffix.strip()):
+            multiline = syntax.multiline
+        header_parts, has_imports = syntax.header_parts, syntax.has_imports
+    prefix = "".join(line + "\n" for line in lines[start:cursor])
+    suffix = "".join(line + "\n" for line in lines[cursor + 1 : end])
+
     extra: tuple[tuple[str, str], ...] = ()
     if definitions is not None and language is not None and budget.extra_tokens:
+        whole_lines = doc.whole_lines if snap.first_line > 0 else None
         if whole_lines is not None:
             def_lines, def_cursor, offset = whole_lines, snap.row, snap.first_line
         else:
@@ -211,12 +192,11 @@ def build_context(
         if defs_header:
             # After the imports, before the enclosing signature.
             header_parts.insert(1 if has_imports else 0, defs_header)
-    header = "\n".join(header_parts)
 
     return FimContext(
         filename=display_name(snap.path, root),
         language=language,
-        header=header,
+        header="\n".join(header_parts),
         prefix=prefix,
         middle=middle,
         line_suffix=line_suffix,
@@ -227,3 +207,70 @@ def build_context(
         first_line=snap.first_line + start,
         extra=extra,
     )
+
+
+def _document_for(snap: BufferSnapshot, whole: str | None) -> Document:
+    """The Document build_context() reads when its caller passes none. TEMPORARY, for callers
+    that do not pass `document=` yet (the engine, benchmarks): with no previous Document to
+    reparse from, its trees come from treesitter.parse_text()'s cache under the buffer's path.
+    """
+    return Document.of_snapshot(snap, whole=whole, key=snap.path)
+
+
+@dataclass(slots=True)
+class _Syntax:
+    """What the tree says about the window: where to cut it, multi-line or not, the header."""
+
+    start: int
+    end: int
+    multiline: bool | None = None  # None: as the text alone suggests
+    header_parts: list[str] = field(default_factory=list)
+    has_imports: bool = False
+
+
+def _syntax(
+    doc: Document,
+    snap: BufferSnapshot,
+    lines: list[str],
+    start: int,
+    cursor: int,
+    end: int,
+    col: int,
+) -> _Syntax:
+    """Cut the window [start, end) at statement boundaries (never inside a multi-line string,
+    comment or expression) and find the imports and the enclosing signature to show above it.
+    Rows of `lines` (the window); `base` turns them into rows of the document's tree."""
+    tree = doc.tree
+    lang = doc.lang
+    if tree is None or lang is None:
+        return _Syntax(start, end)
+    base = snap.first_line - doc.first_line
+    new_start, new_end = treesitter.window_in_tree(tree, start + base, cursor + base, end + base)
+    found = _Syntax(new_start - base, new_end - base)
+    start = found.start
+    whole_lines = doc.whole_lines if snap.first_line > 0 else None
+    head = snap.head if whole_lines is None else whole_lines[:HEAD_LINES]
+    from_head = snap.first_line > 0 and bool(head)
+    want_imports = start + snap.first_line > 0 and not from_head
+    info = treesitter.analyze_tree(
+        tree, doc.text, doc.data, cursor + base, col, lang, imports=want_imports
+    )
+    if info.in_string or info.in_comment or info.mid_expression:
+        found.multiline = False
+    elif info.block_opener:
+        found.multiline = True  # when nothing follows the cursor on its line
+    if start + snap.first_line <= 0:
+        return found
+    if from_head:
+        imports, imports_end = doc.head_imports("\n".join(head)), 0
+    else:
+        imports, imports_end = info.imports, info.imports_end_row - base
+    if imports and imports_end <= start:
+        found.header_parts.append(imports.rstrip("\n") + "\n")
+        found.has_imports = True
+    sig_row = info.enclosing_signature_row
+    if info.enclosing_signature and sig_row is not None and sig_row - base < start:
+        sig_end = sig_row + info.enclosing_signature.count("\n")
+        sig_lines = doc.lines[sig_row : min(sig_end, start + base - 1) + 1]
+        found.header_parts.append("".join(line + "\n" for line in sig_lines))
+    return found

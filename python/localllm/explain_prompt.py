@@ -14,9 +14,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from tree_sitter import Tree
+
 from . import languages, treesitter, utf8
 from .context import display_name, estimate_tokens
 from .definitions import DefinitionIndex, relevant_definitions
+from .document import Document
 from .fim_templates import defuse_markers
 
 log = logging.getLogger(__name__)
@@ -133,13 +136,17 @@ def _node_name(node: object, data: bytes) -> str:
 
 
 def enclosing_function(
-    text: str, row: int, lang: str, key: str = ""
+    text: str, row: int, lang: str, key: str = "", *, tree: Tree | None = None
 ) -> tuple[int, int, str] | None:
     """(start_row, end_row, name) of the function around `row` of `text` (0-based rows, end
     inclusive; decorators and `export` included): the innermost named function or method,
-    else the innermost anonymous one; None outside any function or without a grammar."""
+    else the innermost anonymous one; None outside any function or without a grammar.
+
+    `tree`: the tree of `text` when the caller has it (a Document's); else `text` is parsed
+    (`key`: TEMPORARY, a name for treesitter.parse_text()'s cache; no caller left here)."""
     data = utf8.encode(text)
-    tree = treesitter.parse_text(lang, data, key)
+    if tree is None:
+        tree = treesitter.parse_text(lang, data, key) if key else treesitter.parse(lang, data)
     if tree is None:
         return None
     lines = text.split("\n")
@@ -179,15 +186,24 @@ def enclosing_function(
     return start_row, end_row, name
 
 
-def find_target(req: ExplainRequest, language: str | None) -> Target:
-    """The range; else the function around the cursor; else the cursor line."""
+def document_of(req: ExplainRequest) -> Document:
+    """The Document of the lines the request carries (one tree for the whole request)."""
+    return Document.of_lines(req.path, req.filetype, req.lines, first_line=req.first_line)
+
+
+def find_target(
+    req: ExplainRequest, language: str | None, document: Document | None = None
+) -> Target:
+    """The range; else the function around the cursor; else the cursor line. `document`:
+    the request's (document_of(req)), whose tree is used; made here without it."""
     if req.ranged:
         return Target(req.start_row, req.end_row, selection_text(req), "selection")
     row = req.cursor_row
     found = None
     if language is not None:
+        doc = document if document is not None else document_of(req)
         cursor = row - req.first_line
-        found = enclosing_function("\n".join(req.lines), cursor, language, req.path + "\0explain")
+        found = enclosing_function(doc.text, cursor, language, tree=doc.tree)
         # Lines sent from the middle of the buffer may start inside a declaration, which can
         # break the parse: try again from the first blank line on.
         offset = 0
@@ -252,33 +268,44 @@ class _Context:
     other_files: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _syntax_context(
+    req: ExplainRequest, target: Target, doc: Document, language: str, found: _Context
+) -> None:
+    """The imports and the enclosing signature, from the document's tree."""
+    start = target.start_row - req.first_line
+    try:
+        tree = doc.tree
+        if tree is None:
+            return
+        info = treesitter.analyze_tree(tree, doc.text, doc.data, start, 0, language)
+        if req.first_line > 0 and req.head:
+            found.imports = doc.head_imports("\n".join(req.head))
+        elif info.imports and info.imports_end_row <= start:
+            found.imports = info.imports
+        row = info.enclosing_signature_row
+        signature = info.enclosing_signature
+        if target.kind != "function" and signature and row is not None and row < start:
+            found.signature = signature
+    except Exception:  # the grammar or a query failed on odd text: go on without
+        log.exception("explain: syntax context failed for %s", req.path)
+
+
 def _context(
     req: ExplainRequest,
     target: Target,
     language: str,
     index: DefinitionIndex | None,
     budget_chars: int,
+    document: Document | None = None,
 ) -> _Context:
     """Imports, the enclosing signature and the definitions the code uses (best effort: a
     failure here costs only the context, never the answer)."""
     found = _Context()
-    text = "\n".join(req.lines)
+    doc = document if document is not None else document_of(req)
+    text = doc.text
     start = target.start_row - req.first_line
     end = target.end_row - req.first_line
-    key = req.path + "\0explain"
-    try:
-        info = treesitter.analyze(text, start, 0, language, key)
-        if info is not None:
-            if req.first_line > 0 and req.head:
-                found.imports = treesitter.imports_of("\n".join(req.head), language)
-            elif info.imports and info.imports_end_row <= start:
-                found.imports = info.imports
-            row = info.enclosing_signature_row
-            signature = info.enclosing_signature
-            if target.kind != "function" and signature and row is not None and row < start:
-                found.signature = signature
-    except Exception:  # the grammar or a query failed on odd text: go on without
-        log.exception("explain: syntax context failed for %s", req.path)
+    _syntax_context(req, target, doc, language, found)
     if index is None or budget_chars <= 0:
         return found
     try:
@@ -325,10 +352,13 @@ def build_prompt(
     n_ctx: int,
     max_tokens: int,
     index: DefinitionIndex | None = None,
+    document: Document | None = None,
 ) -> ExplainPrompt:
-    """The chat messages for `req`, within `n_ctx` tokens including `max_tokens` of answer."""
-    language = treesitter.language_for(req.filetype, req.path)
-    target = find_target(req, language)
+    """The chat messages for `req`, within `n_ctx` tokens including `max_tokens` of answer.
+    `document`: the request's (document_of(req)); its tree is the one parsed for the prompt."""
+    doc = document if document is not None else document_of(req)
+    language = doc.lang
+    target = find_target(req, language, doc)
     record = languages.get(language)
     lang_name = record.display_name if record is not None else req.filetype or ""
     tag = language or req.filetype or ""
@@ -353,7 +383,7 @@ def build_prompt(
         context_budget = room - code_cost  # short code: the context may use the rest
     spent = 0
     if language is not None and context_budget > 16:
-        ctx = _context(req, target, language, index, context_budget * 3)
+        ctx = _context(req, target, language, index, context_budget * 3, doc)
 
         def add(title: str, body: str, kind: str) -> None:
             nonlocal spent

@@ -23,10 +23,13 @@ from __future__ import annotations
 from .analysis import (
     SyntaxInfo,
     analyze,
+    analyze_tree,
     count_errors,
+    imports_in_tree,
     imports_of,
     parse_errors,
     statement_window,
+    window_in_tree,
     with_line_blanked,
 )
 from .grammars import (
@@ -35,6 +38,7 @@ from .grammars import (
     describe_edit,
     get_parser,
     language_for,
+    parse,
 )
 from .keyed import parse_text
 from .nodes import ancestors
@@ -43,15 +47,19 @@ __all__ = [
     "EXTENSIONS",
     "SyntaxInfo",
     "analyze",
+    "analyze_tree",
     "ancestors",
     "available_languages",
     "count_errors",
     "describe_edit",
     "get_parser",
+    "imports_in_tree",
     "imports_of",
     "language_for",
+    "parse",
     "parse_errors",
     "parse_text",
     "statement_window",
+    "window_in_tree",
     "with_line_blanked",
 ]

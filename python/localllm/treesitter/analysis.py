@@ -82,6 +82,11 @@ def statement_window(
     tree = parse_text(lang, utf8.encode(text), key)
     if tree is None:
         return start, end
+    return window_in_tree(tree, start, cursor, end)
+
+
+def window_in_tree(tree: Tree, start: int, cursor: int, end: int) -> tuple[int, int]:
+    """statement_window() on the tree of the text (rows of that tree)."""
     root = tree.root_node
     new_start = start
     if 0 < start < cursor:
@@ -119,6 +124,14 @@ def analyze(text: str, row: int, col: int, lang: str, key: str = "") -> SyntaxIn
     tree = parse_text(lang, data, key)
     if tree is None:
         return None
+    return analyze_tree(tree, text, data, row, col, lang)
+
+
+def analyze_tree(
+    tree: Tree, text: str, data: bytes, row: int, col: int, lang: str, *, imports: bool = True
+) -> SyntaxInfo:
+    """analyze() on the tree of `text` (`data` is its UTF-8). Without `imports`, the file's
+    imports are left out (empty), for a caller that takes them from elsewhere."""
     root = tree.root_node
     row, line_start, line_end = _locate_line(text, data, row)
     off = min(line_start + max(col, 0), line_end)
@@ -137,7 +150,7 @@ def analyze(text: str, row: int, col: int, lang: str, key: str = "") -> SyntaxIn
     )
 
     signature, signature_row = _enclosing_signature(root, data, off, lang, line_start)
-    imports, imports_end_row = _imports(root, data, lang)
+    imports_text, imports_end_row = _imports(root, data, lang) if imports else ("", 0)
     return SyntaxInfo(
         language=lang,
         in_string=in_string,
@@ -146,7 +159,7 @@ def analyze(text: str, row: int, col: int, lang: str, key: str = "") -> SyntaxIn
         block_opener=block_opener,
         enclosing_signature=signature,
         enclosing_signature_row=signature_row,
-        imports=imports,
+        imports=imports_text,
         imports_end_row=imports_end_row,
     )
 
@@ -159,6 +172,12 @@ def imports_of(text: str, lang: str, key: str = "") -> str:
     if tree is None:
         return ""
     return _imports(tree.root_node, data, lang)[0]
+
+
+def imports_in_tree(tree: Tree, data: bytes, lang: str, rows: int | None = None) -> str:
+    """imports_of() on the tree of `data`; with `rows`, only imports starting above that row
+    (as imports_of() of the first `rows` lines, without parsing them apart)."""
+    return _imports(tree.root_node, data, lang, rows)[0]
 
 
 def parse_errors(text: str, lang: str) -> int:

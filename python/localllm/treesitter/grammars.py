@@ -77,12 +77,17 @@ def get_parser(lang: str) -> Parser | None:
         return parser
 
 
-def _parse(lang: str, data: bytes) -> Tree | None:
+def parse(lang: str, data: bytes, old: Tree | None = None) -> Tree | None:
+    """The tree of `data` with the shared parser; None without a grammar. With `old` (a tree
+    of the text before, already told of the edits with `Tree.edit`), an incremental reparse."""
     parser = get_parser(lang)
     if parser is None:
         return None
     with _parse_locks[lang]:
-        return parser.parse(data)
+        return parser.parse(data) if old is None else parser.parse(data, old)
+
+
+_parse = parse
 
 
 def describe_edit(tree: Tree, old: bytes, new: bytes) -> None:

@@ -9,8 +9,10 @@ from tree_sitter import Node
 from .. import utf8
 
 
-def _imports(root: Node, data: bytes, lang: str) -> tuple[str, int]:
+def _imports(root: Node, data: bytes, lang: str, rows: int | None = None) -> tuple[str, int]:
     nodes = list(_import_nodes(root, data, lang))
+    if rows is not None:
+        nodes = [n for n in nodes if n.start_point.row < rows]
     if not nodes:
         return "", 0
     texts = [utf8.decode(data[n.start_byte : n.end_byte]).rstrip() for n in nodes]
