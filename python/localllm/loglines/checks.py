@@ -81,114 +81,116 @@ def stray_verb(ctx: Context, tokens: list[Tok], i: int, full: str, settled: bool
 def rule_problem(
     ctx: Context, seg: Segment, parsed: Parsed, full: str, final: bool
 ) -> tuple[int, str] | None:
+    """(cut position, kind) of the first argument of `seg` its family's rule rejects."""
     rule = seg.rule
     if rule is None:
         return None
     args = seg.args
     closed = seg.close_end >= 0
-    base = ctx.base
     kind = rule.kind
-
-    # Only what the suggestion wrote can be cut; a problem inside the typed text is the
-    # user's business.
-    def at(pos: int, what: str) -> tuple[int, str] | None:
-        return (pos, what) if pos >= base or what.startswith("unknown") else None
-
     if kind == "any":
         return None
     if kind == "fixed":
         if len(args) > rule.n:
-            return at(args[rule.n].start, "arity")
+            return _cut(ctx, args[rule.n].start, "arity")
         if closed and len(args) < rule.n:
-            return at(seg.close_end - 1, "arity")
+            return _cut(ctx, seg.close_end - 1, "arity")
         return None
-    if kind in ("printf", "pct", "brace", "event", "console", "pino", "winston", "rustfmt"):
-        return format_problem(ctx, seg, rule, closed, final)
-    if kind == "tracing":
+    if kind in _VERB_STYLE:
         return format_problem(ctx, seg, rule, closed, final)
     if kind in ("pairs", "attrs", "fields"):
-        first = rule.lead + (1 if rule.msg else 0)
-        if closed and len(args) < first:
-            return at(seg.close_end - 1, "arity")
-        position = first
-        while position < len(args):
-            arg = args[position]
-            settled = arg.complete or final
-            ctor = is_constructor(arg, "zap" if kind == "fields" else "slog")
-            if kind == "fields":
-                if ctor or is_spread(arg):
-                    position += 1
-                    continue
-                if not settled and could_become(arg, "zap."):
-                    return None
-                return at(arg.start, "fields")
+        return _pairs_problem(ctx, seg, rule, closed, final)
+    return None
+
+
+def _cut(ctx: Context, pos: int, what: str) -> tuple[int, str] | None:
+    """Only what the suggestion wrote can be cut; a problem inside the typed text is the
+    user's business."""
+    return (pos, what) if pos >= ctx.base else None
+
+
+def _pairs_problem(
+    ctx: Context, seg: Segment, rule: Rule, closed: bool, final: bool
+) -> tuple[int, str] | None:
+    """slog's key/value pairs or slog.Attr values ("pairs", "attrs"), zap's field
+    constructors ("fields"), after the leading arguments and the message."""
+    args = seg.args
+    kind = rule.kind
+    first = rule.lead + (1 if rule.msg else 0)
+    if closed and len(args) < first:
+        return _cut(ctx, seg.close_end - 1, "arity")
+    position = first
+    while position < len(args):
+        arg = args[position]
+        settled = arg.complete or final
+        ctor = is_constructor(arg, "zap" if kind == "fields" else "slog")
+        if kind == "fields":
             if ctor or is_spread(arg):
                 position += 1
                 continue
-            if kind == "attrs":
-                if not settled and could_become(arg, "slog."):
-                    return None
-                return at(arg.start, "pairs")
-            # a key: a string (or a constant name), then its value
-            if arg.tokens and arg.tokens[0].kind == "num":
-                return at(arg.start, "pairs")
-            if position + 1 >= len(args):
-                if closed:
-                    return at(arg.start, "pairs")
+            if not settled and could_become(arg, "zap."):
                 return None
-            position += 2
-        return None
+            return _cut(ctx, arg.start, "fields")
+        if ctor or is_spread(arg):
+            position += 1
+            continue
+        if kind == "attrs":
+            if not settled and could_become(arg, "slog."):
+                return None
+            return _cut(ctx, arg.start, "pairs")
+        # a key: a string (or a constant name), then its value
+        if arg.tokens and arg.tokens[0].kind == "num":
+            return _cut(ctx, arg.start, "pairs")
+        if position + 1 >= len(args):
+            if closed:
+                return _cut(ctx, arg.start, "pairs")
+            return None
+        position += 2
     return None
+
+
+# The format style (see formats.verb_count) of each rule kind that takes a format string.
+_VERB_STYLE = {
+    "printf": "go",
+    "pct": "python",
+    "event": "python",
+    "brace": "brace",
+    "console": "js",
+    "pino": "js",
+    "winston": "js",
+    "rustfmt": "rust",
+    "tracing": "rust",
+}
 
 
 def format_problem(
     ctx: Context, seg: Segment, rule: Rule, closed: bool, final: bool
 ) -> tuple[int, str] | None:
-    base = ctx.base
+    """(cut position, kind) of the first thing wrong with a format call's arguments: a
+    keyword argument logging does not take, a missing message, verbs and arguments that do
+    not match in number, `{name}` placeholders without their keyword argument."""
     args = seg.args
     kind = rule.kind
-
-    def at(pos: int, what: str) -> tuple[int, str] | None:
-        return (pos, what) if pos >= base else None
-
+    keyword = _keyword_problem(ctx, args, rule, final)
+    if keyword is not None:
+        return keyword
     positional = [a for a in args if not (is_kwarg(a.tokens) and ctx.lang == "python")]
-    if ctx.lang == "python":
-        # keyword arguments come last; logging accepts only a few
-        for arg in args:
-            if is_kwarg(arg.tokens) and rule.kwargs is not None:
-                name = arg.tokens[0].text
-                still_typed = not (arg.complete or final) and any(
-                    k.startswith(name) for k in rule.kwargs
-                )
-                if name not in rule.kwargs and not still_typed:
-                    return at(arg.start, "arity")
     fmt_index = format_index(seg)
     if fmt_index is None:
         needs_message = kind in ("printf", "pct", "brace", "event", "pino", "winston")
         if closed and needs_message and len(positional) <= rule.lead:
-            return at(seg.close_end - 1, "arity")
+            return _cut(ctx, seg.close_end - 1, "arity")
         return None
     named = args if kind == "tracing" else positional
     if fmt_index >= len(named):
         if closed and kind != "tracing" and kind != "console":
-            return at(seg.close_end - 1, "arity")
+            return _cut(ctx, seg.close_end - 1, "arity")
         return None
     fmt_arg = named[fmt_index]
     fmt = literal(fmt_arg)
-    fmt_settled = fmt_arg.complete or final
     if fmt is None:
         return None  # a format we cannot read: no count to check
-    style = {
-        "printf": "go",
-        "pct": "python",
-        "event": "python",
-        "brace": "brace",
-        "console": "js",
-        "pino": "js",
-        "winston": "js",
-        "rustfmt": "rust",
-        "tracing": "rust",
-    }[kind]
+    style = _VERB_STYLE[kind]
     if ctx.lang == "python" and "f" in string_prefix(fmt_arg) and style == "brace":
         count: int | None = 0
     else:
@@ -202,21 +204,45 @@ def format_problem(
         names = named_placeholders(fmt) if "f" not in string_prefix(fmt_arg) else []
         kw = {a.tokens[0].text for a in args if is_kwarg(a.tokens)}
         if closed and names and any(n not in kw for n in names):
-            return at(fmt_arg.start, "verbs")
-    if not fmt_settled:
+            return _cut(ctx, fmt_arg.start, "verbs")
+    if not (fmt_arg.complete or final):
         return None
-    at_least = kind in ("console", "winston")
-    if kind == "pct" or kind == "event":
-        # logging formats only with arguments, but a verb without one is still a mistake
-        pass
+    return _count_problem(ctx, seg, fmt_arg, extra, count, at_least=kind in ("console", "winston"))
+
+
+def _keyword_problem(
+    ctx: Context, args: list[Arg], rule: Rule, final: bool
+) -> tuple[int, str] | None:
+    """Python: a keyword argument (they come last) the rule does not allow (logging accepts
+    only a few), unless it is still being typed towards one it does."""
+    if ctx.lang != "python":
+        return None
+    for arg in args:
+        if is_kwarg(arg.tokens) and rule.kwargs is not None:
+            name = arg.tokens[0].text
+            still_typed = not (arg.complete or final) and any(
+                k.startswith(name) for k in rule.kwargs
+            )
+            if name not in rule.kwargs and not still_typed:
+                return _cut(ctx, arg.start, "arity")
+    return None
+
+
+def _count_problem(
+    ctx: Context, seg: Segment, fmt_arg: Arg, extra: list[Arg], count: int, at_least: bool
+) -> tuple[int, str] | None:
+    """More arguments than the format's `count` verbs (allowed when `at_least`: the rest is
+    metadata), or, once the call is closed, fewer. Python logging formats only when given
+    arguments, but a verb without one is still a mistake."""
+    closed = seg.close_end >= 0
     if not at_least and len(extra) > count:
-        return at(extra[count].start, "verbs")
+        return _cut(ctx, extra[count].start, "verbs")
     if closed and len(extra) < count:
         if count and not extra:
             return (
-                at(fmt_arg.start, "verbs")
-                if fmt_arg.start >= base
-                else at(seg.close_end - 1, "verbs")
+                _cut(ctx, fmt_arg.start, "verbs")
+                if fmt_arg.start >= ctx.base
+                else _cut(ctx, seg.close_end - 1, "verbs")
             )
-        return at(seg.close_end - 1, "verbs")
+        return _cut(ctx, seg.close_end - 1, "verbs")
     return None
