@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from localllm.buffers import BufferStore
 from localllm.config import ContextSettings
 from localllm.context import (
     ANCHOR_STEP,
@@ -22,6 +23,7 @@ from localllm.context import (
     split_at_byte,
     suffix_end,
 )
+from localllm.document import Document
 from localllm.types import BufferSnapshot, FimContext, IndentStyle
 
 CURSOR = "‸"
@@ -782,3 +784,39 @@ def test_an_expression_around_the_cursor_does_not_empty_the_window() -> None:
     )
     assert c.prefix.count("\n") >= 30
     assert c.suffix == "    return x\n  })\n"
+
+
+# --------------------------------------------------------------------------------------------
+# The request's Document
+
+
+def test_a_document_from_the_store_gives_the_context_the_snapshot_gives() -> None:
+    store = BufferStore()
+    for first, row in ((0, 40), (10, 300), (220, 300)):
+        s = window(GO, first, row)
+        assert build_context(s, budget(prefix_lines=40), document=store.document(1, s)) == (
+            build_context(s, budget(prefix_lines=40))
+        )
+
+
+def test_a_mirrored_buffer_gives_imports_from_its_whole_text() -> None:
+    store = BufferStore()
+    store.attach(1, "\n".join(GO).encode(), 1, None)
+    s = window(GO, 220, 300, head=0)  # nothing sent above the window: the mirror has it
+    doc = store.document(1, s)
+    assert doc.whole == "\n".join(GO)
+    c = build_context(s, budget(prefix_lines=40), document=doc)
+    assert c.header == GO_IMPORTS
+    assert c == build_context(s, budget(prefix_lines=40), whole="\n".join(GO))
+
+
+def test_the_document_s_tree_is_parsed_once_and_used() -> None:
+    s = window(GO, 10, 300)
+    doc = Document.of_snapshot(s)
+    assert not doc.parsed
+    c = build_context(s, budget(prefix_lines=40), document=doc)
+    assert doc.parsed
+    tree = doc.tree
+    assert tree is not None and tree.root_node.end_point.row == len(s.lines) - 1
+    assert c == build_context(s, budget(prefix_lines=40), document=doc)
+    assert doc.tree is tree  # asked again: the same tree, no parse

@@ -23,6 +23,7 @@ from localllm.explain_prompt import (
     ExplainRequest,
     PromptTooSmall,
     build_prompt,
+    document_of,
     enclosing_function,
     find_target,
     fit_lines,
@@ -158,6 +159,19 @@ def test_the_prompt_carries_language_path_imports_definitions_and_question() -> 
     assert prompt.note is None
     assert prompt.title == "lines 16–21"
     assert set(prompt.context) == {"imports", "definitions", "signature"}
+
+
+def test_one_tree_serves_the_whole_prompt() -> None:
+    req = request(cursor_row=17)
+    doc = document_of(req)
+    prompt = build_prompt(req, n_ctx=4096, max_tokens=512, index=DefinitionIndex(), document=doc)
+    assert doc.parsed  # the function to explain and the context around it: from its tree
+    tree = doc.tree
+    assert prompt == build_prompt(req, n_ctx=4096, max_tokens=512, index=DefinitionIndex())
+    assert prompt == build_prompt(
+        req, n_ctx=4096, max_tokens=512, index=DefinitionIndex(), document=doc
+    )
+    assert doc.tree is tree
 
 
 def test_without_a_question_the_model_is_asked_to_explain() -> None:

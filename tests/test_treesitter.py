@@ -1171,3 +1171,21 @@ def test_a_reparse_through_intermediate_texts_matches_a_full_parse(
     parser = ts.get_parser("go")
     assert tree is not None and parser is not None
     assert str(tree.root_node) == str(parser.parse(texts[-1].encode()).root_node)
+
+
+@needs("go")
+def test_the_tree_taking_functions_agree_with_the_text_taking_ones() -> None:
+    # A Document hands its tree to these: the same answers as parsing the text.
+    data = GO_FILE.encode()
+    tree = ts.parse("go", data)
+    assert tree is not None
+    for row in range(GO_FILE.count("\n") + 1):
+        assert ts.analyze_tree(tree, GO_FILE, data, row, 1, "go") == analyze(GO_FILE, row, 1, "go")
+        assert ts.window_in_tree(tree, 0, row, row + 1) == ts.statement_window(
+            GO_FILE, "go", 0, row, row + 1
+        )
+    assert ts.imports_in_tree(tree, data, "go") == imports_of(GO_FILE, "go")
+    assert ts.imports_in_tree(tree, data, "go", rows=1) == "package server"
+    without = ts.analyze_tree(tree, GO_FILE, data, 3, 0, "go", imports=False)
+    assert (without.imports, without.imports_end_row) == ("", 0)
+    assert ts.parse("cobol", data) is None

@@ -81,9 +81,22 @@ def _fallback_multiline(middle: str, line_suffix: str) -> bool:
     return not stripped or stripped.endswith(_OPENERS)
 
 
+# TEMPORARY, for build_context() without `document=` (see _document_for): per buffer, the
+# last text the definitions read. A Document knows its predecessor's instead.
 _real_lock = threading.Lock()
-_last_real: OrderedDict[tuple[str, str], bytes] = OrderedDict()  # per buffer: its last text
+_last_real: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 _MAX_REAL = 16
+
+
+def _last_real_text(path: str, language: str, real: bytes) -> bytes | None:
+    """The last text remembered for the buffer (then `real` in its place)."""
+    key = (path, language)
+    with _real_lock:
+        previous = _last_real.pop(key, None)
+        _last_real[key] = real
+        while len(_last_real) > _MAX_REAL:
+            _last_real.popitem(last=False)
+    return previous
 
 
 def definitions_for(
@@ -96,23 +109,21 @@ def definitions_for(
     index: DefinitionIndex,
     root: str | None,
     budget_chars: int,
+    previous: str | None = None,
 ) -> tuple[str, tuple[tuple[str, str], ...]]:
     """Definitions of what the code around the cursor uses: the same file's (outside the
     window) as header text, sibling files' as (path, text) chunks sorted by path and row.
 
     The cursor line is left out of the search, so typing on it never changes them and the
-    prompt start (where they go) stays the same from one keystroke to the next."""
+    prompt start (where they go) stays the same from one keystroke to the next. `previous`:
+    the lines the last request of this buffer read here, joined (its Document's
+    `definitions_text`); without it, the last text remembered for `path`."""
     indent = lines[cursor][: len(lines[cursor]) - len(lines[cursor].lstrip(" \t"))]
     text = treesitter.with_line_blanked(lines, cursor, language)
     # The parse goes from the last text through the last real one (the old cursor line
     # restored) to this one: two small edits, not one span between two far lines.
     real = encode("\n".join(lines))
-    key = (path, language)
-    with _real_lock:
-        previous = _last_real.pop(key, None)
-        _last_real[key] = real
-        while len(_last_real) > _MAX_REAL:
-            _last_real.popitem(last=False)
+    before = _last_real_text(path, language, real) if previous is None else encode(previous)
     same, other = relevant_definitions(
         text,
         cursor,
@@ -123,7 +134,7 @@ def definitions_for(
         budget_chars=budget_chars,
         window_start_row=start,
         window_end_row=end,
-        via=() if previous is None else (previous,),
+        via=() if before is None else (before,),
     )
     header = "".join(d.text.rstrip() + "\n\n" for d in sorted(same, key=lambda d: d.row))
     by_path: dict[str, list[str]] = {}
@@ -188,6 +199,7 @@ def build_context(
             definitions,
             root,
             budget.extra_tokens * 3 // 2,
+            doc.previous_definitions_text,
         )
         if defs_header:
             # After the imports, before the enclosing signature.

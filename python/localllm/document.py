@@ -58,6 +58,7 @@ class Document:
         "first_line",
         "language",
         "path",
+        "previous_definitions_text",
         "text",
         "whole",
     )
@@ -85,6 +86,8 @@ class Document:
         self._lock = threading.Lock()
         self._head: tuple[str, str] | None = None  # (head text, its imports), see head_imports
         self._key: str | None = None
+        # What the previous Document of the buffer gave the definitions (definitions_text).
+        self.previous_definitions_text: str | None = None
 
     @classmethod
     def of_lines(
@@ -110,6 +113,7 @@ class Document:
             return doc
         if previous is not None and previous.language is record:
             doc._head = previous._head
+            doc.previous_definitions_text = previous.definitions_text
             if previous.parsed:
                 # The tree and its bytes, not the document: no chain of documents kept alive.
                 old, old_data = previous.tree, previous.data
@@ -168,6 +172,14 @@ class Document:
         if self._whole_lines is None and self.whole is not None:
             self._whole_lines = self.whole.split("\n")
         return self._whole_lines
+
+    @property
+    def definitions_text(self) -> str:
+        """The text the definitions near the cursor are looked for in: the whole buffer when
+        known and the window does not start it, else the window."""
+        if self.whole is not None and self.first_line > 0:
+            return self.whole
+        return self.text
 
     @property
     def parsed(self) -> bool:

@@ -343,6 +343,46 @@ def _context(
     return found
 
 
+def _add_context(ctx: _Context, tag: str, budget: int, parts: list[str], used: list[str]) -> int:
+    """Append the context sections that fit `budget` tokens to `parts` (their kinds to
+    `used`, "" for a kind already there); return the tokens spent."""
+    spent = 0
+
+    def add(title: str, body: str, kind: str) -> None:
+        nonlocal spent
+        section = f"{title}\n{body}"
+        cost = estimate_tokens(section) + 2
+        if spent + cost <= budget:
+            parts.append(section)
+            used.append(kind)
+            spent += cost
+
+    if ctx.imports.strip():
+        add("Its imports:", _block(ctx.imports, tag), "imports")
+    if ctx.same_file:
+        add(
+            "Definitions from this file that the code uses:",
+            _block("\n\n".join(ctx.same_file), tag),
+            "definitions",
+        )
+    by_path: dict[str, list[str]] = {}
+    for path, text in ctx.other_files:
+        by_path.setdefault(path, []).append(text)
+    for path, texts in by_path.items():
+        add(
+            f"Definitions from {path} that the code uses:",
+            _block("\n\n".join(texts), tag),
+            "definitions" if "definitions" not in used else "",
+        )
+    if ctx.signature.strip():
+        add(
+            "The code is inside this function:",
+            _block(ctx.signature.rstrip() + " …", tag),
+            "signature",
+        )
+    return spent
+
+
 # -- the prompt ------------------------------------------------------------------------------
 
 
@@ -384,39 +424,7 @@ def build_prompt(
     spent = 0
     if language is not None and context_budget > 16:
         ctx = _context(req, target, language, index, context_budget * 3, doc)
-
-        def add(title: str, body: str, kind: str) -> None:
-            nonlocal spent
-            section = f"{title}\n{body}"
-            cost = estimate_tokens(section) + 2
-            if spent + cost <= context_budget:
-                parts.append(section)
-                used_context.append(kind)
-                spent += cost
-
-        if ctx.imports.strip():
-            add("Its imports:", _block(ctx.imports, tag), "imports")
-        if ctx.same_file:
-            add(
-                "Definitions from this file that the code uses:",
-                _block("\n\n".join(ctx.same_file), tag),
-                "definitions",
-            )
-        by_path: dict[str, list[str]] = {}
-        for path, text in ctx.other_files:
-            by_path.setdefault(path, []).append(text)
-        for path, texts in by_path.items():
-            add(
-                f"Definitions from {path} that the code uses:",
-                _block("\n\n".join(texts), tag),
-                "definitions" if "definitions" not in used_context else "",
-            )
-        if ctx.signature.strip():
-            add(
-                "The code is inside this function:",
-                _block(ctx.signature.rstrip() + " …", tag),
-                "signature",
-            )
+        spent = _add_context(ctx, tag, context_budget, parts, used_context)
 
     code_budget = room - spent
     code, kept, total = fit_lines(target.text, code_budget)
