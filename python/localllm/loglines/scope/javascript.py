@@ -72,50 +72,7 @@ class JsAnalysis(Analysis):
                 if self.before(child):
                     self._statement(child, local=True)
         if kind in ("class_declaration", "class", "abstract_class_declaration"):
-            body = node.child_by_field_name("body")
-            if body is None:
-                return
-            for member in body.named_children:
-                if member.type in ("field_definition", "public_field_definition"):
-                    name = member.child_by_field_name("property") or member.child_by_field_name(
-                        "name"
-                    )
-                    if name is not None:
-                        self.member(
-                            "this." + self.text(name),
-                            self.text(member.child_by_field_name("type")),
-                            self.text(member.child_by_field_name("value")),
-                            name,
-                        )
-                elif member.type == "method_definition":
-                    if self.text(member.child_by_field_name("name")) == "constructor":
-                        params = member.child_by_field_name("parameters")
-                        if params is not None:
-                            for param in params.named_children:
-                                if any(c.type == "accessibility_modifier" for c in param.children):
-                                    pattern = param.child_by_field_name("pattern")
-                                    if pattern is not None:
-                                        self.member(
-                                            "this." + self.text(pattern),
-                                            self.text(param.child_by_field_name("type")),
-                                            "",
-                                            pattern,
-                                        )
-                    fn_body = member.child_by_field_name("body")
-                    if fn_body is None:
-                        continue
-                    for assign in descendants(fn_body, "assignment_expression"):
-                        left = assign.child_by_field_name("left")
-                        if left is not None and left.type == "member_expression":
-                            obj = left.child_by_field_name("object")
-                            if obj is not None and obj.type == "this":
-                                prop = left.child_by_field_name("property")
-                                self.member(
-                                    "this." + self.text(prop),
-                                    "",
-                                    self.text(assign.child_by_field_name("right")),
-                                    left,
-                                )
+            self._class_members(node)
         elif kind in ("for_in_statement", "for_statement"):
             left = node.child_by_field_name("left") or node.child_by_field_name("initializer")
             if left is not None:
@@ -127,3 +84,56 @@ class JsAnalysis(Analysis):
         elif kind == "catch_clause":
             for name in pattern_names(node.child_by_field_name("parameter")):
                 self.bind(name, local=True)
+
+    def _class_members(self, node: Node) -> None:
+        """`this.x` members of the class around the cursor: fields, constructor parameter
+        properties and `this.x = ...` in any method."""
+        body = node.child_by_field_name("body")
+        if body is None:
+            return
+        for member in body.named_children:
+            if member.type in ("field_definition", "public_field_definition"):
+                name = member.child_by_field_name("property") or member.child_by_field_name("name")
+                if name is not None:
+                    self.member(
+                        "this." + self.text(name),
+                        self.text(member.child_by_field_name("type")),
+                        self.text(member.child_by_field_name("value")),
+                        name,
+                    )
+            elif member.type == "method_definition":
+                if self.text(member.child_by_field_name("name")) == "constructor":
+                    self._parameter_properties(member.child_by_field_name("parameters"))
+                fn_body = member.child_by_field_name("body")
+                if fn_body is not None:
+                    self._this_assignments(fn_body)
+
+    def _parameter_properties(self, params: Node | None) -> None:
+        """TypeScript `constructor(private log: Logger)`: the parameter is a member too."""
+        if params is None:
+            return
+        for param in params.named_children:
+            if any(c.type == "accessibility_modifier" for c in param.children):
+                pattern = param.child_by_field_name("pattern")
+                if pattern is not None:
+                    self.member(
+                        "this." + self.text(pattern),
+                        self.text(param.child_by_field_name("type")),
+                        "",
+                        pattern,
+                    )
+
+    def _this_assignments(self, fn_body: Node) -> None:
+        """`this.x = value` anywhere in a method's body."""
+        for assign in descendants(fn_body, "assignment_expression"):
+            left = assign.child_by_field_name("left")
+            if left is not None and left.type == "member_expression":
+                obj = left.child_by_field_name("object")
+                if obj is not None and obj.type == "this":
+                    prop = left.child_by_field_name("property")
+                    self.member(
+                        "this." + self.text(prop),
+                        "",
+                        self.text(assign.child_by_field_name("right")),
+                        left,
+                    )

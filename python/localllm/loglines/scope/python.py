@@ -23,25 +23,9 @@ class PythonAnalysis(Analysis):
         kind = node.type
         local = not top
         if kind == "import_statement":
-            for name in node.children_by_field_name("name"):
-                if name.type == "aliased_import":
-                    alias = name.child_by_field_name("alias")
-                    module = self.text(name.child_by_field_name("name"))
-                    if alias is not None:
-                        self.scope.packages[self.text(alias)] = module
-                else:
-                    module = self.text(name)
-                    self.scope.packages[module.split(".")[0]] = module.split(".")[0]
+            self._import(node)
         elif kind == "import_from_statement":
-            module = self.text(node.child_by_field_name("module_name"))
-            for name in node.children_by_field_name("name"):
-                if name.type == "aliased_import":
-                    alias = name.child_by_field_name("alias")
-                    original = self.text(name.child_by_field_name("name"))
-                    if alias is not None:
-                        self.bind(alias, "", f"{module}.{original}", local=local)
-                else:
-                    self.bind(name, "", f"{module}.{self.text(name)}", local=local)
+            self._import_from(node, local)
         elif kind == "expression_statement":
             for child in node.named_children:
                 if child.type == "assignment":
@@ -83,6 +67,30 @@ class PythonAnalysis(Analysis):
             "block",
         ):
             self._compound(node)
+
+    def _import(self, node: Node) -> None:
+        """`import a.b` binds package `a`; `import a.b as c` binds `c` to `a.b`."""
+        for name in node.children_by_field_name("name"):
+            if name.type == "aliased_import":
+                alias = name.child_by_field_name("alias")
+                module = self.text(name.child_by_field_name("name"))
+                if alias is not None:
+                    self.scope.packages[self.text(alias)] = module
+            else:
+                module = self.text(name)
+                self.scope.packages[module.split(".")[0]] = module.split(".")[0]
+
+    def _import_from(self, node: Node, local: bool) -> None:
+        """`from m import x (as y)` binds the name to the value `m.x`."""
+        module = self.text(node.child_by_field_name("module_name"))
+        for name in node.children_by_field_name("name"):
+            if name.type == "aliased_import":
+                alias = name.child_by_field_name("alias")
+                original = self.text(name.child_by_field_name("name"))
+                if alias is not None:
+                    self.bind(alias, "", f"{module}.{original}", local=local)
+            else:
+                self.bind(name, "", f"{module}.{self.text(name)}", local=local)
 
     def _compound(self, node: Node) -> None:
         """Names bound anywhere above the cursor in a compound statement (function scope)."""
@@ -134,40 +142,7 @@ class PythonAnalysis(Analysis):
     def enter(self, node: Node, inner: Node | None) -> None:
         kind = node.type
         if kind == "class_definition":
-            body = node.child_by_field_name("body")
-            if body is None:
-                return
-            for child in body.named_children:
-                definition = child
-                if child.type == "decorated_definition":
-                    definition = child.child_by_field_name("definition") or child
-                if definition.type == "expression_statement":
-                    for assign in definition.named_children:
-                        if assign.type == "assignment":
-                            left = assign.child_by_field_name("left")
-                            if left is not None and left.type == "identifier":
-                                self.member(
-                                    "self." + self.text(left),
-                                    self.text(assign.child_by_field_name("type")),
-                                    self.text(assign.child_by_field_name("right")),
-                                    left,
-                                )
-                elif definition.type == "function_definition":
-                    fn_body = definition.child_by_field_name("body")
-                    if fn_body is None:
-                        continue
-                    for assign in descendants(fn_body, "assignment", stop=FUNCTIONS["python"]):
-                        left = assign.child_by_field_name("left")
-                        if left is not None and left.type == "attribute":
-                            obj = left.child_by_field_name("object")
-                            if obj is not None and self.text(obj) == "self":
-                                attr = left.child_by_field_name("attribute")
-                                self.member(
-                                    "self." + self.text(attr),
-                                    self.text(assign.child_by_field_name("type")),
-                                    self.text(assign.child_by_field_name("right")),
-                                    left,
-                                )
+            self._class_members(node)
         elif kind == "function_definition":
             body = node.child_by_field_name("body")
             if body is not None:
@@ -179,3 +154,44 @@ class PythonAnalysis(Analysis):
             for target in descendants(node, "as_pattern_target", stop=frozenset({"block"})):
                 for name in pattern_names(target):
                     self.bind(name, local=True)
+
+    def _class_members(self, node: Node) -> None:
+        """`self.x` members of the class around the cursor: class attributes and `self.x = ...`
+        in any method."""
+        body = node.child_by_field_name("body")
+        if body is None:
+            return
+        for child in body.named_children:
+            definition = child
+            if child.type == "decorated_definition":
+                definition = child.child_by_field_name("definition") or child
+            if definition.type == "expression_statement":
+                for assign in definition.named_children:
+                    if assign.type == "assignment":
+                        left = assign.child_by_field_name("left")
+                        if left is not None and left.type == "identifier":
+                            self.member(
+                                "self." + self.text(left),
+                                self.text(assign.child_by_field_name("type")),
+                                self.text(assign.child_by_field_name("right")),
+                                left,
+                            )
+            elif definition.type == "function_definition":
+                fn_body = definition.child_by_field_name("body")
+                if fn_body is not None:
+                    self._self_assignments(fn_body)
+
+    def _self_assignments(self, fn_body: Node) -> None:
+        """`self.x = value` in a method's body (not in functions nested in it)."""
+        for assign in descendants(fn_body, "assignment", stop=FUNCTIONS["python"]):
+            left = assign.child_by_field_name("left")
+            if left is not None and left.type == "attribute":
+                obj = left.child_by_field_name("object")
+                if obj is not None and self.text(obj) == "self":
+                    attr = left.child_by_field_name("attribute")
+                    self.member(
+                        "self." + self.text(attr),
+                        self.text(assign.child_by_field_name("type")),
+                        self.text(assign.child_by_field_name("right")),
+                        left,
+                    )
