@@ -242,3 +242,47 @@ def test_setup_refuses_plain_http_to_another_machine_as_the_host(nvim_factory: A
     assert "config.openai.url: backend 'openai' needs openai.url" in errors[0]
     assert config(nvim)["backend"] == "auto" and "url" not in config(nvim)["openai"]
     parse_settings(config(nvim))
+
+
+WRONG_VALUES: list[Any] = ["many", 7, 2.5, True, [1], {"x": 1}]
+
+
+def only(key: str, value: Any) -> dict[str, Any]:
+    """A config with just `key` (dotted) set to `value`."""
+    out: dict[str, Any] = {}
+    *parents, leaf = key.split(".")
+    here = out
+    for part in parents:
+        here = here.setdefault(part, {})
+    here[leaf] = value
+    return out
+
+
+def test_a_value_of_any_type_for_any_option_is_a_message_never_a_lua_error(
+    nvim_factory: Any,
+) -> None:
+    """setup() with every option set to values of every type: it returns, and each value the
+    host refuses is named by its key (a string where a number belongs once raised in Lua)."""
+    from localllm.config_schema import OPTIONS
+
+    nvim = nvim_factory()
+    for option in OPTIONS:
+        if option.side == "host":
+            continue
+        for value in WRONG_VALUES:
+            raw = only(option.key, value)
+            err = nvim.exec_lua(
+                "local ok, err = pcall(require('localllm.config').validate, ...)"
+                " if not ok then return 'LUA ERROR: ' .. tostring(err) end return err",
+                raw,
+            )
+            assert not (err or "").startswith("LUA ERROR"), (option.key, value, err)
+            if option.side == "ui":
+                continue
+            try:
+                parse_settings(raw)
+                host_refuses = False
+            except ConfigError:
+                host_refuses = True
+            if host_refuses:
+                assert err and f"config.{option.key}:" in err, (option.key, value, err)

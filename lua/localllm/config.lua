@@ -77,8 +77,8 @@ local function problem(o, value)
       )
     end
   elseif o.kind == 'integer' or o.kind == 'number' then
-    local whole = value ~= math.huge and value ~= -math.huge and value == math.floor(value)
-    if kind ~= 'number' or value ~= value or (o.kind == 'integer' and not whole) then
+    local finite = kind == 'number' and value == value and math.abs(value) ~= math.huge
+    if not finite or (o.kind == 'integer' and value ~= math.floor(value)) then
       return ('expected %s, got %s'):format(
         o.kind == 'integer' and 'an integer' or 'a number',
         vim.inspect(value)
