@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .records import COMMENT, JS_LANGUAGES
+from .records import BLOCK_COMMENT, COMMENT, JS_LANGUAGES, LIFETIMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,7 @@ def tokenize(text: str, lang: str) -> tuple[list[Tok], int | None]:
     """Tokens of `text`, and where a line comment starts (None without one)."""
     tokens: list[Tok] = []
     comment = COMMENT.get(lang, "//")
+    block = BLOCK_COMMENT.get(lang)
     i = 0
     n = len(text)
     while i < n:
@@ -39,11 +40,11 @@ def tokenize(text: str, lang: str) -> tuple[list[Tok], int | None]:
             continue
         if text.startswith(comment, i):
             return tokens, i
-        if lang != "python" and text.startswith("/*", i):
-            end = text.find("*/", i + 2)
+        if block is not None and text.startswith(block[0], i):
+            end = text.find(block[1], i + len(block[0]))
             if end < 0:
                 return tokens, i
-            i = end + 2
+            i = end + len(block[1])
             continue
         prefix = ""
         if lang == "python":
@@ -52,52 +53,56 @@ def tokenize(text: str, lang: str) -> tuple[list[Tok], int | None]:
                 prefix = match.group(0).lower()
                 ch = text[match.end()]
         elif lang == "rust" and ch in "rb" and re.match(r"(?:br|r|b)#*\"", text[i:]):
-            raw = re.match(r"(?:br|r|b)(#*)\"", text[i:])
-            assert raw is not None
-            if "r" in raw.group(0):
-                hashes = raw.group(1)
-                body = i + len(raw.group(0))
-                end = text.find('"' + hashes, body)
-                closed = end >= 0
-                stop = end + 1 + len(hashes) if closed else n
-                tokens.append(Tok("str", i, stop, text[i:stop], closed, "r"))
-                i = stop
+            raw = _rust_raw_string(text, i)
+            if raw is not None:
+                tokens.append(raw)
+                i = raw.end
                 continue
             prefix = "b"
             ch = '"'
-        if ch in "\"'`" and not (lang == "rust" and ch == "'" and _lifetime(text, i)):
+        if ch in "\"'`" and not (lang in LIFETIMES and ch == "'" and _lifetime(text, i)):
             start = i
             i += len(prefix)
             tok, i = _string(text, start, i, ch, lang, prefix)
             tokens.append(tok)
             continue
-        match = _IDENT_RE.match(text, i)
-        if match:
-            tokens.append(Tok("id", i, match.end(), match.group(0)))
-            i = match.end()
-            continue
-        match = _NUM_RE.match(text, i)
-        if match:
-            tokens.append(Tok("num", i, match.end(), match.group(0)))
-            i = match.end()
-            continue
-        if ch in "([{":
-            tokens.append(Tok("open", i, i + 1, ch))
-            i += 1
-            continue
-        if ch in ")]}":
-            tokens.append(Tok("close", i, i + 1, ch))
-            i += 1
-            continue
-        for op in _OPS:
-            if text.startswith(op, i):
-                tokens.append(Tok("op", i, i + len(op), op))
-                i += len(op)
-                break
-        else:
-            tokens.append(Tok("op", i, i + 1, ch))
-            i += 1
+        tok = _plain_token(text, i, ch)
+        tokens.append(tok)
+        i = tok.end
     return tokens, None
+
+
+def _rust_raw_string(text: str, i: int) -> Tok | None:
+    """The Rust raw string (`r"..."`, `r#"..."#`, `br"..."`) at `text[i]`; None for a byte
+    string (`b"..."`), which is read as an ordinary string."""
+    raw = re.match(r"(?:br|r|b)(#*)\"", text[i:])
+    assert raw is not None
+    if "r" not in raw.group(0):
+        return None
+    hashes = raw.group(1)
+    body = i + len(raw.group(0))
+    end = text.find('"' + hashes, body)
+    closed = end >= 0
+    stop = end + 1 + len(hashes) if closed else len(text)
+    return Tok("str", i, stop, text[i:stop], closed, "r")
+
+
+def _plain_token(text: str, i: int, ch: str) -> Tok:
+    """The identifier, number, bracket or operator at `text[i]` (whose character is `ch`)."""
+    match = _IDENT_RE.match(text, i)
+    if match:
+        return Tok("id", i, match.end(), match.group(0))
+    match = _NUM_RE.match(text, i)
+    if match:
+        return Tok("num", i, match.end(), match.group(0))
+    if ch in "([{":
+        return Tok("open", i, i + 1, ch)
+    if ch in ")]}":
+        return Tok("close", i, i + 1, ch)
+    for op in _OPS:
+        if text.startswith(op, i):
+            return Tok("op", i, i + len(op), op)
+    return Tok("op", i, i + 1, ch)
 
 
 def _lifetime(text: str, i: int) -> bool:

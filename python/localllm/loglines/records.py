@@ -14,3 +14,5 @@ KEYWORDS = {name: lang.keywords for name, lang in RECORDS.items()}
 JS_LANGUAGES = frozenset(name for name, lang in RECORDS.items() if lang.family == "javascript")
 COMMENT = {name: lang.line_comment for name, lang in RECORDS.items()}
 FUNCTIONS = {name: lang.function_types | lang.lambda_types for name, lang in RECORDS.items()}
+BLOCK_COMMENT = {name: lang.block_comment for name, lang in RECORDS.items()}
+LIFETIMES = frozenset(name for name, lang in RECORDS.items() if lang.lifetimes)  # `'a` (Rust)
