@@ -101,13 +101,11 @@ def _resolve_go(logger: str, scope: Scope) -> tuple[str, str] | None:
     if "." in logger:
         binding = scope.members.get(logger)
         if binding is not None:
-            family = _go_family_of_binding(binding, scope)
-            return None if family is None else (family, binding.line)
+            return _declared(binding, _go_family_of_binding(binding, scope))
         return None
     binding = scope.bindings.get(logger)
     if binding is not None:
-        family = _go_family_of_binding(binding, scope)
-        return None if family is None else (family, binding.line)
+        return _declared(binding, _go_family_of_binding(binding, scope))
     path = scope.packages.get(logger)
     if path is not None:
         family = _GO_PATH_FAMILY.get(path)
@@ -146,14 +144,12 @@ def _resolve_python(logger: str, scope: Scope) -> tuple[str, str] | None:
         binding = scope.members.get(logger)
         if binding is None:
             return None
-        family = _python_family(binding, scope)
-        return None if family is None else (family, binding.line)
+        return _declared(binding, _python_family(binding, scope))
     if "." in logger:
         return None
     binding = scope.bindings.get(logger)
     if binding is not None:
-        family = _python_family(binding, scope)
-        return None if family is None else (family, binding.line)
+        return _declared(binding, _python_family(binding, scope))
     module = scope.packages.get(logger)
     if module == "logging":
         return "py_logging", "import logging"
@@ -200,7 +196,7 @@ def _resolve_js(logger: str, scope: Scope) -> tuple[str, str] | None:
     family = _js_family(binding, scope)
     if family is None and "log" in logger.lower():
         family = "js_logger"
-    return None if family is None else (family, binding.line)
+    return _declared(binding, family)
 
 
 def _resolve_rust(logger: str, hint: str, scope: Scope) -> tuple[str, str] | None:
@@ -216,3 +212,8 @@ def _resolve_rust(logger: str, hint: str, scope: Scope) -> tuple[str, str] | Non
     if "log" in scope.packages:
         return "rust_log", "use log;"
     return None
+
+
+def _declared(binding: Binding, family: str | None) -> tuple[str, str] | None:
+    """(family, the line declaring `binding`) when the binding is a logger (`family`)."""
+    return None if family is None else (family, binding.line)
