@@ -23,6 +23,7 @@ SAMPLES = {
     "cpp": "template <typename T> T f(T x) { return x; }\n",
     "java": "class A { int f(int x) { return x; } }\n",
     "bash": 'f() { echo "$1"; }\n',
+    "ruby": "def f(x)\n  x + 1\nend\n",
 }
 
 # Fields every record sets to something non-empty.

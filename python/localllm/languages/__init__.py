@@ -36,6 +36,7 @@ from .java import JAVA
 from .javascript import JAVASCRIPT, TSX, TYPESCRIPT
 from .lua import LUA
 from .python import PYTHON
+from .ruby import RUBY
 from .rust import RUST
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "JAVASCRIPT",
     "LUA",
     "PYTHON",
+    "RUBY",
     "RUST",
     "TSX",
     "TYPESCRIPT",
@@ -69,6 +71,7 @@ _ALL: tuple[Language, ...] = (
     CPP,
     JAVA,
     BASH,
+    RUBY,
 )
 _BY_NAME = {lang.name: lang for lang in _ALL}
 _BY_FILETYPE = {ft: lang for lang in _ALL for ft in lang.filetypes}
