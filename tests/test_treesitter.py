@@ -39,6 +39,7 @@ ALL_LANGUAGES = [
     "cpp",
     "java",
     "bash",
+    "ruby",
 ]
 
 
