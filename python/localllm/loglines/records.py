@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import languages
 
-# The languages whose log calls this module knows; their names and syntax come from their
+# The languages whose log calls this package knows; their names and syntax come from their
 # records (localllm.languages).
 LANGUAGES = frozenset({"go", "python", "javascript", "typescript", "tsx", "rust"})
 RECORDS = {name: lang for name in LANGUAGES if (lang := languages.get(name)) is not None}

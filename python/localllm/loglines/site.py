@@ -18,7 +18,7 @@ from .scope import scope_at
 
 @dataclass(frozen=True, slots=True)
 class LogSite:
-    """A log call the cursor line starts; see the module docstring."""
+    """A log call the cursor line starts; see the docstring of localllm.loglines."""
 
     language: str
     logger: str
@@ -30,8 +30,8 @@ class LogSite:
     declaration: str = ""  # the line that declares the logger
 
     def check(self, typed: str, suggestion: str, *, final: bool) -> str:
-        """The longest right prefix of `suggestion` (inserted after `typed`); see the docs of
-        this module. May close the call when that makes it complete and right."""
+        """The longest right prefix of `suggestion` (inserted after `typed`); see the
+        docstring of localllm.loglines. May close the call when that makes it complete and right."""
         return Checker(self, typed).check(suggestion, final)
 
     def problems(self, typed: str, suggestion: str) -> list[str]:
@@ -49,7 +49,8 @@ _KNOWN_ROOTS = frozenset({"console", "zap", "self", "this"})
 def find_log_site(
     source: str, row: int, col: int, language: str | None, path: str = "", key: str = ""
 ) -> LogSite | None:
-    """The log call the text before the cursor starts, or None; see the module docstring."""
+    """The log call the text before the cursor starts, or None; see the docstring of
+    localllm.loglines."""
     if language not in BUILTINS:
         return None
     lines = source.split("\n")
