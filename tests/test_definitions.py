@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from tree_sitter import Parser
 
-from localllm import definitions as defs_module
 from localllm import treesitter
 from localllm.definitions import (
     MAX_LINES,
@@ -24,6 +23,8 @@ from localllm.definitions import (
     identifiers_near,
     relevant_definitions,
 )
+from localllm.definitions import index as defs_index
+from localllm.definitions import scope as defs_scope
 
 CURSOR = "‸"
 
@@ -517,7 +518,7 @@ def test_incremental_reparse_matches_a_fresh_parse(
     for text in edits():
         got = index.definitions_in_text(text, lang, "c")
         data = text.encode()
-        fresh = defs_module._extract(lang, parser.parse(data), data, "c")[0].defs
+        fresh = defs_index.extract(lang, parser.parse(data), data, "c")[0].defs
         assert got == fresh
 
 
@@ -817,7 +818,7 @@ def test_a_tree_nested_too_deep_around_the_cursor_gives_no_lookup() -> None:
     # An unclosed bracket can make tree-sitter's error recovery nest the rest of a file ever
     # deeper, and each step up a tree walks down from the root: past _MAX_DEPTH levels the
     # lookup gives up (bounded work per keystroke). Deep nesting written out does the same.
-    depth = defs_module._MAX_DEPTH
+    depth = defs_scope.MAX_DEPTH
     nested = "g(" * depth + "F3(x)" + ")" * depth
     text = (
         f"package p\n\nfunc F3(a int) int {{ return a }}\n\nfunc main() {{\n\tx := {nested}\n}}\n"
@@ -825,12 +826,12 @@ def test_a_tree_nested_too_deep_around_the_cursor_gives_no_lookup() -> None:
     row, col = 5, len("\tx := ") + 2 * depth + 1
     tree = treesitter.parse_text("go", text.encode(), "")
     assert tree is not None
-    assert defs_module._deeper_than(tree.root_node, (row, col), depth)
+    assert defs_scope.deeper_than(tree.root_node, (row, col), depth)
     assert relevant_definitions(text, row, col, "go", "", DefinitionIndex()) == ([], [])
     shallow = text.replace(nested, "g(F3(x))")
     tree = treesitter.parse_text("go", shallow.encode(), "")
     assert tree is not None
-    assert not defs_module._deeper_than(tree.root_node, (row, 10), depth)
+    assert not defs_scope.deeper_than(tree.root_node, (row, 10), depth)
     same, _other = relevant_definitions(
         shallow, row, 10, "go", "", DefinitionIndex(), window_start_row=4
     )

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from tree_sitter import Parser
 
-from localllm import definitions as defs_module
 from localllm import treesitter
 from localllm.definitions import (
     MAX_LINES,
@@ -23,6 +22,7 @@ from localllm.definitions import (
     identifiers_near,
     relevant_definitions,
 )
+from localllm.definitions import index as defs_index
 from test_definitions import by_name, names, rewrite, split_cursor
 
 LANGUAGES = {"javascript", "typescript", "tsx", "rust", "java", "c", "cpp", "lua"}
@@ -966,7 +966,7 @@ def test_incremental_reparse_matches_a_fresh_parse(
     for text in make():
         got = index.definitions_in_text(text, lang, "x")
         data = text.encode()
-        fresh = defs_module._extract(lang, parser.parse(data), data, "x")[0].defs
+        fresh = defs_index.extract(lang, parser.parse(data), data, "x")[0].defs
         assert got == fresh
 
 
