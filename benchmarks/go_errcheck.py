@@ -1,4 +1,4 @@
-"""Go error checks (goerr.py) against Go code as people wrote it.
+"""Go error checks (rules/go_errors) against Go code as people wrote it.
 
 For every `if err != nil { ... }` right after a statement that assigns err, the block is taken
 out, the cursor put on the empty line in its place, and the suggestion compared with what the
@@ -32,10 +32,11 @@ from typing import Any
 from tree_sitter import Node
 
 from _nvim import summary
-from localllm import goerr, treesitter
+from localllm import treesitter
 from localllm.config import parse_settings
 from localllm.engine import CompletionRequest, Engine
-from localllm.goerr import GoPackages
+from localllm.rules.go_errors import GoPackages, suggest
+from localllm.rules.go_errors.returns import _split_top
 from localllm.types import BufferSnapshot, IndentStyle
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,7 +108,7 @@ def statements_of(block: Node | None) -> list[Node]:
 
 
 def split_values(expressions: str) -> list[str]:
-    return goerr._split_top(expressions) if expressions else []
+    return _split_top(expressions) if expressions else []
 
 
 def enclosing_function(node: Node | None) -> Node | None:
@@ -143,7 +144,7 @@ def evaluate_file(path: Path, packages: GoPackages, tally: Tally) -> None:
         indentation = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
         edited = "\n".join([*lines[:first], indentation, *lines[last + 1 :]])
         started = time.perf_counter()
-        check = goerr.suggest(
+        check = suggest(
             edited, first, indentation, "", TABS, path=str(path), packages=packages, key="bench"
         )
         tally.times_ms.append((time.perf_counter() - started) * 1000)
@@ -248,7 +249,7 @@ def timing_in_a_big_package() -> dict[str, Any]:
         indentation = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
         edited = "\n".join([*lines[:first], indentation, *lines[last + 1 :]])
         started = time.perf_counter()
-        goerr.suggest(
+        suggest(
             edited, first, indentation, "", TABS, path=str(big), packages=packages, key="big"
         )
         times.append((time.perf_counter() - started) * 1000)

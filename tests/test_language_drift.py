@@ -3,11 +3,12 @@ copies the modules had disagreed, and these pin the answer the registry gives.""
 
 from __future__ import annotations
 
-from localllm import goerr, languages, treesitter
+from localllm import languages, treesitter
 from localllm.definitions import identifiers_near
 from localllm.explain_prompt import enclosing_function
 from localllm.loglines import find_log_site
 from localllm.prompt import chunk_blocks, comment_leader
+from localllm.rules.go_errors.packages import _imports
 from localllm.types import FimContext, IndentStyle
 
 
@@ -50,7 +51,7 @@ def test_goerr_and_loglines_name_go_packages_alike() -> None:
     # goerr said `kit_go`, loglines said `yamlv3`: both now take goimports' assumed name.
     tree = treesitter.parse_text("go", GO_IMPORTS.encode())
     assert tree is not None
-    assert sorted(goerr._imports(tree.root_node, GO_IMPORTS.encode())) == [
+    assert sorted(_imports(tree.root_node, GO_IMPORTS.encode())) == [
         "chi",
         "kit",
         "log",

@@ -20,8 +20,8 @@ block), returns (checking a model's returns), rule (the engine's Rule).
 
 from __future__ import annotations
 
-from .packages import GoPackages, _imports
-from .returns import _split_top, correct_returns, expected_returns
+from .packages import GoPackages
+from .returns import correct_returns, expected_returns
 from .rule import GoErrors
 from .suggest import IF_ERR, ErrCheck, clean_message, suggest
 from .zero_values import zero_value
@@ -31,8 +31,6 @@ __all__ = [
     "ErrCheck",
     "GoErrors",
     "GoPackages",
-    "_imports",
-    "_split_top",
     "clean_message",
     "correct_returns",
     "expected_returns",
