@@ -836,3 +836,11 @@ def test_a_tree_nested_too_deep_around_the_cursor_gives_no_lookup() -> None:
         shallow, row, 10, "go", "", DefinitionIndex(), window_start_row=4
     )
     assert [d.name for d in same] == ["F3"]
+
+
+def test_every_language_with_a_definitions_query_has_an_extractor() -> None:
+    from localllm import languages
+    from localllm.definitions.extractors import EXTRACTORS
+
+    wanted = {lang.name for lang in languages.all() if lang.definitions_query}
+    assert wanted == set(EXTRACTORS)

@@ -22,6 +22,12 @@ class Functions:
     kinds: frozenset[str]
     bodies: frozenset[str]
 
+    def parameters(self, node: Node, data: bytes) -> Iterator[str]:
+        """The names a function's parameters bind; none for a node that is no function (an
+        Extractor's `parameters` hook)."""
+        if node.type in self.kinds:
+            yield from parameter_names(node, data)
+
 
 def compact(outer: Node, data: bytes, lang: str, functions: Functions) -> str:
     """`outer`'s source with the bodies of the functions in it elided, dedented and capped."""

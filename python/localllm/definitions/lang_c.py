@@ -220,11 +220,6 @@ def _declared(name: Node) -> Node:
     return node
 
 
-def _parameters(node: Node, data: bytes) -> Iterator[str]:
-    if node.type in FUNCTIONS.kinds:
-        yield from brace.parameter_names(node, data)
-
-
 def _owner(node: Node, data: bytes) -> str:
     """The struct, union or class a node is in; the T of a `T::m` definition."""
     if node.type in _RECORDS:
@@ -238,7 +233,7 @@ def _owner(node: Node, data: bytes) -> str:
 
 EXTRACTOR = Extractor(
     node=_node,
-    parameters=_parameters,
+    parameters=FUNCTIONS.parameters,
     owner=_owner,
     imports=_imports,
     declared=_declared,

@@ -9,7 +9,7 @@ from tree_sitter import Node
 
 from .. import languages
 from .model import MAX_LINES, Definition, Definitions, Extractor, Found, Imports, add, add_member
-from .text import cap, dedented, line_end, line_start, node_text, span
+from .text import cap, dedented, first_child, line_end, line_start, node_text, span
 
 __all__ = ["EXTRACTOR"]
 
@@ -198,10 +198,8 @@ def _import_name(spec: Node, data: bytes) -> str:
 
 
 def _package(root: Node, data: bytes) -> str:
-    for node in root.children:
-        if node.type == "package_clause":
-            return _package_name(node, data)
-    return ""
+    clause = first_child(root, "package_clause")
+    return "" if clause is None else _package_name(clause, data)
 
 
 def _parameters(node: Node, data: bytes) -> Iterator[str]:

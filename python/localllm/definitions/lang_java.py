@@ -4,13 +4,11 @@ package clause."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from tree_sitter import Node
 
 from . import brace
 from .model import Definition, Extractor, Found, add, add_member
-from .text import named, node_text
+from .text import first_child, named, node_text
 
 __all__ = ["EXTRACTOR"]
 
@@ -114,19 +112,12 @@ def _member(
 
 
 def _package(root: Node, data: bytes) -> str:
-    for node in root.named_children:
-        if node.type == "package_declaration":
-            return _package_name(node, data)
-    return ""
-
-
-def _parameters(node: Node, data: bytes) -> Iterator[str]:
-    if node.type in FUNCTIONS.kinds:
-        yield from brace.parameter_names(node, data)
+    declaration = first_child(root, "package_declaration")
+    return "" if declaration is None else _package_name(declaration, data)
 
 
 def _owner(node: Node, data: bytes) -> str:
     return named(node, data) if node.type in _TYPES else ""
 
 
-EXTRACTOR = Extractor(node=_node, parameters=_parameters, owner=_owner, package=_package)
+EXTRACTOR = Extractor(node=_node, parameters=FUNCTIONS.parameters, owner=_owner, package=_package)

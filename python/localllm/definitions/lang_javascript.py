@@ -5,7 +5,6 @@ imports with `./name` or `require('./name')`."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -53,51 +52,40 @@ def _node(node: Node, data: bytes, path: str, found: Found, lang: str) -> None:
             text = brace.compact(node, data, lang, FUNCTIONS)
             add(found.defs, Definition(name, "func", path, node.start_point.row, text))
     elif kind in _CLASSES:
-        _class(node, inner, data, path, found, lang)
+        _type(node, inner, "class", data, path, found, lang)
     elif kind in _TYPES:
-        _type(node, inner, data, path, found, lang)
+        _type(node, inner, "type", data, path, found, lang)
     elif kind in ("lexical_declaration", "variable_declaration"):
         _variables(node, inner, data, path, found, lang)
 
 
-def _class(outer: Node, node: Node, data: bytes, path: str, found: Found, lang: str) -> None:
-    """A class whole (bodies elided); its methods on their own, its fields as members."""
+def _type(
+    outer: Node, node: Node, kind: str, data: bytes, path: str, found: Found, lang: str
+) -> None:
+    """A class ("class") or an interface, enum or type alias ("type"), whole but for the bodies
+    of its functions; a class's methods on their own; its fields, properties, interface methods
+    and enum members as members."""
     name = named(node, data)
     if not name:
         return
     text = brace.compact(outer, data, lang, FUNCTIONS)
-    definition = Definition(name, "class", path, outer.start_point.row, text)
+    definition = Definition(name, kind, path, outer.start_point.row, text)
     add(found.defs, definition)
     body = node.child_by_field_name("body")
     if body is None:
         return
     for member in body.named_children:
-        member_name = named(member, data)
+        if kind == "type" and member.type == "property_identifier":
+            member_name = node_text(data, member)  # an enum member
+        else:
+            member_name = named(member, data)
         if not member_name:
             continue
-        if member.type == "method_definition":
+        if kind == "class" and member.type == "method_definition":
             text = brace.in_container(outer, body, member, data, lang, FUNCTIONS)
             row = member.start_point.row
             add(found.defs, Definition(member_name, "method", path, row, text, name))
         else:
-            add_member(found, member_name, definition)
-
-
-def _type(outer: Node, node: Node, data: bytes, path: str, found: Found, lang: str) -> None:
-    """An interface, enum or type alias; its properties, methods and enum members as members."""
-    name = named(node, data)
-    if not name:
-        return
-    text = brace.compact(outer, data, lang, FUNCTIONS)
-    definition = Definition(name, "type", path, outer.start_point.row, text)
-    add(found.defs, definition)
-    body = node.child_by_field_name("body")
-    for member in body.named_children if body is not None else ():
-        if member.type == "property_identifier":
-            member_name = node_text(data, member)  # an enum member
-        else:
-            member_name = named(member, data)
-        if member_name:
             add_member(found, member_name, definition)
 
 
@@ -214,18 +202,13 @@ def _siblings(imports: Imports) -> frozenset[str]:
     return frozenset(stems | set(imports.modules.values()) | imports.star)
 
 
-def _parameters(node: Node, data: bytes) -> Iterator[str]:
-    if node.type in FUNCTIONS.kinds:
-        yield from brace.parameter_names(node, data)
-
-
 def _owner(node: Node, data: bytes) -> str:
     return named(node, data) if node.type in _OWNERS else ""
 
 
 EXTRACTOR = Extractor(
     node=_node,
-    parameters=_parameters,
+    parameters=FUNCTIONS.parameters,
     owner=_owner,
     imports=_imports,
     siblings=_siblings,

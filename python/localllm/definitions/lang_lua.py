@@ -4,8 +4,6 @@ top-level variables; the modules of the same folder that the buffer binds with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from tree_sitter import Node
 
 from . import brace
@@ -14,8 +12,11 @@ from .text import cap, dedented, node_text
 
 __all__ = ["EXTRACTOR"]
 
-# Functions, whose parameters are local to them.
-_FUNCTIONS = frozenset({"function_declaration", "function_definition"})
+# Functions, whose parameters are local to them (none has a body elided: a function's text is
+# its header and `... end`, see _function_text).
+FUNCTIONS = brace.Functions(
+    kinds=frozenset({"function_declaration", "function_definition"}), bodies=frozenset()
+)
 
 
 def _function_text(outer: Node, function: Node, data: bytes) -> str:
@@ -129,18 +130,13 @@ def _imports(root: Node, data: bytes) -> Imports:
     return found
 
 
-def _parameters(node: Node, data: bytes) -> Iterator[str]:
-    if node.type in _FUNCTIONS:
-        yield from brace.parameter_names(node, data)
-
-
 def _no_owner(_node: Node, _data: bytes) -> str:
     return ""
 
 
 EXTRACTOR = Extractor(
     node=_node,
-    parameters=_parameters,
+    parameters=FUNCTIONS.parameters,
     owner=_no_owner,
     imports=_imports,
     module_members=True,

@@ -3,8 +3,6 @@ methods as members), functions, const and static items, the methods of impl bloc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from tree_sitter import Node
 
 from . import brace
@@ -63,11 +61,6 @@ def _impl(node: Node, data: bytes, path: str, found: Found, lang: str) -> None:
             add(found.defs, Definition(name, "method", path, member.start_point.row, text, owner))
 
 
-def _parameters(node: Node, data: bytes) -> Iterator[str]:
-    if node.type in FUNCTIONS.kinds:
-        yield from brace.parameter_names(node, data)
-
-
 def _owner(node: Node, data: bytes) -> str:
     """The trait a node is in, the type of an impl block."""
     if node.type == "trait_item":
@@ -77,4 +70,4 @@ def _owner(node: Node, data: bytes) -> str:
     return ""
 
 
-EXTRACTOR = Extractor(node=_node, parameters=_parameters, owner=_owner)
+EXTRACTOR = Extractor(node=_node, parameters=FUNCTIONS.parameters, owner=_owner)

@@ -12,6 +12,7 @@ __all__ = [
     "cap",
     "dedent",
     "dedented",
+    "first_child",
     "indent_text",
     "line_end",
     "line_start",
@@ -111,3 +112,8 @@ def simple_name(node: Node | None, data: bytes) -> str:
             inner = node.named_children[-1 if node.type == "scoped_type_identifier" else 0]
         node = inner
     return ""
+
+
+def first_child(root: Node, kind: str) -> Node | None:
+    """The first named child of `root` of type `kind`."""
+    return next((node for node in root.named_children if node.type == kind), None)
