@@ -54,6 +54,7 @@ from contextlib import contextmanager
 from tree_sitter import Parser, Point, Tree
 
 from . import languages, utf8
+from .quotes import unquoted
 from .treesitter import count_errors, get_parser
 from .types import FimContext
 
@@ -140,19 +141,9 @@ def _finish(line: str, language: str | None) -> str:
     backslash escapes, brackets outside them); in Python, a body for a trailing block opener."""
     closing = {"(": ")", "[": "]", "{": "}"}
     stack: list[str] = []
-    quote = ""
-    escaped = False
-    for ch in line:
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'`":
-            quote = ch
-        elif ch in closing:
+    code, quote = unquoted(line)
+    for ch in code:
+        if ch in closing:
             stack.append(closing[ch])
         elif stack and ch == stack[-1]:
             stack.pop()

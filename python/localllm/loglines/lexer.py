@@ -186,26 +186,3 @@ def interpolated_names(tok: Tok, lang: str) -> list[tuple[str, bool]]:
 
 def _strip_strings(expr: str) -> str:
     return re.sub(r"'[^']*'|\"[^\"]*\"", "''", expr)
-
-
-def unquoted(text: str, quotes: str = "\"'`") -> tuple[str, str]:
-    """The characters of `text` outside its strings (the quotes left out), and the quote of a
-    string still open at the end ("" when none). A simple scan for text that may not parse:
-    any of `quotes` opens a string that the same quote closes, backslash escapes inside; no
-    comments, prefixes or raw strings (`tokenize` knows those)."""
-    code: list[str] = []
-    quote = ""
-    escaped = False
-    for ch in text:
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = ""
-        elif ch in quotes:
-            quote = ch
-        else:
-            code.append(ch)
-    return "".join(code), quote

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .lexer import unquoted
+from ..quotes import unquoted
 from .records import COMMENT
 from .scope import Scope
 
