@@ -145,8 +145,9 @@ SMALL_BUDGET = {
 }
 
 
-def nested(key: str, value: Any) -> dict[str, Any]:
-    raw = copy.deepcopy(SMALL_BUDGET)
+def nested(key: str, value: Any, base: dict[str, Any] = SMALL_BUDGET) -> dict[str, Any]:
+    """A copy of `base` with the dotted `key` set to `value`."""
+    raw = copy.deepcopy(base)
     *sections, leaf = key.split(".")
     table = raw
     for s in sections:
@@ -247,17 +248,6 @@ def test_setup_refuses_plain_http_to_another_machine_as_the_host(nvim_factory: A
 WRONG_VALUES: list[Any] = ["many", 7, 2.5, True, [1], {"x": 1}]
 
 
-def only(key: str, value: Any) -> dict[str, Any]:
-    """A config with just `key` (dotted) set to `value`."""
-    out: dict[str, Any] = {}
-    *parents, leaf = key.split(".")
-    here = out
-    for part in parents:
-        here = here.setdefault(part, {})
-    here[leaf] = value
-    return out
-
-
 def test_a_value_of_any_type_for_any_option_is_a_message_never_a_lua_error(
     nvim_factory: Any,
 ) -> None:
@@ -270,7 +260,7 @@ def test_a_value_of_any_type_for_any_option_is_a_message_never_a_lua_error(
         if option.side == "host":
             continue
         for value in WRONG_VALUES:
-            raw = only(option.key, value)
+            raw = nested(option.key, value, base={})
             err = nvim.exec_lua(
                 "local ok, err = pcall(require('localllm.config').validate, ...)"
                 " if not ok then return 'LUA ERROR: ' .. tostring(err) end return err",
