@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import gguf
 import numpy as np
 
 import model_files
-from localllm import envcheck, health
+from localllm import envcheck, health, languages
 from localllm.config import parse_settings
 from localllm.gguf_meta import read_gguf
 
@@ -23,6 +26,23 @@ def test_envcheck_lists_every_dependency_of_the_package() -> None:
     names = {m.lower() for m in re.findall(r'"([A-Za-z0-9_.-]+)[<>=\["]', block)}
     assert "pynvim" in names and "llama-cpp-python" in names
     assert names <= {p.dist for p in envcheck.PACKAGES}
+
+
+def test_envcheck_lists_the_grammar_of_every_language() -> None:
+    grammars = {p.module for p in envcheck.PACKAGES if p.role == "grammar"}
+    assert grammars == {lang.grammar_module for lang in languages.all()}
+
+
+def test_envcheck_runs_on_a_python_without_the_packages() -> None:
+    # -S: no site-packages, so neither tree-sitter nor pynvim; the Lua side asks such Pythons.
+    code = f"import sys; sys.path.insert(0, {str(REPO / 'python')!r}); "
+    code += "from localllm.envcheck import main; main()"
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    rep = json.loads(out)
+    assert "tree-sitter" in envcheck.missing(rep)
+    assert {p["name"] for p in rep["packages"]} >= {"tree-sitter-ruby", "tree-sitter-go"}
 
 
 def test_envcheck_reports_versions_and_missing() -> None:

@@ -21,6 +21,8 @@ import platform
 import sys
 from dataclasses import dataclass
 
+from . import languages
+
 __all__ = ["PACKAGES", "Package", "main", "missing", "report"]
 
 
@@ -35,21 +37,19 @@ class Package:
     role: str
 
 
+# One grammar wheel per language record (TypeScript and TSX share one); its distribution is
+# named like its module.
+_GRAMMARS = tuple(
+    Package(module.replace("_", "-"), module, "grammar")
+    for module in dict.fromkeys(lang.grammar_module for lang in languages.all())
+)
+
 PACKAGES: tuple[Package, ...] = (
     Package("pynvim", "pynvim", "required"),
     Package("httpx", "httpx", "required"),
     Package("tree-sitter", "tree_sitter", "required"),
     Package("llama-cpp-python", "llama_cpp", "embedded"),
-    Package("tree-sitter-go", "tree_sitter_go", "grammar"),
-    Package("tree-sitter-python", "tree_sitter_python", "grammar"),
-    Package("tree-sitter-lua", "tree_sitter_lua", "grammar"),
-    Package("tree-sitter-javascript", "tree_sitter_javascript", "grammar"),
-    Package("tree-sitter-typescript", "tree_sitter_typescript", "grammar"),
-    Package("tree-sitter-rust", "tree_sitter_rust", "grammar"),
-    Package("tree-sitter-c", "tree_sitter_c", "grammar"),
-    Package("tree-sitter-cpp", "tree_sitter_cpp", "grammar"),
-    Package("tree-sitter-java", "tree_sitter_java", "grammar"),
-    Package("tree-sitter-bash", "tree_sitter_bash", "grammar"),
+    *_GRAMMARS,
     Package("gguf", "gguf", "optional"),
 )
 

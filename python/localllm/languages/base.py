@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from tree_sitter import Language as Grammar
+if TYPE_CHECKING:  # imported where used: envcheck reads these records on a Python without it
+    from tree_sitter import Language as Grammar
 
 __all__ = ["BRACES", "Language", "words"]
 
@@ -67,5 +69,7 @@ class Language:
     def load_grammar(self) -> Grammar:
         """The tree-sitter grammar, loaded from its wheel. Raises when it is missing or broken
         (callers cache the result and treat a failure as "no grammar")."""
+        from tree_sitter import Language as Grammar
+
         module = importlib.import_module(self.grammar_module)
         return Grammar(getattr(module, self.grammar_function)())
