@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import nvim_binary
+from localllm import treesitter
 from localllm.buffers import BufferDoc, BufferStore, EditError, snapshot_window
 from localllm.document import Document
 from localllm.treesitter import available_languages
@@ -161,7 +162,7 @@ SOURCES = [("go", GO), ("go", GO_2), ("python", PY), ("python", PY_2)]
 
 
 def test_new_document_views() -> None:
-    doc = BufferDoc(b"a\nb\xc3\xa9\n\nlast", 7, None)
+    doc = BufferDoc(b"a\nb\xc3\xa9\n\nlast", 7)
     assert doc.text == b"a\nb\xc3\xa9\n\nlast"
     assert doc.tick == 7
     assert doc.line_count == 4
@@ -174,7 +175,7 @@ def test_new_document_views() -> None:
 
 
 def test_empty_buffer_has_one_empty_line() -> None:
-    doc = BufferDoc(b"", 1, None)
+    doc = BufferDoc(b"", 1)
     assert doc.line_count == 1
     assert doc.lines(0, 1) == [""]
     assert doc.text == b""
@@ -188,13 +189,13 @@ def test_empty_buffer_has_one_empty_line() -> None:
 
 
 def test_invalid_utf8_lines_use_surrogateescape() -> None:
-    doc = BufferDoc(b"ok\n\xff\xfe bad \xe4\xb8", 1, None)
+    doc = BufferDoc(b"ok\n\xff\xfe bad \xe4\xb8", 1)
     assert doc.lines(0, 2) == ["ok", "\udcff\udcfe bad \udce4\udcb8"]
     assert doc.lines(1, 2)[0].encode("utf-8", "surrogateescape") == b"\xff\xfe bad \xe4\xb8"
 
 
 def test_insert_and_delete_a_character() -> None:
-    doc = BufferDoc(GO, 1, "go")
+    doc = BufferDoc(GO, 1)
     at = GO.index(b"var b")
     expected = edit_doc(doc, at, 0, b"x", 2)  # typed "x"
     assert doc.text == GO[:at] + b"x" + GO[at:]
@@ -206,7 +207,7 @@ def test_insert_and_delete_a_character() -> None:
 
 
 def test_newline_splits_a_line_and_join_merges_it_back() -> None:
-    doc = BufferDoc(GO, 1, "go")
+    doc = BufferDoc(GO, 1)
     at = GO.index(b"b.WriteString(name)") + len(b"b.WriteString(")
     # Enter in insert mode inside the call (with the indent Neovim adds)
     edit_doc(doc, at, 0, b"\n\t\t\t", 2)
@@ -218,7 +219,7 @@ def test_newline_splits_a_line_and_join_merges_it_back() -> None:
 
 
 def test_delete_whole_lines() -> None:
-    doc = BufferDoc(PY, 1, "python")
+    doc = BufferDoc(PY, 1)
     lines = PY.split(b"\n")
     # `dd` on line 7 (0-based 6, "class Item:")
     start = sum(len(line) + 1 for line in lines[:6])
@@ -231,7 +232,7 @@ def test_delete_whole_lines() -> None:
 
 def test_delete_last_line_reaches_past_the_text() -> None:
     # `Gdd` on "a\nb": "b\n" at byte 2 goes, one past the end of "a\nb"
-    doc = BufferDoc(b"a\nb", 1, None)
+    doc = BufferDoc(b"a\nb", 1)
     edit_doc(doc, 2, 2, b"", 2)
     assert doc.text == b"a"
     assert doc.line_count == 1
@@ -239,12 +240,12 @@ def test_delete_last_line_reaches_past_the_text() -> None:
 
 def test_delete_every_line() -> None:
     # `dd` on the only line: "a\n" becomes "\n"
-    doc = BufferDoc(b"a", 1, None)
+    doc = BufferDoc(b"a", 1)
     edit_doc(doc, 0, 2, b"\n", 2)
     assert (doc.text, doc.line_count, doc.lines(0, 1)) == (b"", 1, [""])
     # `nvim_buf_set_lines(buf, 0, -1, false, {})` and `ggdG`: everything goes, one empty line
     # is left although the change does not say so
-    doc = BufferDoc(b"a\nb", 1, None)
+    doc = BufferDoc(b"a\nb", 1)
     edit_doc(doc, 0, 4, b"", 2)
     assert (doc.text, doc.line_count, doc.lines(0, 1)) == (b"", 1, [""])
     # and what Neovim reports next fits that one empty line: `o` + "x"
@@ -254,7 +255,7 @@ def test_delete_every_line() -> None:
 
 
 def test_delete_every_line_then_type() -> None:
-    doc = BufferDoc(PY, 1, "python")
+    doc = BufferDoc(PY, 1)
     edit_doc(doc, 0, len(PY) + 1, b"", 2)
     assert_consistent(doc, b"")
     edit_doc(doc, 0, 0, b"x = 1", 3)
@@ -262,7 +263,7 @@ def test_delete_every_line_then_type() -> None:
 
 
 def test_paste_multiple_lines() -> None:
-    doc = BufferDoc(GO, 1, "go")
+    doc = BufferDoc(GO, 1)
     pasted = b"func extra() int {\n\treturn 42\n}\n\n"
     at = GO.index(b"func main")
     edit_doc(doc, at, 0, pasted, 2)  # linewise `P` above "func main"
@@ -274,7 +275,7 @@ def test_paste_multiple_lines() -> None:
 
 
 def test_edits_at_the_end_of_the_buffer() -> None:
-    doc = BufferDoc(GO, 1, "go")
+    doc = BufferDoc(GO, 1)
     n = doc.line_count
     # `o` on the last line: a newline inserted after the final newline, at (n, 0)
     edit_doc(doc, len(GO) + 1, 0, b"\n", 2)
@@ -294,7 +295,7 @@ def test_edits_at_the_end_of_the_buffer() -> None:
 
 
 def test_multibyte_characters_are_counted_in_bytes() -> None:
-    doc = BufferDoc(GO, 1, "go")
+    doc = BufferDoc(GO, 1)
     at = GO.index("h\u00e9llo".encode())
     # `x` on "é" (two bytes)
     edit_doc(doc, at + 1, 2, b"", 2)
@@ -322,8 +323,8 @@ def test_store_drops_a_document_that_goes_out_of_sync() -> None:
     store = BufferStore()
     assert store.get(1) is None
     assert not store.replace_lines(1, 0, 1, ["x"], 2)
-    store.attach(1, b"abc", 1, None)
-    store.attach(2, b"other", 1, None)
+    store.attach(1, b"abc", 1)
+    store.attach(2, b"other", 1)
     assert store.replace_lines(1, 0, 1, ["xabc"], 4)
     assert store.replace_lines(1, 0, 1, ["xabc!"], 5)
     doc = store.get(1)
@@ -332,7 +333,7 @@ def test_store_drops_a_document_that_goes_out_of_sync() -> None:
     assert not store.replace_lines(1, 3, 4, ["x"], 6)
     assert store.get(1) is None  # the caller must attach it again
     assert store.get(2) is not None
-    store.attach(1, b"fresh", 7, None)
+    store.attach(1, b"fresh", 7)
     doc = store.get(1)
     assert doc is not None and doc.text == b"fresh"
     store.detach(1)
@@ -342,10 +343,10 @@ def test_store_drops_a_document_that_goes_out_of_sync() -> None:
 
 def test_store_does_not_drop_a_document_attached_meanwhile() -> None:
     store = BufferStore()
-    store.attach(1, b"abc", 1, None)
+    store.attach(1, b"abc", 1)
     stale = store.get(1)
     assert stale is not None
-    store.attach(1, b"new", 2, None)
+    store.attach(1, b"new", 2)
     store._drop(1, stale)
     doc = store.get(1)
     assert doc is not None and doc.text == b"new"
@@ -373,7 +374,7 @@ def test_store_document_is_the_window_with_the_mirror_s_whole_text() -> None:
     doc = store.document(1, snap)  # not mirrored: the window alone
     assert (doc.text, doc.first_line, doc.whole, doc.lang) == ("\n".join(window), 8, None, "go")
     assert doc.tree is not None and doc.tree.root_node.end_point.row == len(window) - 1
-    store.attach(1, GO, 1, None)
+    store.attach(1, GO, 1)
     mirrored = store.document(1, snap)
     assert mirrored.whole == text and mirrored.text == doc.text
     assert mirrored.whole_lines == lines
@@ -397,9 +398,59 @@ def test_store_document_reparses_from_the_previous_one() -> None:
     assert second.tree is not None and second.tree is not tree
     fresh = Document.of_lines("a.go", "go", typed).tree
     assert fresh is not None and str(second.tree.root_node) == str(fresh.root_node)
+    assert store.document(1, _snap(lines, 9), keep=False).tree is not None  # speculative: not kept
+    assert store.document(1, _snap(typed, 9)).tree is second.tree
     assert store.document(2, _snap(typed, 9)).tree is not second.tree  # another buffer
     unknown = store.document(3, dataclasses.replace(_snap(typed, 9), filetype="", path="a.txt"))
     assert unknown.lang is None and unknown.tree is None
+
+
+@needs("go")
+def test_a_document_s_three_texts_and_their_trees() -> None:
+    store = BufferStore()
+    lines = GO.decode().split("\n")
+    whole = "\n".join(lines)
+    store.attach(1, whole.encode(), 1)
+    window = _snap(lines[4:12], 9, first=4, count=len(lines))
+    doc = store.document(1, window)
+    assert doc.buffer_text == whole and doc.buffer_row == 9
+    blanked = treesitter.with_line_blanked(lines, 9, "go")
+    assert doc.blanked_text == blanked and doc.blanked_data == blanked.encode()
+    for tree, text in ((doc.tree, doc.text), (doc.buffer_tree, whole), (doc.blanked_tree, blanked)):
+        fresh = treesitter.parse("go", text.encode())
+        assert tree is not None and fresh is not None
+        assert str(tree.root_node) == str(fresh.root_node)
+    # Not mirrored, the window is all of the buffer there is: one tree for both.
+    alone = Document.of_snapshot(_snap(lines, 9))
+    assert alone.buffer_text == alone.text and alone.buffer_tree is alone.tree
+    assert alone.buffer_row == 9
+
+
+@needs("go")
+def test_typing_on_the_cursor_line_keeps_the_blanked_tree_and_what_was_carried() -> None:
+    store = BufferStore()
+    lines = GO.decode().split("\n")
+    first = store.document(1, _snap(lines, 9))
+    blanked = first.blanked_tree
+    made: list[int] = []
+
+    def make() -> str:
+        made.append(1)
+        return "scope"
+
+    assert first.carried("rule", (first.blanked_data, 9), make) == "scope"
+    typed = list(lines)
+    typed[9] = "\tvar b strings.Builder // ("
+    second = store.document(1, _snap(typed, 9))
+    assert second.blanked_tree is blanked  # the line is blanked: the same text, the same tree
+    assert second.carried("rule", (second.blanked_data, 9), lambda: "new") == "scope"
+    # The cursor moves to another line: both lines change, the tree is reparsed from the old.
+    third = store.document(1, _snap(typed, 3))
+    fresh = treesitter.parse("go", treesitter.with_line_blanked(typed, 3, "go").encode())
+    assert third.blanked_tree is not blanked and fresh is not None
+    assert str(third.blanked_tree.root_node) == str(fresh.root_node)  # type: ignore[union-attr]
+    assert third.carried("rule", (third.blanked_data, 3), lambda: "new") == "new"
+    assert made == [1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -407,7 +458,7 @@ def test_store_document_reparses_from_the_previous_one() -> None:
 
 
 def test_replace_lines_like_nvim_buf_set_lines() -> None:
-    doc = BufferDoc(b"a\nb\nc", 1, None)
+    doc = BufferDoc(b"a\nb\nc", 1)
     doc.replace_lines(1, 2, [b"B1", "B2é"], 2)
     assert doc.text == "a\nB1\nB2é\nc".encode()
     doc.replace_lines(4, 4, ["end"], 3)  # append
@@ -421,7 +472,7 @@ def test_replace_lines_like_nvim_buf_set_lines() -> None:
         doc.replace_lines(0, 1, ["x\ny"], 6)
     assert doc.tick == 5
     store = BufferStore()
-    store.attach(3, b"x", 1, None)
+    store.attach(3, b"x", 1)
     assert store.replace_lines(3, 0, 1, ["y", "z"], 2)
     assert not store.replace_lines(3, 5, 6, ["y"], 3)
     assert store.get(3) is None
@@ -429,7 +480,7 @@ def test_replace_lines_like_nvim_buf_set_lines() -> None:
 
 
 def test_replace_lines_of_a_block() -> None:
-    doc = BufferDoc(GO, 1, "go")
+    doc = BufferDoc(GO, 1)
     lines = GO.split(b"\n")
     new = [b"\tfor _, name := range names {", b"\t\tb.WriteString(name)"]
     doc.replace_lines(9, 12, new, 2)
@@ -437,7 +488,7 @@ def test_replace_lines_of_a_block() -> None:
 
 
 def test_snapshot_window() -> None:
-    doc = BufferDoc(b"\n".join(b"line %d" % i for i in range(10)), 1, None)
+    doc = BufferDoc(b"\n".join(b"line %d" % i for i in range(10)), 1)
     assert snapshot_window(doc, 5, 2, 2, 1) == (["line 3", "line 4", "line 5", "line 6"], 3)
     assert snapshot_window(doc, 1, 0, 4, 0) == (["line 0", "line 1"], 0)
     lines, first = snapshot_window(doc, 8, 6, 1, 10)
@@ -451,7 +502,7 @@ def test_snapshot_window() -> None:
 
 
 def test_edits_and_reads_from_two_threads() -> None:
-    doc = BufferDoc(GO, 1, "go")
+    doc = BufferDoc(GO, 1)
     at = GO.index(b"var b")
     errors: list[BaseException] = []
     done = threading.Event()
@@ -563,7 +614,7 @@ def random_edit(draw: st.DrawFn, text: bytes) -> tuple[int, int, bytes]:
 @given(data=st.data())
 def test_random_edits_keep_the_text(data: st.DataObject) -> None:
     _lang, source = data.draw(st.sampled_from(SOURCES), label="source")
-    doc = BufferDoc(source, 0, None)
+    doc = BufferDoc(source, 0)
     text = source
     for tick in range(1, data.draw(st.integers(1, 12), label="edits") + 1):
         start, old_len, new = data.draw(random_edit(text))
@@ -580,7 +631,7 @@ def test_random_edits_keep_the_text(data: st.DataObject) -> None:
 def test_random_edits_undone_give_back_the_source(data: st.DataObject) -> None:
     """Edits, then the same edits undone in reverse order (as `u` does): the source again."""
     _lang, source = data.draw(st.sampled_from(SOURCES), label="source")
-    doc = BufferDoc(source, 0, None)
+    doc = BufferDoc(source, 0)
     text = source
     undo: list[tuple[int, int, bytes]] = []
     for tick in range(1, data.draw(st.integers(1, 10), label="edits") + 1):
@@ -604,7 +655,7 @@ def test_random_edits_undone_give_back_the_source(data: st.DataObject) -> None:
 def test_random_edits_keep_the_line_index(data: st.DataObject) -> None:
     """Many small edits all over a buffer: lines() always agrees."""
     text = b"\n".join(b"line %d" % i for i in range(40))
-    doc = BufferDoc(text, 0, None)
+    doc = BufferDoc(text, 0)
     for tick in range(data.draw(st.integers(1, 30))):
         start, old_len, new = data.draw(random_edit(text))
         doc.replace_lines(*line_edit(text, start, old_len, new), tick)
@@ -772,12 +823,12 @@ def replay(recorded: dict[str, Any], apply: Any, skip: frozenset[str] = frozense
     Returns the names of the steps that were applied and checked.
     """
     store = BufferStore()
-    store.attach(1, recorded["text"].encode(), recorded["tick"], "go")
+    store.attach(1, recorded["text"].encode(), recorded["tick"])
     checked = []
     for step in recorded["steps"]:
         want = step["text"].encode()
         if step["name"] in skip:
-            store.attach(1, want, step["tick"], "go")
+            store.attach(1, want, step["tick"])
             continue
         assert apply(store, step), step["name"]
         doc = store.get(1)

@@ -801,7 +801,7 @@ def test_a_document_from_the_store_gives_the_context_the_snapshot_gives() -> Non
 
 def test_a_mirrored_buffer_gives_imports_from_its_whole_text() -> None:
     store = BufferStore()
-    store.attach(1, "\n".join(GO).encode(), 1, None)
+    store.attach(1, "\n".join(GO).encode(), 1)
     s = window(GO, 220, 300, head=0)  # nothing sent above the window: the mirror has it
     doc = store.document(1, s)
     assert doc.whole == "\n".join(GO)

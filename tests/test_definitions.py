@@ -824,12 +824,12 @@ def test_a_tree_nested_too_deep_around_the_cursor_gives_no_lookup() -> None:
         f"package p\n\nfunc F3(a int) int {{ return a }}\n\nfunc main() {{\n\tx := {nested}\n}}\n"
     )
     row, col = 5, len("\tx := ") + 2 * depth + 1
-    tree = treesitter.parse_text("go", text.encode(), "")
+    tree = treesitter.parse("go", text.encode())
     assert tree is not None
     assert defs_scope.deeper_than(tree.root_node, (row, col), depth)
     assert relevant_definitions(text, row, col, "go", "", DefinitionIndex()) == ([], [])
     shallow = text.replace(nested, "g(F3(x))")
-    tree = treesitter.parse_text("go", shallow.encode(), "")
+    tree = treesitter.parse("go", shallow.encode())
     assert tree is not None
     assert not defs_scope.deeper_than(tree.root_node, (row, 10), depth)
     same, _other = relevant_definitions(

@@ -548,3 +548,51 @@ def test_a_cursor_line_too_long_for_n_ctx_names_the_n_ctx_that_fits(tiny_model: 
     enough = int(found[1])
     # Nothing before the cursor line to cut: the prompt fills the window the error named.
     assert len(build(enough)) == enough - 32 - 1
+
+
+def test_each_text_of_a_buffer_is_parsed_once_per_request_and_incrementally_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A mirrored Go buffer, the cursor in a log call far down: the window, the whole buffer
+    # with the cursor line blanked (definitions, the log rule) and the whole buffer (the error
+    # rule) are the texts there are. Each is parsed at most once a request, and the next
+    # keystroke reparses each from the last request's tree.
+    from localllm import treesitter
+
+    parsed: list[tuple[bytes, bool]] = []
+    real_parse = treesitter.parse
+
+    def counting(lang: str, data: bytes, old: Any = None) -> Any:
+        parsed.append((data, old is not None))
+        return real_parse(lang, data, old)
+
+    monkeypatch.setattr(treesitter, "parse", counting)
+    body = [
+        line
+        for i in range(40)
+        for line in (f"func (c *Client) F{i}(id string) error {{", "\treturn nil", "}", "")
+    ]
+    lines = GO_LOG.split("\n")[:7] + body + GO_LOG.split("\n")[7:-1]
+    row = lines.index("\tc.logger.Info(")
+    engine = Engine(parse_settings({"backend": "none"}), Recorder(), start_worker=False)
+    try:
+        for n, typed in enumerate(("\tc.logger.Info(", '\tc.logger.Info("')):
+            edited = [*lines[:row], typed, *lines[row + 1 :]]
+            snap = BufferSnapshot(
+                path="/src/p/c.go",
+                filetype="go",
+                lines=tuple(edited[row - 40 : row + 10]),
+                first_line=row - 40,
+                row=row,
+                col=len(typed),
+                line_count=len(edited),
+                head=tuple(edited[:3]),
+            )
+            assert engine.sync_buffer(1, {"full": edited}, n + 1, snap)
+            parsed.clear()
+            engine.process(CompletionRequest(id=n + 1, bufnr=1, snapshot=snap))
+            texts = [data for data, _ in parsed]
+            assert 2 <= len(texts) <= 3 and len(set(texts)) == len(texts), len(texts)
+            assert all(incremental for _, incremental in parsed) == (n > 0)
+    finally:
+        engine.close()

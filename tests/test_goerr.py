@@ -39,7 +39,6 @@ def at_cursor(
         indent,
         path=path,
         packages=packages,
-        key=path or "test",
     )
 
 
@@ -493,7 +492,7 @@ def test_nothing_inside_a_block_that_already_handles_the_error() -> None:
         "\t\t‸\n\t\treturn 0, err\n\t}\n\treturn v, nil\n}\n"
     )
     assert at_cursor(src) is None
-    assert at_cursor(src.replace("\t\treturn 0, err", '\t\tlog.Fatal(err)')) is None
+    assert at_cursor(src.replace("\t\treturn 0, err", "\t\tlog.Fatal(err)")) is None
     # the check follows already: no second one above it
     below = (
         "package p\n\nfunc f() (int, error) {\n\tv, err := g()\n\t‸\n\tif err != nil {\n"

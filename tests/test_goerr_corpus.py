@@ -90,7 +90,7 @@ def test_the_block_the_author_wrote(path: Path, first: int, last: int) -> None:
     indentation = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
     edited = "\n".join([*lines[:first], indentation, *lines[last + 1 :]])
     check = go_errors.suggest(
-        edited, first, indentation, "", TABS, path=str(path), packages=PACKAGES, key="corpus"
+        edited, first, indentation, "", TABS, path=str(path), packages=PACKAGES
     )
     assert check is not None
     expected = "\n".join(lines[first : last + 1])[len(indentation) :]
@@ -112,6 +112,6 @@ def test_testify_lines() -> None:
             continue
         indentation = lines[row][: len(lines[row]) - len(lines[row].lstrip())]
         edited = "\n".join([*lines[:row], indentation, *lines[row + 1 :]])
-        check = go_errors.suggest(edited, row, indentation, "", TABS, path=str(path), key="corpus")
+        check = go_errors.suggest(edited, row, indentation, "", TABS, path=str(path))
         assert check is not None and check.kind == "noerror", row + 1
         assert check.text == "require.NoError(t, err)"

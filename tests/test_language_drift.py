@@ -49,7 +49,7 @@ GO_IMPORTS = (
 
 def test_goerr_and_loglines_name_go_packages_alike() -> None:
     # goerr said `kit_go`, loglines said `yamlv3`: both now take goimports' assumed name.
-    tree = treesitter.parse_text("go", GO_IMPORTS.encode())
+    tree = treesitter.parse("go", GO_IMPORTS.encode())
     assert tree is not None
     assert sorted(_imports(tree.root_node, GO_IMPORTS.encode())) == [
         "chi",

@@ -33,7 +33,7 @@ def site_at(name: str, anchor: str, typed: str) -> tuple[LogSite | None, str]:
     text = "\n".join(lines)
     col = len(lines[row].encode())
     language = language_for("", str(path))
-    return find_log_site(text, row, col, language, str(path), "test:" + name), lines[row]
+    return find_log_site(text, row, col, language), lines[row]
 
 
 def corpus_calls() -> list[tuple[str, int, str, str]]:
@@ -144,7 +144,7 @@ def test_every_log_line_of_the_corpus_is_found_and_passes_unchanged() -> None:
     for name, row, typed, rest in corpus_calls():
         path = CORPUS / name
         text = path.read_text()
-        site = find_log_site(text, row, len(typed.encode()), language_for("", str(path)), str(path))
+        site = find_log_site(text, row, len(typed.encode()), language_for("", str(path)))
         if site is None:
             missed.append(typed.strip())
             continue
@@ -745,7 +745,7 @@ def stdlog_with_fmt(typed: str) -> tuple[LogSite, str]:
     lines = text.split("\n")
     row = next(i for i, line in enumerate(lines) if 'log.Printf("indexed' in line)
     lines[row] = "\t\t" + typed
-    site = find_log_site("\n".join(lines), row, len(lines[row].encode()), "go", str(path))
+    site = find_log_site("\n".join(lines), row, len(lines[row].encode()), "go")
     assert site is not None
     return site, lines[row]
 
@@ -756,7 +756,7 @@ NESTED_PRINTF_CUTS = [
     ("log.", 'Fatal(fmt.Errorf("bad count: %d") %d)', "Fatal()"),
     ("log.Fatal(", 'fmt.Errorf("bad count: %d", total) %d)', 'fmt.Errorf("bad count: %d", total))'),
     ("log.Fatal(", 'fmt.Errorf("bad count: %d", total) %v)', 'fmt.Errorf("bad count: %d", total))'),
-    ("log.Println(", 'len(counts) %d, path)', "len(counts))"),
+    ("log.Println(", "len(counts) %d, path)", "len(counts))"),
     # too many arguments: cut before the first one no verb takes; too few: before the `)`
     ("log.Fatal(", 'fmt.Errorf("read %s", path, err))', 'fmt.Errorf("read %s", path))'),
     ("log.Println(", 'fmt.Sprintf("%s: %d", path), total)', 'fmt.Sprintf("%s: %d", path'),

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from localllm import languages
 from localllm import treesitter as ts
+from localllm.document import reparse
 from localllm.treesitter import (
     SyntaxInfo,
     analyze,
@@ -1161,14 +1162,14 @@ def _edited(text: str, at: float, cut: int, insert: str) -> str:
 def test_a_reparse_through_intermediate_texts_matches_a_full_parse(
     steps: list[tuple[float, int, str]],
 ) -> None:
-    # parse_text(via=...) describes the change as one edit per step, the tree must still be
+    # reparse(via=...) describes the change as one edit per step, the tree must still be
     # the one a full parse of the final text gives.
     texts = [_EDIT_BASE]
     for at, cut, insert in steps:
         texts.append(_edited(texts[-1], at, cut, insert))
-    key = "via-test"
-    ts.parse_text("go", texts[0].encode(), key)
-    tree = ts.parse_text("go", texts[-1].encode(), key, [t.encode() for t in texts[1:-1]])
+    first = texts[0].encode()
+    old = ts.parse("go", first)
+    tree = reparse("go", old, first, texts[-1].encode(), [t.encode() for t in texts[1:-1]])
     parser = ts.get_parser("go")
     assert tree is not None and parser is not None
     assert str(tree.root_node) == str(parser.parse(texts[-1].encode()).root_node)

@@ -54,12 +54,11 @@ class BufferDoc:
 
     `text` is the buffer's lines joined with "\\n" (as `nvim_buf_get_lines` gives them, without
     a trailing newline). Every method is thread-safe: the editor changes the buffer while the
-    engine reads. `lang` is what the caller said the buffer is in (kept for it; unused here).
+    engine reads.
     """
 
-    def __init__(self, text: bytes, tick: int, lang: str | None) -> None:
+    def __init__(self, text: bytes, tick: int) -> None:
         self.tick = tick
-        self.lang = lang
         self._lock = threading.RLock()
         self._buf = bytearray(text)
         self._buf.append(_NL)
@@ -194,9 +193,9 @@ class BufferStore:
         self._docs: dict[int, BufferDoc] = {}
         self._documents: OrderedDict[int, Document] = OrderedDict()
 
-    def attach(self, bufnr: int, text: bytes, tick: int, lang: str | None) -> None:
+    def attach(self, bufnr: int, text: bytes, tick: int) -> None:
         """Start (or restart, after a resync) mirroring a buffer from its whole text."""
-        doc = BufferDoc(text, tick, lang)
+        doc = BufferDoc(text, tick)
         with self._lock:
             self._docs[bufnr] = doc
 
@@ -226,10 +225,12 @@ class BufferStore:
         with self._lock:
             return self._docs.get(bufnr)
 
-    def document(self, bufnr: int, snap: BufferSnapshot) -> Document:
-        """This request's Document of buffer `bufnr`: the lines `snap` carries, their tree
+    def document(self, bufnr: int, snap: BufferSnapshot, *, keep: bool = True) -> Document:
+        """This request's Document of buffer `bufnr`: the lines `snap` carries, their trees
         reparsed incrementally from the buffer's previous Document, with the mirror's whole
-        text when the mirror is the buffer the request describes (BufferDoc.matches)."""
+        text when the mirror is the buffer the request describes (BufferDoc.matches).
+        `keep=False`: a text the buffer may never have (a speculative request's), not kept as
+        the buffer's last Document."""
         doc = self.get(bufnr)
         whole = None
         if doc is not None:
@@ -239,6 +240,8 @@ class BufferStore:
         with self._lock:
             previous = self._documents.get(bufnr)
         document = Document.of_snapshot(snap, whole=whole, previous=previous)
+        if not keep:
+            return document
         with self._lock:
             self._documents[bufnr] = document
             self._documents.move_to_end(bufnr)

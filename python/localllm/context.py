@@ -9,8 +9,6 @@ Pure: a BufferSnapshot in, a FimContext out. Two properties matter for speed:
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from . import treesitter
@@ -18,7 +16,7 @@ from .config import ContextSettings
 from .definitions import DefinitionIndex, relevant_definitions
 from .document import HEAD_LINES, Document
 from .types import BufferSnapshot, FimContext
-from .utf8 import byte_len, encode, split_at_byte
+from .utf8 import byte_len, split_at_byte
 
 ANCHOR_STEP = 16
 NEXT_LINES = 16
@@ -81,60 +79,37 @@ def _fallback_multiline(middle: str, line_suffix: str) -> bool:
     return not stripped or stripped.endswith(_OPENERS)
 
 
-# TEMPORARY, for build_context() without `document=` (see _document_for): per buffer, the
-# last text the definitions read. A Document knows its predecessor's instead.
-_real_lock = threading.Lock()
-_last_real: OrderedDict[tuple[str, str], bytes] = OrderedDict()
-_MAX_REAL = 16
-
-
-def _last_real_text(path: str, language: str, real: bytes) -> bytes | None:
-    """The last text remembered for the buffer (then `real` in its place)."""
-    key = (path, language)
-    with _real_lock:
-        previous = _last_real.pop(key, None)
-        _last_real[key] = real
-        while len(_last_real) > _MAX_REAL:
-            _last_real.popitem(last=False)
-    return previous
-
-
 def definitions_for(
-    lines: list[str],
-    cursor: int,
+    doc: Document,
     start: int,
     end: int,
-    language: str,
-    path: str,
     index: DefinitionIndex,
     root: str | None,
     budget_chars: int,
-    previous: str | None = None,
 ) -> tuple[str, tuple[tuple[str, str], ...]]:
     """Definitions of what the code around the cursor uses: the same file's (outside the
-    window) as header text, sibling files' as (path, text) chunks sorted by path and row.
+    window, rows [start, end) of `doc.buffer_text`) as header text, sibling files' as
+    (path, text) chunks sorted by path and row.
 
-    The cursor line is left out of the search, so typing on it never changes them and the
-    prompt start (where they go) stays the same from one keystroke to the next. `previous`:
-    the lines the last request of this buffer read here, joined (its Document's
-    `definitions_text`); without it, the last text remembered for `path`."""
-    indent = lines[cursor][: len(lines[cursor]) - len(lines[cursor].lstrip(" \t"))]
-    text = treesitter.with_line_blanked(lines, cursor, language)
-    # The parse goes from the last text through the last real one (the old cursor line
-    # restored) to this one: two small edits, not one span between two far lines.
-    real = encode("\n".join(lines))
-    before = _last_real_text(path, language, real) if previous is None else encode(previous)
+    The cursor line is left out of the search (`doc.blanked_tree`), so typing on it never
+    changes them and the prompt start (where they go) stays the same from one keystroke to
+    the next."""
+    language = doc.lang
+    if language is None:
+        return "", ()
+    lines, row = doc.buffer_lines, doc.buffer_row
+    indent = lines[row][: len(lines[row]) - len(lines[row].lstrip(" \t"))]
     same, other = relevant_definitions(
-        text,
-        cursor,
+        doc.blanked_text,
+        row,
         byte_len(indent),
         language,
-        path,
+        doc.path,
         index,
         budget_chars=budget_chars,
         window_start_row=start,
         window_end_row=end,
-        via=() if before is None else (before,),
+        tree=doc.blanked_tree,
     )
     header = "".join(d.text.rstrip() + "\n\n" for d in sorted(same, key=lambda d: d.row))
     by_path: dict[str, list[str]] = {}
@@ -159,13 +134,14 @@ def build_context(
     `document` is this request's Document of the buffer (`BufferStore.document()`): the lines
     sent, with the whole buffer's text when the host mirrors it (imports and definitions then
     come from all of it); its tree is the only one parsed here. Without it, one is made from
-    the snapshot and `whole` (the whole buffer's text, when the host mirrors it)."""
+    the snapshot and `whole` (the whole buffer's text, when the host mirrors it), parsed in
+    full."""
     lines = list(snap.lines)
     cursor = snap.row - snap.first_line
     if not 0 <= cursor < len(lines):
         raise ValueError(f"cursor row {snap.row} is outside the lines sent")
     middle, line_suffix = split_at_byte(lines[cursor], snap.col)
-    doc = document if document is not None else _document_for(snap, whole)
+    doc = document if document is not None else Document.of_snapshot(snap, whole=whole)
     language = doc.lang
 
     start = prefix_start(lines, cursor, snap.first_line, budget)
@@ -184,22 +160,9 @@ def build_context(
 
     extra: tuple[tuple[str, str], ...] = ()
     if definitions is not None and language is not None and budget.extra_tokens:
-        whole_lines = doc.whole_lines if snap.first_line > 0 else None
-        if whole_lines is not None:
-            def_lines, def_cursor, offset = whole_lines, snap.row, snap.first_line
-        else:
-            def_lines, def_cursor, offset = lines, cursor, 0
+        offset = snap.first_line if doc.whole is not None else 0  # window rows -> buffer_text's
         defs_header, extra = definitions_for(
-            def_lines,
-            def_cursor,
-            start + offset,
-            end + offset,
-            language,
-            snap.path,
-            definitions,
-            root,
-            budget.extra_tokens * 3 // 2,
-            doc.previous_definitions_text,
+            doc, start + offset, end + offset, definitions, root, budget.extra_tokens * 3 // 2
         )
         if defs_header:
             # After the imports, before the enclosing signature.
@@ -219,14 +182,6 @@ def build_context(
         first_line=snap.first_line + start,
         extra=extra,
     )
-
-
-def _document_for(snap: BufferSnapshot, whole: str | None) -> Document:
-    """The Document build_context() reads when its caller passes none. TEMPORARY, for callers
-    that do not pass `document=` yet (the engine, benchmarks): with no previous Document to
-    reparse from, its trees come from treesitter.parse_text()'s cache under the buffer's path.
-    """
-    return Document.of_snapshot(snap, whole=whole, key=snap.path)
 
 
 @dataclass(slots=True)

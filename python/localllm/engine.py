@@ -29,6 +29,7 @@ from .cache import SuggestionCache
 from .config import Settings
 from .context import build_context, display_name
 from .definitions import DefinitionIndex
+from .document import Document
 from .errors import LocalLLMError
 from .postprocess import clean
 from .privacy import denied, names_of
@@ -209,18 +210,13 @@ class Engine:
             return True  # nothing kept, nothing to ask for again
         if "full" in sync:
             text = utf8.encode("\n".join(map(utf8.as_text, sync["full"])))
-            self.buffers.attach(bufnr, text, tick, None)
+            self.buffers.attach(bufnr, text, tick)
         else:
             for first, last, lines in sync.get("edits") or ():
                 if not self.buffers.replace_lines(bufnr, int(first), int(last), lines, tick):
                     return False
         doc = self.buffers.get(bufnr)
-        row = snapshot.row
-        if (
-            doc is None
-            or doc.line_count != snapshot.line_count
-            or doc.lines(row, row + 1) != [snapshot.cursor_line]
-        ):
+        if doc is None or not doc.matches(snapshot):
             self.buffers.detach(bufnr)
             return False
         return True
@@ -351,14 +347,17 @@ class Engine:
         started = self._started(request)
         if request.cancel.cancelled:
             return ""
-        place = Place(request.snapshot, self._whole_text(request))
+        document = self.buffers.document(
+            request.bufnr, request.snapshot, keep=not request.speculative
+        )
+        place = Place(request.snapshot, document)
         # Rules that need no model come first: they answer before any context is built.
         answer = None if request.prewarm else self.rules.answer(place)
         if answer is not None and answer.question is None:
             request.timings.context_ms = _ms_since(started)
             self._send(request, answer.text, True, "rule")
             return answer.text
-        ctx = self._context(request, place.whole, started)
+        ctx = self._context(request, place.document, started)
         if answer is None and not request.prewarm:
             ctx = self.rules.shape(place, ctx)
         cached = None if request.prewarm else self.cache.get(ctx)
@@ -394,26 +393,13 @@ class Engine:
             timings.received_ns = started
         return started
 
-    def _whole_text(self, request: CompletionRequest) -> str | None:
-        """The buffer's whole text, when the host's copy of it describes this request."""
-        doc = self.buffers.get(request.bufnr)
-        snap = request.snapshot
-        if (
-            doc is not None
-            and doc.line_count == snap.line_count
-            # The UI cuts a very long cursor line: then the copy does not describe this request.
-            and doc.lines(snap.row, snap.row + 1) == [snap.cursor_line]
-        ):
-            return utf8.decode(doc.text)
-        return None
-
-    def _context(self, request: CompletionRequest, whole: str | None, started: int) -> FimContext:
+    def _context(self, request: CompletionRequest, document: Document, started: int) -> FimContext:
         ctx = build_context(
             request.snapshot,
             self.settings.context,
             root=request.root,
             definitions=self.definitions,
-            whole=whole,
+            document=document,
         )
         # Recent activity first: it changes only at quiet moments; definitions follow the cursor.
         extra = self.ring.chunks() + ctx.extra

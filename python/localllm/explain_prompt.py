@@ -136,17 +136,16 @@ def _node_name(node: object, data: bytes) -> str:
 
 
 def enclosing_function(
-    text: str, row: int, lang: str, key: str = "", *, tree: Tree | None = None
+    text: str, row: int, lang: str, *, tree: Tree | None = None
 ) -> tuple[int, int, str] | None:
     """(start_row, end_row, name) of the function around `row` of `text` (0-based rows, end
     inclusive; decorators and `export` included): the innermost named function or method,
     else the innermost anonymous one; None outside any function or without a grammar.
 
-    `tree`: the tree of `text` when the caller has it (a Document's); else `text` is parsed
-    (`key`: TEMPORARY, a name for treesitter.parse_text()'s cache; no caller left here)."""
+    `tree`: the tree of `text` when the caller has it (a Document's); else `text` is parsed."""
     data = utf8.encode(text)
     if tree is None:
-        tree = treesitter.parse_text(lang, data, key) if key else treesitter.parse(lang, data)
+        tree = treesitter.parse(lang, data)
     if tree is None:
         return None
     lines = text.split("\n")

@@ -132,8 +132,9 @@ class DefinitionIndex:
         """
         return self.folder(folder, lang, exclude, package).defs
 
-    def buffer(self, text: str, lang: str, path: str) -> Found:
-        """What a buffer's text defines (see definitions_in_text)."""
+    def buffer(self, text: str, lang: str, path: str, tree: Tree | None = None) -> Found:
+        """What a buffer's text defines (see definitions_in_text); `tree`: its tree, when the
+        caller has it."""
         if lang not in EXTRACTORS:
             return Found()
         data = encode(text)
@@ -143,7 +144,7 @@ class DefinitionIndex:
             if cached is not None and cached[0] == data:
                 self._buffers.move_to_end(key)
                 return cached[1]
-        tree = parse_buffer(lang, data, path)
+        tree = parse_buffer(lang, data, tree)
         if tree is None:
             return Found()
         found, memo = extract(lang, tree, data, path, cached[2] if cached else None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 
 from tree_sitter import Parser, Query, Tree
 
@@ -47,9 +46,9 @@ def query(lang: str) -> Query | None:
     return compiled
 
 
-def parse_buffer(lang: str, data: bytes, key: str = "", via: Sequence[bytes] = ()) -> Tree | None:
-    """The buffer's tree, reparsed incrementally (treesitter.parse_text, per buffer `key`)."""
-    return treesitter.parse_text(lang, data, key, via)
+def parse_buffer(lang: str, data: bytes, tree: Tree | None = None) -> Tree | None:
+    """The buffer's tree: `tree` when the caller has it (its Document's), else parsed."""
+    return tree if tree is not None else treesitter.parse(lang, data)
 
 
 def parse_file(lang: str, data: bytes) -> Tree | None:

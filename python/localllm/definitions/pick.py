@@ -4,7 +4,8 @@ buffer and its siblings, chosen and fitted into a character budget."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+
+from tree_sitter import Tree
 
 from .extractors import EXTRACTORS, IMPORTING, PACKAGED
 from .index import DefinitionIndex
@@ -29,7 +30,7 @@ def relevant_definitions(
     budget_chars: int = 2000,
     window_start_row: int = 0,
     window_end_row: int | None = None,
-    via: Sequence[bytes] = (),
+    tree: Tree | None = None,
 ) -> tuple[list[Definition], list[Definition]]:
     """(same_file, other_files): the definitions of the identifiers used around the cursor.
 
@@ -44,18 +45,18 @@ def relevant_definitions(
     `x.name` finds methods, and the types that have a field or interface method `name` (those
     in sight preferred; none when it is a guess among many). Both lists are ordered most
     relevant (nearest use) first, and their texts add up to at most `budget_chars` characters
-    (counting one newline per definition). `via`: see treesitter.parse_text().
+    (counting one newline per definition). `tree`: the tree of `text`, when the caller has it.
     """
     if lang not in EXTRACTORS or budget_chars <= 0:
         return [], []
     data = encode(text)
-    tree = parse_buffer(lang, data, path, via)
+    tree = parse_buffer(lang, data, tree)
     if tree is None:
         return [], []
     uses = near(tree, data, row, col, lang, LINES_BEFORE, LINES_AFTER)
     if not uses.uses:
         return [], []
-    own = index.buffer(text, lang, path)
+    own = index.buffer(text, lang, path, tree)
     folder = _siblings(index, uses, lang, path)
     end_row = row + 1 + LINES_AFTER if window_end_row is None else window_end_row
     picked = _Picked(budget_chars)

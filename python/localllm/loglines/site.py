@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tree_sitter import Tree
+
 from .. import utf8
 from .calls import parse_call
 from .checker import Checker
@@ -13,7 +15,7 @@ from .families import ALL_METHODS, FAMILIES, RUST_MACROS
 from .prompt import nearest_log_calls, prompt_chunk
 from .records import BUILTINS, JS_LANGUAGES
 from .resolve import resolve
-from .scope import scope_at
+from .scope import Carry, scope_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +49,17 @@ _KNOWN_ROOTS = frozenset({"console", "zap", "self", "this"})
 
 
 def find_log_site(
-    source: str, row: int, col: int, language: str | None, path: str = "", key: str = ""
+    source: str,
+    row: int,
+    col: int,
+    language: str | None,
+    *,
+    tree: Tree | None = None,
+    carry: Carry | None = None,
 ) -> LogSite | None:
     """The log call the text before the cursor starts, or None; see the docstring of
-    localllm.loglines."""
+    localllm.loglines. `tree`, `carry`: the request's Document's `blanked_tree` and `carried`,
+    when there is one (see scope_at)."""
     if language not in BUILTINS:
         return None
     lines = source.split("\n")
@@ -61,7 +70,7 @@ def find_log_site(
     candidates = _candidates(typed, language)
     if not candidates:
         return None
-    scope = scope_at(lines, row, typed, language, key or path)
+    scope = scope_at(lines, row, language, tree=tree, carry=carry)
     if scope is None:
         return None
     for logger, family, rest_at in candidates:

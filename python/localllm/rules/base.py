@@ -8,34 +8,29 @@ Every stage is optional (the base class passes everything through):
 - `check(place, ctx, text)`: a partial suggestion -> the text that may be shown of it.
 - `correct(place, ctx, text)`: the final suggestion, corrected.
 
-`Place` is one request's place; a rule keeps what it found for its later stages in
-`place.notes[rule.name]`.
+`Place` is one request's place, with its Document (the buffer's text and trees, parsed once
+for every rule); a rule keeps what it found for its later stages in `place.notes[rule.name]`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from ..document import Document
 from ..types import BufferSnapshot, FimContext
 
 
-@dataclass(slots=True)
 class Place:
-    """Where a suggestion is asked: the editor's snapshot, and the buffer's whole text when
-    the host's copy of it describes this request."""
+    """Where a suggestion is asked: the editor's snapshot and this request's Document of the
+    buffer (one made from the snapshot alone when none is given)."""
 
-    snapshot: BufferSnapshot
-    whole: str | None = None
-    notes: dict[str, object] = field(default_factory=dict)
+    __slots__ = ("document", "notes", "snapshot")
 
-    def text_and_row(self) -> tuple[str, int]:
-        """The buffer's text as the host knows it (its mirror, else the window the editor
-        sent) and the cursor's row in it."""
-        snap = self.snapshot
-        if self.whole is None:
-            return "\n".join(snap.lines), snap.row - snap.first_line
-        return self.whole, snap.row
+    def __init__(self, snapshot: BufferSnapshot, document: Document | None = None) -> None:
+        self.snapshot = snapshot
+        self.document = document if document is not None else Document.of_snapshot(snapshot)
+        self.notes: dict[str, object] = {}
 
 
 @dataclass(frozen=True, slots=True)

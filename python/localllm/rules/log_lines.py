@@ -45,9 +45,15 @@ class LogLines(Rule):
         """The log call the cursor line starts, with what the model should know about it."""
         if ctx.language not in LANGUAGES or ctx.line_suffix.strip(" \t)];"):
             return None
-        snap = place.snapshot
-        whole, row = place.text_and_row()
-        site = find_log_site(whole, row, snap.col, ctx.language, snap.path, key=snap.path)
+        snap, doc = place.snapshot, place.document
+        site = find_log_site(
+            doc.buffer_text,
+            doc.buffer_row,
+            snap.col,
+            ctx.language,
+            tree=doc.blanked_tree,
+            carry=doc.carried,
+        )
         if site is not None and ctx.language == "go" and snap.path:
             # A Go package is its folder: names declared in the other files are in scope.
             others = self.definitions.definitions_in_folder(

@@ -14,8 +14,8 @@ UTF-8 encoding of the line.
 
 The modules: `grammars` (languages, grammars, parsers), `analysis` (the public analyses),
 `syntax` (strings, comments, blocks), `signature` (the enclosing function), `imports`, `kinds`
-(node types), `nodes` (positions, walks) and `keyed` (a temporary string-keyed tree cache for
-callers that do not take a `localllm.document.Document` yet).
+(node types) and `nodes` (positions, walks). No tree is cached here: a request's trees live
+in its `localllm.document.Document`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from .grammars import (
     language_for,
     parse,
 )
-from .keyed import parse_text
 from .nodes import ancestors
 
 __all__ = [
@@ -58,7 +57,6 @@ __all__ = [
     "language_for",
     "parse",
     "parse_errors",
-    "parse_text",
     "statement_window",
     "window_in_tree",
     "with_line_blanked",

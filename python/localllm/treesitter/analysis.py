@@ -10,7 +10,6 @@ from tree_sitter import Node, Tree
 from .. import utf8
 from .grammars import _parse
 from .imports import _imports
-from .keyed import parse_text
 from .kinds import _WHITESPACE
 from .nodes import _last_token, _locate_line
 from .signature import _enclosing_signature
@@ -73,13 +72,11 @@ def _not_to_split(node: Node) -> bool:
     return any(word in kind for word in _INSIDE_WORDS) and "statement" not in kind
 
 
-def statement_window(
-    text: str, lang: str, start: int, cursor: int, end: int, key: str = ""
-) -> tuple[int, int]:
+def statement_window(text: str, lang: str, start: int, cursor: int, end: int) -> tuple[int, int]:
     """Move a window [start, end) of rows so it neither starts nor ends inside a multi-line
     string, comment or expression: the start moves down past it, the end up before it (never
     past the cursor row). Unchanged without a grammar."""
-    tree = parse_text(lang, utf8.encode(text), key)
+    tree = _parse(lang, utf8.encode(text))
     if tree is None:
         return start, end
     return window_in_tree(tree, start, cursor, end)
@@ -114,14 +111,14 @@ def window_in_tree(tree: Tree, start: int, cursor: int, end: int) -> tuple[int, 
     return new_start, new_end
 
 
-def analyze(text: str, row: int, col: int, lang: str, key: str = "") -> SyntaxInfo | None:
+def analyze(text: str, row: int, col: int, lang: str) -> SyntaxInfo | None:
     """Syntax facts at (row, col) of `text`; None when `lang` has no grammar.
 
     `text` is the buffer's lines joined with "\\n"; `row` is 0-based and `col` a 0-based byte
     column within that line (as Neovim reports it). Positions past the end are clamped.
     """
     data = utf8.encode(text)
-    tree = parse_text(lang, data, key)
+    tree = _parse(lang, data)
     if tree is None:
         return None
     return analyze_tree(tree, text, data, row, col, lang)
@@ -164,11 +161,10 @@ def analyze_tree(
     )
 
 
-def imports_of(text: str, lang: str, key: str = "") -> str:
-    """The package clause and imports of `text` (the head of a file), as SyntaxInfo.imports.
-    With a `key` (the buffer's), the parse is cached and incremental like parse_text()."""
+def imports_of(text: str, lang: str) -> str:
+    """The package clause and imports of `text` (the head of a file), as SyntaxInfo.imports."""
     data = utf8.encode(text)
-    tree = parse_text(lang, data, key) if key else _parse(lang, data)
+    tree = _parse(lang, data)
     if tree is None:
         return ""
     return _imports(tree.root_node, data, lang)[0]

@@ -1,9 +1,11 @@
 """What is in scope at the cursor (`scope_at`), from a tree-sitter parse of the buffer with
-the cursor line blanked out; the last analysis of each buffer is kept for the next keystroke."""
+the cursor line blanked out; a Document keeps the last one for the next keystroke."""
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
+
+from tree_sitter import Tree
 
 from ... import treesitter, utf8
 from .base import Analysis, Binding, Scope
@@ -20,26 +22,30 @@ _WALKERS: dict[str, type[Analysis]] = {
     "rust": RustAnalysis,
 }  # the rest: JavaScript, TypeScript, TSX
 
-_cache_lock = threading.Lock()
-_scope_cache: dict[tuple[str, str], tuple[bytes, int, int, Scope]] = {}
+# Document.carried: a value kept from the buffer's previous request while its key is the same.
+Carry = Callable[[str, object, Callable[[], object]], object]
 
 
-def scope_at(lines: list[str], row: int, typed: str, lang: str, key: str) -> Scope | None:
+def scope_at(
+    lines: list[str], row: int, lang: str, *, tree: Tree | None = None, carry: Carry | None = None
+) -> Scope | None:
+    """What is in scope at line `row` of `lines`, read from their text with that line blanked.
+
+    `tree`: the tree of that text, when the caller has it (a Document's `blanked_tree`);
+    `carry`: a Document's `carried`, so that while the text and the cursor's row stay the same
+    (typing on the line) the scope found for the last keystroke is kept."""
     line = lines[row]
     indent = line[: len(line) - len(line.lstrip(" \t"))]
     data = utf8.encode(treesitter.with_line_blanked(lines, row, lang))
-    slot = (key, lang)
     column = utf8.byte_len(indent)
-    with _cache_lock:
-        cached = _scope_cache.get(slot)
-    if cached is not None and cached[0] == data and cached[1] == row and cached[2] == column:
-        return cached[3]
-    tree = treesitter.parse_text(lang, data, key + "\0loglines")
-    if tree is None:
-        return None
-    scope = _WALKERS.get(lang, JsAnalysis)(lang, data, lines, row, column).run(tree.root_node)
-    with _cache_lock:
-        _scope_cache[slot] = (data, row, column, scope)
-        while len(_scope_cache) > 16:
-            _scope_cache.pop(next(iter(_scope_cache)))
-    return scope
+
+    def analyse() -> Scope | None:
+        parsed = tree if tree is not None else treesitter.parse(lang, data)
+        if parsed is None:
+            return None
+        return _WALKERS.get(lang, JsAnalysis)(lang, data, lines, row, column).run(parsed.root_node)
+
+    if carry is None:
+        return analyse()
+    found = carry("loglines.scope", (data, row, column), analyse)
+    return found if isinstance(found, Scope) else None

@@ -92,12 +92,13 @@ def _testing_receiver(fn: _Function, data: bytes, imports: dict[str, str]) -> st
 
 
 def _at_cursor(
-    text: str, row: int, col: int, path: str, packages: GoPackages | None, key: str
+    text: str, row: int, col: int, path: str, packages: GoPackages | None, tree: Tree | None
 ) -> tuple[Node, Node, list[Node], _Function, _Scope] | None:
     """(root, the node at the cursor, the enclosing functions innermost first, the innermost
-    one, what its types resolve against), or None outside any function."""
+    one, what its types resolve against), or None outside any function. `tree`: the tree of
+    `text`, when the caller has it (its Document's)."""
     data = utf8.encode(text)
-    tree = _parse(data, key)
+    tree = tree if tree is not None else treesitter.parse("go", data)
     if tree is None:
         return None
     root = tree.root_node
@@ -118,10 +119,6 @@ def _at_cursor(
         cursor=_line_start(data, row),
     )
     return root, node, functions, _function(functions[0], data), scope
-
-
-def _parse(data: bytes, key: str) -> Tree | None:
-    return treesitter.parse_text("go", data, key + "\0goerr" if key else "")
 
 
 def _line_start(data: bytes, row: int) -> int:

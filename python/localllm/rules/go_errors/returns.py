@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from tree_sitter import Tree
+
 from .functions import _at_cursor
 from .packages import GoPackages, _text
 from .zero_values import zero_value
@@ -16,12 +18,12 @@ def expected_returns(
     *,
     path: str = "",
     packages: GoPackages | None = None,
-    key: str = "",
+    tree: Tree | None = None,
 ) -> tuple[list[str], int] | None:
     """The values an error path returns from the function at (row, col): the zero values with
     "err" in the error result's place, and that place; None without results, an error result
-    or a type we would guess."""
-    found = _at_cursor(text, row, col, path, packages, key)
+    or a type we would guess. `tree`: the tree of `text`, when the caller has it."""
+    found = _at_cursor(text, row, col, path, packages, tree)
     if found is None:
         return None
     _root, _node, _functions, fn, scope = found

@@ -28,20 +28,18 @@ class GoErrors(Rule):
         before, after = utf8.split_at_byte(snap.cursor_line, snap.col)
         if after.strip():
             return None
-        whole = place.whole
-        if whole is None:
-            if snap.first_line != 0 or len(snap.lines) != snap.line_count:
-                return None  # the function around the cursor may be out of sight
-            whole = "\n".join(snap.lines)
+        doc = place.document
+        if doc.whole is None and (snap.first_line != 0 or len(snap.lines) != snap.line_count):
+            return None  # the function around the cursor may be out of sight
         check = suggest(
-            whole,
-            snap.row,
+            doc.buffer_text,
+            doc.buffer_row,
             before,
             after,
             snap.indent,
             path=snap.path,
             packages=self.packages,
-            key=snap.path,
+            tree=doc.buffer_tree,
         )
         if check is None:
             return None
@@ -55,10 +53,14 @@ class GoErrors(Rule):
         """A suggestion's error returns give the zero values we know to be right."""
         if ctx.language != "go" or "return" not in text:
             return text
-        snap = place.snapshot
-        whole, row = place.text_and_row()
+        snap, doc = place.snapshot, place.document
         expected = expected_returns(
-            whole, row, snap.col, path=snap.path, packages=self.packages, key=snap.path
+            doc.buffer_text,
+            doc.buffer_row,
+            snap.col,
+            path=snap.path,
+            packages=self.packages,
+            tree=doc.buffer_tree,
         )
         return text if expected is None else correct_returns(text, *expected)
 

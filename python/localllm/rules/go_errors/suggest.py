@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tree_sitter import Node
+from tree_sitter import Node, Tree
 
 from ... import utf8
 from ...types import IndentStyle
@@ -275,16 +275,17 @@ def suggest(
     *,
     path: str = "",
     packages: GoPackages | None = None,
-    key: str = "",
+    tree: Tree | None = None,
 ) -> ErrCheck | None:
     """The error check to offer at the cursor of a Go buffer, or None.
 
     `text` is the whole buffer, `row` the cursor's row, `line_before`/`line_after` the cursor
-    line's text before and after the cursor, `path` the file (its folder is the package)."""
+    line's text before and after the cursor, `path` the file (its folder is the package),
+    `tree` the tree of `text` when the caller has it."""
     cur = _cursor(text, row, line_before, line_after)
     if cur is None:
         return None
-    found = _at_cursor(text, row, utf8.byte_len(line_before), path, packages, key)
+    found = _at_cursor(text, row, utf8.byte_len(line_before), path, packages, tree)
     if found is None:
         return None
     root, node, functions, fn, scope = found
