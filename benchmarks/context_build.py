@@ -14,6 +14,7 @@ from typing import Any
 
 from _nvim import summary
 from localllm import treesitter
+from localllm.buffers import BufferStore
 from localllm.config import parse_settings
 from localllm.context import build_context
 from localllm.definitions import DefinitionIndex
@@ -92,6 +93,7 @@ def measure(
     times: list[float] = []
     after_jump: list[float] = []  # the first keystroke at each new place (a jump of ~2,000 lines)
     index = DefinitionIndex()  # as the engine does: definitions near the cursor included
+    store = BufferStore()  # and each request's Document from the buffer's last one
     # One editing session: what was typed at one place stays when the user moves on and opens
     # a new line ~2,000 lines further down.
     base = list(lines)
@@ -113,9 +115,11 @@ def measure(
                 line_count=len(typed),
                 head=tuple(typed[:64]) if first > 0 else (),
             )
-            whole = "\n".join(typed) if mirrored else None  # the host's copy of the buffer
+            if mirrored:  # the host's copy of the buffer, kept in step
+                store.attach(1, "\n".join(typed).encode(), n)
             started = time.perf_counter_ns()
-            build_context(snap, c, root="/src", definitions=index, whole=whole)
+            document = store.document(1, snap)
+            build_context(snap, c, root="/src", definitions=index, document=document)
             elapsed = (time.perf_counter_ns() - started) / 1e6
             (after_jump if n == 0 else times).append(elapsed)
         base = typed

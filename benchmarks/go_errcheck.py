@@ -249,9 +249,7 @@ def timing_in_a_big_package() -> dict[str, Any]:
         indentation = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
         edited = "\n".join([*lines[:first], indentation, *lines[last + 1 :]])
         started = time.perf_counter()
-        suggest(
-            edited, first, indentation, "", TABS, path=str(big), packages=packages, key="big"
-        )
+        suggest(edited, first, indentation, "", TABS, path=str(big), packages=packages, key="big")
         times.append((time.perf_counter() - started) * 1000)
     engine_ms = engine_requests(big, data, lines, sites(data, root))
     return {
@@ -291,7 +289,7 @@ def engine_requests(path: Path, data: bytes, lines: list[str], found: list[Node]
             indent=TABS,
             head=tuple(edited[:64]) if first else (),
         )
-        engine.buffers.attach(1, "\n".join(edited).encode(), number, None)
+        engine.buffers.attach(1, "\n".join(edited).encode(), number)
         started = time.perf_counter_ns()
         engine.process(CompletionRequest(id=number, bufnr=1, snapshot=snap, root=str(ROOT)))
         if sent:

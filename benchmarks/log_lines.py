@@ -30,9 +30,10 @@ from localllm.backends import Cancellation
 from localllm.backends.embedded import EmbeddedBackend
 from localllm.config import parse_settings
 from localllm.context import build_context
-from localllm.engine import _as_comment
+from localllm.document import Document
 from localllm.loglines import LogSite, find_log_site
 from localllm.postprocess import clean
+from localllm.rules.log_lines import _as_comment
 from localllm.treesitter import language_for
 from localllm.types import BufferSnapshot, FimContext, GenerationParams, RequestTimings
 
@@ -144,13 +145,16 @@ def big_go_timing() -> dict[str, float]:
     rows = [r for r, line in enumerate(lines) if 'c.logger.Info("fetched' in line][::4]
     word = 'c.logger.Info("fetched %s", id)'
     times: list[float] = []
+    doc: Document | None = None  # as the engine does: each request's Document from the last
     for row in rows:
         for end in range(1, len(word) + 1):
             typed = "\t\t" + word[:end]
             edited = [*lines[:row], typed, *lines[row + 1 :]]
-            text = "\n".join(edited)
             started = time.perf_counter()
-            find_log_site(text, row, len(typed), "go", "big.go", "big.go")
+            doc = Document.of_lines("big.go", "go", edited, cursor_row=row, previous=doc)
+            find_log_site(
+                doc.buffer_text, row, len(typed), "go", tree=doc.blanked_tree, carry=doc.carried
+            )
             times.append((time.perf_counter() - started) * 1000)
     return {"lines": len(lines), **summary(times)}
 
@@ -171,9 +175,7 @@ def main(max_sites: int = 0) -> dict[str, Any]:
     for site in all_sites:  # lines that call something else are not log sites
         language = language_for("", str(site.path))
         t0 = time.perf_counter()
-        log_site = find_log_site(
-            site.text, site.row, len(site.typed.encode()), language, str(site.path), str(site.path)
-        )
+        log_site = find_log_site(site.text, site.row, len(site.typed.encode()), language)
         detect_ms.append((time.perf_counter() - t0) * 1000)
         if log_site is not None:
             found.append((site, log_site))
