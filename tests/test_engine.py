@@ -596,3 +596,28 @@ def test_each_text_of_a_buffer_is_parsed_once_per_request_and_incrementally_afte
             assert all(incremental for _, incremental in parsed) == (n > 0)
     finally:
         engine.close()
+
+
+def test_the_sibling_readers_share_one_cache_that_never_opens_a_denied_file(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.go").write_text("package p\n\ntype Config struct{ Name string }\n")
+    (tmp_path / "b.go").write_text("package p\n\ntype Secret struct{ Key string }\n")
+    main = str(tmp_path / "main.go")
+    engine = Engine(parse_settings({"backend": "none"}), Recorder(), start_worker=False)
+    try:
+        assert engine.definitions.files is engine.files is engine.go_packages.files
+
+        def read() -> tuple[set[str], set[str]]:
+            defs = engine.definitions.definitions_in_folder(str(tmp_path), "go", exclude=main)
+            types = engine.go_packages.folder_types(str(tmp_path), "p", exclude=main)
+            return set(defs), set(types)
+
+        assert read() == ({"Config", "Secret"}, {"Config", "Secret"})
+        assert engine.files.parsed_files == 4  # two files, once for each reader
+        assert read() == ({"Config", "Secret"}, {"Config", "Secret"})
+        assert engine.files.parsed_files == 4  # unchanged files: from the cache
+        engine.purge(None, [], [str(tmp_path / "b.go")])  # b.go became denied
+        assert read() == ({"Config"}, {"Config"})
+    finally:
+        engine.close()

@@ -37,6 +37,7 @@ from .ring import ActivityRing
 from .rules import Answer, Place, Question
 from .rules import enabled as enabled_rules
 from .rules.go_errors import GoPackages
+from .source_files import SourceFiles
 from .syntax_check import fit_to_syntax
 from .types import BufferSnapshot, FimContext, GenerationParams, RequestTimings
 from .worker import LatestWins
@@ -123,12 +124,14 @@ class Engine:
         self.cache = SuggestionCache(max(1, settings.cache_size) * 4)
         # ~3 characters per token, as context.estimate_tokens counts.
         self.ring = ActivityRing(settings.context.extra_chunks, settings.context.extra_tokens * 3)
-        self.definitions = DefinitionIndex(exclude=self.denied)
+        # Sibling files on disk, read once per version by both their readers, never a denied one.
+        self.files = SourceFiles(max_files=576, exclude=self.denied)
+        self.definitions = DefinitionIndex(files=self.files)
         self.buffers = BufferStore()  # the editor's buffers, mirrored for far context
         # Paths refused since a buffer that sent text under them became denied (purge()).
         self._purged: frozenset[str] = frozenset()
         # The named types of Go package folders, for error checks.
-        self.go_packages = GoPackages(exclude=self.denied)
+        self.go_packages = GoPackages(files=self.files)
         self.rules = enabled_rules(
             settings.rules, packages=self.go_packages, definitions=self.definitions
         )

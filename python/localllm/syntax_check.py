@@ -47,7 +47,6 @@ shorter prefix (two when closers are appended), each a small fraction of a full 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -55,15 +54,13 @@ from tree_sitter import Parser, Point, Tree
 
 from . import languages, utf8
 from .quotes import unquoted
-from .treesitter import count_errors, get_parser
+from .treesitter import OwnParsers, count_errors
 from .types import FimContext
 
 __all__ = ["adds_errors", "fit_to_syntax"]
 
-_lock = threading.Lock()
-# Our own parser per language (the shared one in treesitter.py is for the context builder);
-# a Parser is not thread-safe, so each comes with the lock that serialises its use.
-_parsers: dict[str, tuple[Parser, threading.Lock]] = {}
+# Our own parser per language: the shared ones are for the requests' Documents.
+_parsers = OwnParsers()
 
 
 def adds_errors(text: str, ctx: FimContext) -> bool:
@@ -161,7 +158,7 @@ def _document(ctx: FimContext) -> Iterator[_Document | None]:
     The parser's lock is held while the block runs.
     """
     language = ctx.language
-    entry = _parser(language) if language is not None else None
+    entry = _parsers.get(language) if language is not None else None
     if language is None or entry is None:
         yield None
         return
@@ -220,22 +217,6 @@ def _cuts(text: str) -> list[int]:
         start = end + 1
         end = text.find("\n", start)
     return cuts
-
-
-def _parser(language: str) -> tuple[Parser, threading.Lock] | None:
-    entry = _parsers.get(language)
-    if entry is not None:
-        return entry
-    shared = get_parser(language)
-    loaded = shared.language if shared is not None else None
-    if loaded is None:
-        return None
-    with _lock:
-        entry = _parsers.get(language)
-        if entry is None:
-            entry = (Parser(loaded), threading.Lock())
-            _parsers[language] = entry
-        return entry
 
 
 _RESTARTS = 4

@@ -29,7 +29,7 @@ The modules, in the order a request goes through them:
     scope.py       what the functions around the cursor bind, the type it is in
     index.py       DefinitionIndex: buffers, files and folders, cached; extract()
     siblings.py    which files of the folder count, in which language each reads
-    parsing.py     this package's parsers and compiled queries
+    parsing.py     compiled queries; the buffer's tree (its Document's, or parsed)
     extractors.py  language id -> the Extractor of its family (model.Extractor)
     lang_*.py      one per language family: its top-level definitions, imports, scopes
     brace.py       what the brace languages share: `{ ... }` bodies, members in their class
@@ -43,16 +43,14 @@ to `extractors._BY_FAMILY`, and give the record a `definitions_query`. Imports g
 lang_* -> brace, text, model; the rest -> extractors -> lang_*; no module here imports from
 this `__init__`.
 
-Speed: the current buffer is parsed incrementally (the last tree of each language is kept and
-edited with the difference to the new text), so the per-keystroke work is a short reparse, one
-range query over the lines around the cursor and dict lookups. Files on disk are parsed once per
-version, keyed by (path, mtime_ns, size).
+Speed: the current buffer's tree comes from the request's Document (an incremental reparse of
+the last request's), so the per-keystroke work is one range query over the lines around the
+cursor and dict lookups. Files on disk are read through `localllm.source_files.SourceFiles`:
+parsed once per version, keyed by (path, mtime_ns, size), with parsers of its own.
 
-Thread safety: a tree-sitter parser is not thread-safe. Buffers are parsed by
-`treesitter.parse_text`; files on disk with this package's own parser per language (never
-`treesitter`'s shared one, so it does not wait for `treesitter.analyze()`), each used under its
-lock. `DefinitionIndex` may be used from several threads; the dicts it returns are shared with
-its cache and must not be modified.
+Thread safety: a tree-sitter parser is not thread-safe; the Document and SourceFiles serialise
+their parsers' use. `DefinitionIndex` may be used from several threads; the dicts it returns
+are shared with its cache and must not be modified.
 
 Positions follow tree-sitter and Neovim: rows are 0-based, columns are 0-based byte offsets in the
 UTF-8 encoding of the line.

@@ -8,17 +8,17 @@ merged definitions are kept while none of its files changes. Which files of a fo
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from tree_sitter import Tree
 
+from ..source_files import SourceFiles
 from .extractors import EXTRACTORS, PACKAGED
 from .model import Definitions, Found
-from .parsing import encode, parse_buffer, parse_file
+from .parsing import encode, parse_buffer
 from .siblings import MAX_FILE_BYTES, Signature, file_lang, norm, scan
 
 __all__ = ["DefinitionIndex", "extract"]
@@ -30,13 +30,6 @@ _MAX_BUFFERS = 8
 # node that only moved (lines inserted above it) is not read again, its rows are shifted.
 Memo = dict[tuple[int, bytes], tuple[int, Found]]
 _FolderKey = tuple[str, str, str, str | None, frozenset[str] | None]
-
-
-@dataclass(slots=True)
-class _FileEntry:
-    key: tuple[int, int]  # (mtime_ns, size)
-    lang: str
-    found: Found
 
 
 def _shifted(part: Found, delta: int) -> Found:
@@ -88,23 +81,28 @@ class DefinitionIndex:
     .go (.java) files of the same package, for Python the modules in the same folder, for the
     other languages the files `definitions_in_folder` tells.
 
-    Files on disk are parsed once and cached by (path, mtime_ns, size), at most `max_files` of
-    them; a changed file is parsed again. A folder's merged definitions are cached as long as
+    Files on disk are read through `files` (a SourceFiles, shared with the other readers of
+    sibling files; one of its own of `max_files` files by default): parsed once per version,
+    a changed file parsed again. A folder's merged definitions are cached as long as
     none of its files changes (the same dict comes back). A folder with more than `max_files`
     candidate files contributes its `max_files` most recently modified ones; files larger than
-    MAX_FILE_BYTES are left out. `parsed_files` counts the parses of files on disk. `exclude`
-    (privacy.deny) names the files never read: no path here opens one.
+    MAX_FILE_BYTES are left out. `parsed_files` counts this index's parses of files on disk.
+    `exclude` (privacy.deny; the files' when shared) names the files never read: no path here
+    opens one.
 
     Safe to share between threads. The dicts it returns belong to its cache: do not modify them.
     """
 
-    def __init__(self, max_files: int = 64, exclude: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        max_files: int = 64,
+        exclude: Callable[[str], bool] | None = None,
+        files: SourceFiles | None = None,
+    ) -> None:
         self.max_files = max(1, max_files)
         self.parsed_files = 0
-        # Files never read (privacy.deny): `exclude(path)` is true for them.
-        self._exclude = exclude
+        self.files = files if files is not None else SourceFiles(self.max_files, exclude)
         self._lock = threading.Lock()
-        self._files: OrderedDict[str, _FileEntry] = OrderedDict()
         self._folders: OrderedDict[_FolderKey, tuple[Signature, Found]]
         self._folders = OrderedDict()
         self._buffers: OrderedDict[tuple[str, str], tuple[bytes, Found, Memo]]
@@ -167,7 +165,7 @@ class DefinitionIndex:
         names of the files that count (None: all)."""
         if lang not in EXTRACTORS or not folder:
             return Found()
-        files = scan(folder, lang, exclude, only, self._exclude, self.max_files)
+        files = scan(folder, lang, exclude, only, self.files.denied, self.max_files)
         if files is None:
             return Found()
         key = (norm(folder), lang, norm(exclude), package, only)
@@ -177,11 +175,11 @@ class DefinitionIndex:
                 self._folders.move_to_end(key)
                 return cached[1]
         parsed: list[Found] = []
-        for path, mtime, size in files:
+        for path, _mtime, _size in files:  # facts() reads the version itself
             file_lang_ = file_lang(lang, path)
-            entry = None if file_lang_ is None else self._file(path, mtime, size, file_lang_)
-            if entry is not None:
-                parsed.append(entry.found)
+            found = None if file_lang_ is None else self._file(path, file_lang_)
+            if found is not None:
+                parsed.append(found)
         if lang in PACKAGED:
             parsed = self._same_package(parsed, lang, exclude, package)
         merged = Found(package=package or "")
@@ -201,46 +199,18 @@ class DefinitionIndex:
         common one."""
         wanted = package
         if wanted is None and file_lang(lang, exclude) is not None:
-            own = self._stat_file(exclude, lang)
-            wanted = own.found.package if own is not None and own.found.package else None
+            own = self._file(exclude, lang)
+            wanted = own.package if own is not None and own.package else None
         if wanted is None:
             counts = Counter(found.package for found in parsed if found.package)
             wanted = counts.most_common(1)[0][0] if counts else ""
         return [found for found in parsed if found.package == wanted]
 
-    def _stat_file(self, path: str, lang: str) -> _FileEntry | None:
-        try:
-            stat = os.stat(path)
-        except OSError:
-            return None
-        if stat.st_size > MAX_FILE_BYTES:
-            return None
-        return self._file(path, stat.st_mtime_ns, stat.st_size, lang)
+    def _file(self, path: str, lang: str) -> Found | None:
+        """A file's definitions (None for one that is denied, unreadable or too large)."""
+        return self.files.facts(path, lang, self._read, max_bytes=MAX_FILE_BYTES)
 
-    def _file(self, path: str, mtime: int, size: int, lang: str) -> _FileEntry | None:
-        """A file's definitions, from the cache while (mtime_ns, size) match; None for a file
-        that `exclude` denies (every read of a file goes through here)."""
-        if self._exclude is not None and self._exclude(path):
-            return None
-        key = (mtime, size)
-        with self._lock:
-            entry = self._files.get(path)
-            if entry is not None and entry.key == key and entry.lang == lang:
-                self._files.move_to_end(path)
-                return entry
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(MAX_FILE_BYTES + 1)
-        except OSError:
-            return None
-        tree = parse_file(lang, data)
-        if tree is None:
-            return None
-        entry = _FileEntry(key=key, lang=lang, found=extract(lang, tree, data, path)[0])
+    def _read(self, lang: str, tree: Tree, data: bytes, path: str) -> Found:
         with self._lock:
             self.parsed_files += 1
-            self._files[path] = entry
-            self._files.move_to_end(path)
-            while len(self._files) > self.max_files:
-                self._files.popitem(last=False)
-        return entry
+        return extract(lang, tree, data, path)[0]

@@ -34,6 +34,7 @@ from .analysis import (
 )
 from .grammars import (
     EXTENSIONS,
+    OwnParsers,
     available_languages,
     describe_edit,
     get_parser,
@@ -44,6 +45,7 @@ from .nodes import ancestors
 
 __all__ = [
     "EXTENSIONS",
+    "OwnParsers",
     "SyntaxInfo",
     "analyze",
     "analyze_tree",

@@ -128,3 +128,37 @@ def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
 
 def _point(data: bytes, offset: int) -> tuple[int, int]:
     return data.count(b"\n", 0, offset), offset - (data.rfind(b"\n", 0, offset) + 1)
+
+
+class OwnParsers:
+    """Parsers of one user's own, one per language, each with the lock that serialises its
+    use (a Parser is not thread-safe): for work that must not wait for the shared parsers
+    (files on disk, the syntax check of a suggestion)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parsers: dict[str, tuple[Parser, threading.Lock]] = {}
+
+    def get(self, lang: str) -> tuple[Parser, threading.Lock] | None:
+        """The parser for `lang` and its lock (made on first use), or None without a grammar."""
+        found = self._parsers.get(lang)
+        if found is not None:
+            return found
+        language = _language(lang)
+        if language is None:
+            return None
+        with self._lock:
+            found = self._parsers.get(lang)
+            if found is None:
+                found = (Parser(language), threading.Lock())
+                self._parsers[lang] = found
+            return found
+
+    def parse(self, lang: str, data: bytes) -> Tree | None:
+        """A full parse of `data` with this user's parser; None without a grammar."""
+        found = self.get(lang)
+        if found is None:
+            return None
+        parser, lock = found
+        with lock:
+            return parser.parse(data)

@@ -8,14 +8,14 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tree_sitter import Node, Parser
+from tree_sitter import Node, Tree
 
-from ... import treesitter, utf8
+from ... import utf8
 from ...languages.go import package_name as go_package_name
+from ...source_files import SourceFiles
 
 _NIL_KINDS = frozenset(
     {"pointer_type", "slice_type", "map_type", "channel_type", "function_type", "interface_type"}
@@ -155,7 +155,6 @@ class _TypeDecl:
 
 @dataclass(slots=True)
 class _FileTypes:
-    key: tuple[int, int]
     package: str
     types: dict[str, _TypeDecl]
     imports: dict[str, str]
@@ -201,18 +200,25 @@ def _escape(module_path: str) -> str:
     return re.sub(r"[A-Z]", lambda m: "!" + m.group(0).lower(), module_path)
 
 
+_MAX_FILE_BYTES = 2_000_000  # a larger .go file (generated tables) is not read
+
+
 class GoPackages:
-    """The named types of Go package folders, each file parsed once per (mtime, size).
+    """The named types of Go package folders, each file parsed once per version.
 
-    Thread-safe. `max_files` bounds the files kept."""
+    Files are read through `files` (a SourceFiles, shared with the other readers of sibling
+    files; one of its own of `max_files` files by default), which never opens one that
+    `exclude` (privacy.deny) names. Thread-safe."""
 
-    def __init__(self, max_files: int = 512, exclude: Callable[[str], bool] | None = None) -> None:
-        self.max_files = max_files
-        self._exclude = exclude  # files never read (privacy.deny): exclude(path) is true
+    def __init__(
+        self,
+        max_files: int = 512,
+        exclude: Callable[[str], bool] | None = None,
+        files: SourceFiles | None = None,
+    ) -> None:
+        self.files = files if files is not None else SourceFiles(max_files, exclude)
         self.parsed_files = 0
         self._lock = threading.Lock()
-        self._parser: Parser | None = None
-        self._files: OrderedDict[str, _FileTypes] = OrderedDict()
         self._modules: dict[str, _Module | None] = {}
 
     def folder_types(self, folder: str, package: str, exclude: str = "") -> dict[str, _TypeDecl]:
@@ -231,8 +237,6 @@ class GoPackages:
             if name.endswith("_test.go") and not tests:
                 continue
             if excluded and os.path.abspath(entry.path) == excluded:
-                continue
-            if self._exclude is not None and self._exclude(entry.path):
                 continue
             found = self._file(entry)
             if found is not None and (not package or found.package == package):
@@ -290,35 +294,12 @@ class GoPackages:
             stat = entry.stat()
         except OSError:
             return None
-        key = (stat.st_mtime_ns, stat.st_size)
+        return self.files.facts(entry.path, "go", self._read, max_bytes=_MAX_FILE_BYTES, stat=stat)
+
+    def _read(self, lang: str, tree: Tree, data: bytes, path: str) -> _FileTypes:
         with self._lock:
-            cached = self._files.get(entry.path)
-            if cached is not None and cached.key == key:
-                self._files.move_to_end(entry.path)
-                return cached
-        if stat.st_size > 2_000_000:
-            return None
-        try:
-            with open(entry.path, "rb") as handle:
-                data = handle.read()
-        except OSError:
-            return None
-        with self._lock:
-            if self._parser is None:
-                language = treesitter.get_parser("go")
-                if language is None or language.language is None:
-                    return None
-                self._parser = Parser(language.language)
-            tree = self._parser.parse(data)
             self.parsed_files += 1
-        package, types, imports = _file_facts(tree.root_node, data)
-        found = _FileTypes(key, package, types, imports)
-        with self._lock:
-            self._files[entry.path] = found
-            self._files.move_to_end(entry.path)
-            while len(self._files) > self.max_files:
-                self._files.popitem(last=False)
-        return found
+        return _FileTypes(*_file_facts(tree.root_node, data))
 
 
 def _text(data: bytes, node: Node) -> str:
