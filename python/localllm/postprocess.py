@@ -391,6 +391,34 @@ def _follow_scope(
     cur = middle + line0
     ref_w = _width(cur if cur.strip() else middle + ctx.line_suffix, tabstop)
     scan0 = _Scan((), 0, "") if info.mid_comment else _scan(line0, lang, info.mid_quote)
+    decided = _first_line_in_scope(lines, n_done, ctx, info, cut_line0, scan0, stack, ref_w)
+    if decided is not None:
+        return decided
+    if n_done < 1:
+        return [line0], False, "ok"
+
+    if not ctx.line_suffix.strip() and not scan0.quote and not info.mid_comment:
+        code = middle + line0[: scan0.comment]
+        unclosed = any(e[1] in (_MID, _LINE0) for e in stack)
+        op = _opener(code, lang, unclosed)
+        if isinstance(op, frozenset):
+            words = (ref_w, op)
+    return _later_lines_in_scope(lines, n_done, ctx, info, stack, words, ref_w)
+
+
+def _first_line_in_scope(
+    lines: list[str],
+    n_done: int,
+    ctx: FimContext,
+    info: _Info,
+    cut_line0: bool,
+    scan0: _Scan,
+    stack: list[_Entry],
+    ref_w: int,
+) -> tuple[list[str], bool, str] | None:
+    """_follow_scope() on the first line's brackets (`stack` updated): the decision when the
+    first line leaves the scope, else None."""
+    line0 = lines[0]
     for pos, ch in scan0.events:
         if ch in _OPEN_TO_CLOSE:
             stack.append((_OPEN_TO_CLOSE[ch], _LINE0, ref_w))
@@ -407,16 +435,20 @@ def _follow_scope(
         if cut_line0 and origin == _PREV:  # closes the block opened on the line above
             return [line0], n_done >= 1, "block-end" if n_done >= 1 else "ok"
         stack.pop()
-    if n_done < 1:
-        return [line0], False, "ok"
+    return None
 
-    if not ctx.line_suffix.strip() and not scan0.quote and not info.mid_comment:
-        code = middle + line0[: scan0.comment]
-        unclosed = any(e[1] in (_MID, _LINE0) for e in stack)
-        op = _opener(code, lang, unclosed)
-        if isinstance(op, frozenset):
-            words = (ref_w, op)
 
+def _later_lines_in_scope(
+    lines: list[str],
+    n_done: int,
+    ctx: FimContext,
+    info: _Info,
+    stack: list[_Entry],
+    words: tuple[int, frozenset[str]] | None,
+    ref_w: int,
+) -> tuple[list[str], bool, str]:
+    """_follow_scope() on the lines after the first: where they leave the scope."""
+    lang, tabstop = info.lang, info.tabstop
     n = len(lines)
     for i in range(1, n):
         line = lines[i]
@@ -530,6 +562,19 @@ def _overlap(text: str, ctx: FimContext, info: _Info, guarded: bool) -> int:
 # --------------------------------------------------------------------------------------------
 
 
+def _opens_a_block(line0: str, ctx: FimContext, info: _Info) -> bool:
+    """Whether the first line of a suggestion at a one-line place opens a block (then the
+    block may follow it)."""
+    if ctx.line_suffix.strip() or info.mid_comment:
+        return False
+    s0 = _scan(line0, info.lang, info.mid_quote)
+    depth = len(info.mid_stack)
+    for _, ch in s0.events:
+        depth = depth + 1 if ch in _OPEN_TO_CLOSE else max(0, depth - 1)
+    code = ctx.middle + line0[: s0.comment]
+    return not s0.quote and _opener(code, info.lang, depth > 0) is not None
+
+
 def clean(raw: str, ctx: FimContext, *, final: bool, max_lines: int = 12) -> Cleaned:
     """Post-process raw model output (the text to insert at the cursor) for display.
 
@@ -555,16 +600,7 @@ def clean(raw: str, ctx: FimContext, *, final: bool, max_lines: int = 12) -> Cle
     multiline = ctx.multiline
     line0_fixed = has_newline or settled
     if not multiline and has_newline:
-        if ctx.line_suffix.strip() or info.mid_comment:
-            block = False
-        else:
-            s0 = _scan(lines[0], info.lang, info.mid_quote)
-            depth = len(info.mid_stack)
-            for _, ch in s0.events:
-                depth = depth + 1 if ch in _OPEN_TO_CLOSE else max(0, depth - 1)
-            code = ctx.middle + lines[0][: s0.comment]
-            block = not s0.quote and _opener(code, info.lang, depth > 0) is not None
-        if block:
+        if _opens_a_block(lines[0], ctx, info):
             multiline = True
         else:
             complete, reason = True, "single-line"
