@@ -88,6 +88,29 @@ def test_every_grammar_loads_and_parses_its_sample(lang: Language) -> None:
     assert kinds & (lang.function_types | lang.lambda_types), lang.name
 
 
+@pytest.mark.parametrize("lang", RECORDS, ids=lambda lang: lang.name)
+def test_every_import_node_type_is_one_of_the_grammar(lang: Language) -> None:
+    # A misspelt node type would silently leave the file's imports out of every prompt.
+    grammar = lang.load_grammar()
+    kinds = (
+        lang.import_types
+        | lang.require_types
+        | lang.bodiless_imports
+        | lang.import_containers
+        | ({"command"} if lang.import_commands else set())
+    )
+    assert not {k for k in kinds if grammar.id_for_node_kind(k, True) is None}, lang.name
+
+
+def test_the_languages_with_imports_say_how_to_find_them() -> None:
+    said = {
+        r.name
+        for r in RECORDS
+        if r.import_types or r.require_types or r.import_commands or r.bodiless_imports
+    }
+    assert said == {r.name for r in RECORDS} - {"ruby"}  # Ruby: not yet (see CONTRIBUTING)
+
+
 @pytest.mark.parametrize("lang", [r for r in RECORDS if r.definitions_query], ids=str)
 def test_every_definitions_query_compiles(lang: Language) -> None:
     from tree_sitter import Query

@@ -63,6 +63,13 @@ class Language:
     # sibling files the buffer imports; "": only the files definitions_in_folder is told
     sibling_extensions: frozenset[str] = frozenset()  # sibling files read in their own language
     header_extensions: frozenset[str] = frozenset()  # sibling headers read as the includer
+    # The file's imports, which the prompt shows above a window that starts below them:
+    import_types: frozenset[str] = frozenset()  # top-level nodes that are imports
+    require_types: frozenset[str] = frozenset()  # ... when their value calls `require(...)`
+    bodiless_imports: frozenset[str] = frozenset()  # ... when they have no body (`mod x;`)
+    import_commands: frozenset[str] = frozenset()  # commands that import a file (`source`)
+    import_containers: frozenset[str] = frozenset()  # nodes imports may nest in (`#ifdef`)
+    imports_first: bool = False  # imports end at the first other declaration (Go)
     # Go: the name an import path is used by when the import gives none.
     package_name: Callable[[str], str] | None = field(default=None, compare=False)
 

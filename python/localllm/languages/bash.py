@@ -9,6 +9,7 @@ __all__ = ["BASH"]
 BASH = Language(
     name="bash",
     family="bash",
+    import_commands=frozenset({"source", "."}),
     display_name="Bash",
     filetypes=frozenset({"sh", "bash"}),
     extensions=frozenset({".sh", ".bash"}),

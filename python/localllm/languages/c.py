@@ -36,6 +36,10 @@ _SCOPES = frozenset(
 C = Language(
     name="c",
     family="c",
+    import_types=frozenset({"preproc_include"}),
+    import_containers=frozenset(
+        {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"}
+    ),
     display_name="C",
     filetypes=frozenset({"c"}),
     extensions=frozenset({".c", ".h"}),

@@ -36,6 +36,7 @@ _FUNCTIONS = frozenset(
 JAVA = Language(
     name="java",
     family="java",
+    import_types=frozenset({"package_declaration", "import_declaration"}),
     display_name="Java",
     filetypes=frozenset({"java"}),
     extensions=frozenset({".java"}),

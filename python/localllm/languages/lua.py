@@ -22,6 +22,7 @@ _QUERY = """
 LUA = Language(
     name="lua",
     family="lua",
+    require_types=frozenset({"variable_declaration", "assignment_statement"}),
     display_name="Lua",
     filetypes=frozenset({"lua"}),
     extensions=frozenset({".lua"}),

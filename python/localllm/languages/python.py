@@ -39,6 +39,9 @@ _QUERY = """
 PYTHON = Language(
     name="python",
     family="python",
+    import_types=frozenset(
+        {"import_statement", "import_from_statement", "future_import_statement"}
+    ),
     display_name="Python",
     filetypes=frozenset({"python"}),
     extensions=frozenset({".py", ".pyi", ".pyw"}),

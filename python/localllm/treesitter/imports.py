@@ -1,4 +1,4 @@
-"""A file's package clause and imports, per language."""
+"""A file's package clause and imports, as each language's record describes them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from .. import utf8
+from .. import languages, utf8
+from ..languages.base import Language
 
 
 def _imports(root: Node, data: bytes, lang: str, rows: int | None = None) -> tuple[str, int]:
@@ -28,68 +29,37 @@ def _row_after(node: Node) -> int:
 
 
 def _import_nodes(root: Node, data: bytes, lang: str) -> Iterator[Node]:
-    if lang == "go":
-        for node in root.children:
-            if node.type in ("package_clause", "import_declaration"):
-                yield node
-            elif node.type not in ("comment", "ERROR") and node.is_named:
-                return  # imports come first in Go
-    elif lang == "python":
-        for node in root.children:
-            if node.type in (
-                "import_statement",
-                "import_from_statement",
-                "future_import_statement",
-            ):
-                yield node
-    elif lang in ("javascript", "typescript", "tsx"):
-        for node in root.children:
-            if node.type == "import_statement" or (
-                node.type in ("lexical_declaration", "variable_declaration")
-                and _requires(node, data)
-            ):
-                yield node
-    elif lang == "rust":
-        for node in root.children:
-            if node.type in ("use_declaration", "extern_crate_declaration") or (
-                node.type == "mod_item" and node.child_by_field_name("body") is None
-            ):
-                yield node
-    elif lang in ("c", "cpp"):
-        yield from _includes(root)
-    elif lang == "java":
-        for node in root.children:
-            if node.type in ("package_declaration", "import_declaration"):
-                yield node
-    elif lang == "lua":
-        for node in root.children:
-            if node.type in ("variable_declaration", "assignment_statement") and _requires(
-                node, data
-            ):
-                yield node
-    elif lang == "bash":
-        for node in root.children:
-            if node.type == "command":
-                name = node.child_by_field_name("name")
-                if name is not None and data[name.start_byte : name.end_byte] in (
-                    b"source",
-                    b".",
-                ):
-                    yield node
+    """The top-level nodes of `root` that import something, as the language's record says."""
+    record = languages.get(lang)
+    if record is not None:
+        yield from _imports_in(root, data, record, 0)
 
 
-def _includes(node: Node, depth: int = 0) -> Iterator[Node]:
+def _imports_in(node: Node, data: bytes, record: Language, depth: int) -> Iterator[Node]:
     for child in node.children:
-        if child.type == "preproc_include":
+        kind = child.type
+        if kind in record.import_types or _imports_by_value(child, data, record):
             yield child
-        elif depth < 4 and child.type in (
-            "preproc_if",
-            "preproc_ifdef",
-            "preproc_else",
-            "preproc_elif",
-            "preproc_elifdef",
-        ):
-            yield from _includes(child, depth + 1)
+        elif depth < 4 and kind in record.import_containers:
+            yield from _imports_in(child, data, record, depth + 1)
+        elif record.imports_first and kind not in ("comment", "ERROR") and child.is_named:
+            return
+
+
+def _imports_by_value(node: Node, data: bytes, record: Language) -> bool:
+    """A declaration that imports by what it holds: `require(...)`, a `mod x;` without a body,
+    a `source file` command."""
+    kind = node.type
+    if kind in record.require_types:
+        return _requires(node, data)
+    if kind in record.bodiless_imports:
+        return node.child_by_field_name("body") is None
+    if kind == "command" and record.import_commands:
+        name = node.child_by_field_name("name")
+        return name is not None and utf8.decode(data[name.start_byte : name.end_byte]) in (
+            record.import_commands
+        )
+    return False
 
 
 def _requires(declaration: Node, data: bytes) -> bool:
