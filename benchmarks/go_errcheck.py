@@ -144,9 +144,7 @@ def evaluate_file(path: Path, packages: GoPackages, tally: Tally) -> None:
         indentation = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
         edited = "\n".join([*lines[:first], indentation, *lines[last + 1 :]])
         started = time.perf_counter()
-        check = suggest(
-            edited, first, indentation, "", TABS, path=str(path), packages=packages, key="bench"
-        )
+        check = suggest(edited, first, indentation, "", TABS, path=str(path), packages=packages)
         tally.times_ms.append((time.perf_counter() - started) * 1000)
         if check is not None:
             tally.offered += 1
@@ -249,7 +247,7 @@ def timing_in_a_big_package() -> dict[str, Any]:
         indentation = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
         edited = "\n".join([*lines[:first], indentation, *lines[last + 1 :]])
         started = time.perf_counter()
-        suggest(edited, first, indentation, "", TABS, path=str(big), packages=packages, key="big")
+        suggest(edited, first, indentation, "", TABS, path=str(big), packages=packages)
         times.append((time.perf_counter() - started) * 1000)
     engine_ms = engine_requests(big, data, lines, sites(data, root))
     return {
