@@ -1191,3 +1191,21 @@ def test_the_tree_taking_functions_agree_with_the_text_taking_ones() -> None:
     without = ts.analyze_tree(tree, GO_FILE, data, 3, 0, "go", imports=False)
     assert (without.imports, without.imports_end_row) == ("", 0)
     assert ts.parse("cobol", data) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "lang", "inside"),
+    [
+        (b"x := `C:\\dir\\", "go", True),  # a raw string: the backslash escapes nothing
+        (b"x := `C:\\dir\\` + y", "go", False),
+        (b'x := "a\\"', "go", True),  # an interpreted string: it escapes the quote
+        (b"echo 'a\\' b", "bash", False),
+        (b'echo "a\\" b', "bash", True),
+    ],
+)
+def test_a_raw_quote_is_closed_by_its_quote_after_a_backslash(
+    line: bytes, lang: str, inside: bool
+) -> None:
+    from localllm.treesitter.syntax import _lexical_in_string
+
+    assert _lexical_in_string(line, lang) is inside

@@ -51,6 +51,7 @@ class Language:
     colon_blocks: bool = False  # a line ending in `:` opens a block (Python)
     comment_at_word: bool = False  # the comment marker counts only at a word's start (shells)
     lifetimes: bool = False  # `'a` is a lifetime, not a string (Rust)
+    raw_quotes: str = ""  # quotes inside which a backslash escapes nothing: Go's "`", sh's "'"
     # Openers of blocks besides the brackets: (opener, closer, text appended to close it).
     block_openers: tuple[tuple[str, str, str], ...] = ()
     # (closer, what opens a block for it at the start of a document, where that is valid code).

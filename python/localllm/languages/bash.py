@@ -10,6 +10,7 @@ BASH = Language(
     name="bash",
     family="bash",
     import_commands=frozenset({"source", "."}),
+    raw_quotes="'",
     display_name="Bash",
     filetypes=frozenset({"sh", "bash"}),
     extensions=frozenset({".sh", ".bash"}),

@@ -52,6 +52,7 @@ GO = Language(
     family="go",
     import_types=frozenset({"package_clause", "import_declaration"}),
     imports_first=True,
+    raw_quotes="`",
     display_name="Go",
     filetypes=frozenset({"go"}),
     extensions=frozenset({".go"}),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .. import languages
 from .records import BLOCK_COMMENT, COMMENT, JS_LANGUAGES, LIFETIMES
 
 
@@ -115,7 +116,8 @@ def _string(text: str, start: int, i: int, quote: str, lang: str, prefix: str) -
     triple = lang == "python" and text.startswith(quote * 3, i)
     close = quote * 3 if triple else quote
     i += len(close)
-    raw = lang == "go" and quote == "`"
+    record = languages.get(lang)
+    raw = record is not None and quote in record.raw_quotes
     template = lang in JS_LANGUAGES and quote == "`"
     while i < n:
         ch = text[i]

@@ -111,13 +111,14 @@ def _lexical_in_string(line: bytes, lang: str) -> bool:
         ("\"'", "//") if record is None else (record.string_quotes, record.line_comment)
     )
     at_word = record is not None and record.comment_at_word
+    raw = "" if record is None else record.raw_quotes
     text = utf8.decode(line)
     quote = ""
     i = 0
     while i < len(text):
         ch = text[i]
         if quote:
-            if ch == "\\" and not (lang == "bash" and quote == "'"):
+            if ch == "\\" and quote not in raw:
                 i += 2
                 continue
             if ch == quote:
