@@ -392,9 +392,11 @@ def test_errors_reach_the_window_as_messages() -> None:
     assert events[0] == {
         "id": 1,
         "kind": "error",
-        "message": "cannot reach llama-server at http://127.0.0.1:9 — is it running?",
+        "final": True,
+        "text": "",
+        "error": "cannot reach llama-server at http://127.0.0.1:9 — is it running?",
     }
-    assert events[1]["kind"] == "error" and "explain.max_tokens" in events[1]["message"]
+    assert events[1]["kind"] == "error" and "explain.max_tokens" in events[1]["error"]
 
 
 # -- which backend explains ------------------------------------------------------------------

@@ -94,7 +94,7 @@ def test_broken_answers_leave_the_buffer_intact_and_the_next_request_works(
         "status:502": "HTTP 502",
     }
     for i, (case, words) in enumerate(cases.items()):
-        nvim.exec_lua("require('localllm').last_error = nil")
+        nvim.exec_lua("require('localllm.notice').set_error(nil)")
         server.mode = case
         char = str(i)  # never a start of the answer: not a cached place
         typed += char

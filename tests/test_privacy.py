@@ -345,7 +345,9 @@ def test_explain_refuses_a_denied_file() -> None:
         {
             "id": 4,
             "kind": "error",
-            "message": "nothing of this file is sent to the model (privacy.deny)",
+            "final": True,
+            "text": "",
+            "error": "nothing of this file is sent to the model (privacy.deny)",
         }
     ]
     assert service.idle()

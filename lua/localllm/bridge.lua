@@ -30,13 +30,6 @@ M.answer_ms = 3000
 -- How long a user command waits for the host to start.
 M.start_ms = 15000
 
---- Notify once per distinct problem (one notification per problem, not per keystroke).
----@param level integer
----@param msg string
-function M.notify_once(level, msg)
-  notice.problem(level, msg)
-end
-
 local function python_config()
   local cfg = vim.deepcopy(require('localllm').config)
   cfg.log_file = vim.fn.stdpath('log') .. '/localllm.log'
@@ -74,13 +67,12 @@ end
 
 --- Called by Python with the answer of M.call().
 ---@param token integer
----@param answer table {value=...} or {error=...}
+---@param answer localllm.Reply
 function M.on_reply(token, answer)
   local cb = state.replies[token]
   state.replies[token] = nil
   if cb then
-    local err = answer.error
-    cb(answer.value, (err ~= nil and err ~= vim.NIL) and tostring(err) or nil)
+    cb(answer.value, answer.error ~= nil and tostring(answer.error) or nil)
   end
 end
 
@@ -106,10 +98,10 @@ function M.call_wait(name, args, timeout_ms)
   return value, err
 end
 
---- The host cannot start: say why (once), status shows the error.
+--- The host cannot start: say why (once); notice.lua keeps the error (status shows it).
+---@param why string
 local function fail(why)
   state.failed = notice.plain(why)
-  require('localllm.status').on_error(state.failed)
   notice.problem(vim.log.levels.ERROR, state.failed)
 end
 
@@ -122,6 +114,8 @@ local function warn_all(warnings)
 end
 
 --- The host's answer to its init.
+---@param res localllm.InitResult|nil
+---@param err string|nil
 local function on_init(res, err)
   if err or type(res) ~= 'table' then
     M.reset()
@@ -129,16 +123,13 @@ local function on_init(res, err)
     return
   end
   warn_all(res.warnings)
-  if res.error ~= nil and res.error ~= vim.NIL then
-    state.failed = notice.plain(res.error)
-    require('localllm.status').on_error(state.failed)
-    notice.problem(vim.log.levels.ERROR, res.error)
+  if res.error ~= nil then
+    fail(res.error)
     return
   end
   state.ready = true
   if notice.last_error() and notice.last_error():find('Python host', 1, true) then
     notice.recovered() -- the crash or start failure before is over
-    require('localllm.status').on_error(nil)
   end
 end
 
@@ -227,13 +218,14 @@ local function host_lost(why)
     state.replies[token] = nil
     pcall(cb, nil, 'the Python host exited')
   end
+  -- v:exiting is v:null until Neovim exits: a Neovim value, not one of the host's messages
+  -- (those never hold null, see messages.lua).
   if vim.v.exiting ~= vim.NIL then
     return
   end
   vim.schedule(function()
     -- Ghosts and requests in flight of every buffer: they will not be answered.
     require('localllm.session').forget_all()
-    require('localllm.status').on_error(notice.plain(why))
     notice.problem(vim.log.levels.ERROR, why, { always = true })
   end)
 end
@@ -337,7 +329,6 @@ local function forget_failure()
   if state.failed then
     state.failed = nil
     notice.recovered()
-    require('localllm.status').on_error(nil)
   end
 end
 
@@ -364,13 +355,10 @@ function M.reconfigure()
       M.reset()
       return
     end
-    res = type(res) == 'table' and res or {}
+    res = type(res) == 'table' and res or {} ---@type localllm.ConfigureResult
     warn_all(res.warnings)
-    local err = res.error
-    if err ~= nil and err ~= vim.NIL then
-      state.failed = notice.plain(err)
-      require('localllm.status').on_error(state.failed)
-      notice.problem(vim.log.levels.ERROR, err)
+    if res.error ~= nil then
+      fail(res.error)
     else
       state.ready = true
     end
@@ -461,7 +449,7 @@ function M.explain_status()
 end
 
 --- Called by Python for every event of an explanation.
----@param event localllm.ExplainEvent
+---@param event localllm.ExplainUpdate
 function M.on_explain(event)
   require('localllm.explain').on_event(event)
 end
@@ -476,7 +464,7 @@ function M.status()
 end
 
 --- Called by Python (via nvim_exec_lua) for every streamed update.
----@param update localllm.UpdateMsg
+---@param update localllm.CompletionUpdate
 function M.on_update(update)
   require('localllm.status').on_update(update)
   require('localllm.session').on_update(update)
@@ -496,7 +484,6 @@ end
 function M.on_notify(level, msg)
   if level == 'info' then
     require('localllm.status').on_progress(msg)
-    require('localllm').progress = msg
     if msg:find(' is back', 1, true) then
       notice.recovered() -- a later outage is news again
     end

@@ -28,13 +28,6 @@ local state = {
   t_first = 0, -- ...when the first piece of the answer arrived
 }
 
-local function value(x)
-  if x == nil or x == vim.NIL then
-    return nil
-  end
-  return x
-end
-
 function M.set_highlights()
   local set = function(name, link)
     vim.api.nvim_set_hl(0, name, { default = true, link = link })
@@ -337,12 +330,13 @@ function M.run(opts)
     end
   end
   local buf = vim.api.nvim_get_current_buf()
-  local denied = require('localllm.privacy').denied(buf)
+  local privacy = require('localllm.privacy')
+  privacy.enforce(buf)
+  local denied = privacy.denied(buf)
   if denied then
-    vim.notify(
-      'localllm: nothing of this buffer is sent to the model: ' .. denied,
+    require('localllm.notice').info(
       vim.log.levels.WARN,
-      { title = 'localllm' }
+      'nothing of this buffer is sent to the model: ' .. denied
     )
     return
   end
@@ -371,17 +365,17 @@ function M.run(opts)
 end
 
 --- Called (through the bridge) for every event of the current question.
----@param ev localllm.ExplainEvent
+---@param ev localllm.ExplainUpdate
 function M.on_event(ev)
   if ev.id ~= state.id or state.finish == 'cancelled' then
     return -- a replaced or closed question
   end
   local kind = ev.kind
   if kind == 'start' then
-    state.model = value(ev.model)
-    state.title = value(ev.title)
+    state.model = ev.model
+    state.title = ev.title
     for _, key in ipairs({ 'note', 'model_note' }) do
-      if value(ev[key]) then
+      if ev[key] then
         state.notes[#state.notes + 1] = ev[key]
       end
     end
@@ -406,7 +400,7 @@ function M.on_event(ev)
     append(ev.text)
   elseif kind == 'done' then
     state.done = true
-    state.finish = value(ev.finish)
+    state.finish = ev.finish
     state.stats = ev
     set_placeholder(nil)
     if state.text == '' then
@@ -414,7 +408,7 @@ function M.on_event(ev)
     end
     refresh_frame()
   elseif kind == 'error' then
-    show_error(value(ev.message) or 'unknown error')
+    show_error(ev.error or 'unknown error')
   end
 end
 

@@ -15,8 +15,11 @@ local function mb(n)
   return ('%.0f MB'):format(n / 1024 / 1024)
 end
 
+--- Whether the host's report has `x` (it leaves out what it does not know: never null).
+---@param x any
+---@return boolean
 local function val(x)
-  return x ~= nil and x ~= vim.NIL
+  return x ~= nil
 end
 
 local function check_nvim()
@@ -205,7 +208,7 @@ local function check_model(rep)
     h.info(('RAM: %s total, %s available'):format(mb(mem.total), mb(mem.available)))
   end
   local m = rep and rep.model
-  if not m or m == vim.NIL then
+  if not m then
     local problem = not rep and model_problem(require('localllm').config.model)
     if problem then
       h.error(problem, MODEL_FIX)

@@ -133,7 +133,9 @@ function M.probe(python)
     return nil,
       vim.trim(res.stderr or '') ~= '' and vim.trim(res.stderr) or ('exit code ' .. res.code)
   end
-  local decoded_ok, rep = pcall(vim.json.decode, res.stdout or '')
+  -- JSON null (a package that is not installed has "version": null) as nil, not vim.NIL.
+  local decoded_ok, rep =
+    pcall(vim.json.decode, res.stdout or '', { luanil = { object = true, array = true } })
   if not decoded_ok or type(rep) ~= 'table' then
     return nil, 'unexpected output: ' .. tostring(res.stdout)
   end
@@ -148,7 +150,7 @@ function M.missing(rep, roles)
   roles = roles or { 'required', 'embedded' }
   local out = {}
   for _, p in ipairs(rep.packages or {}) do
-    if vim.tbl_contains(roles, p.role) and (p.version == nil or p.version == vim.NIL) then
+    if vim.tbl_contains(roles, p.role) and p.version == nil then
       out[#out + 1] = p.name
     end
   end

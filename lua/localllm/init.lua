@@ -5,8 +5,8 @@ local M = {}
 
 ---@type localllm.Config
 M.config = config.merge(nil)
--- M.last_error (string|nil): the current problem. It is lua/localllm/notice.lua's; this name
--- reads and sets it there.
+-- M.last_error (string|nil): the current problem, read from lua/localllm/notice.lua, its one
+-- owner. Read-only: notice.problem/recovered/set_error change it.
 setmetatable(M, {
   __index = function(_, key)
     if key == 'last_error' then
@@ -15,10 +15,9 @@ setmetatable(M, {
   end,
   __newindex = function(t, key, value)
     if key == 'last_error' then
-      require('localllm.notice').set_error(value)
-    else
-      rawset(t, key, value)
+      error('localllm: last_error is read-only; lua/localllm/notice.lua owns it', 2)
     end
+    rawset(t, key, value)
   end,
 })
 local configured = false
@@ -246,7 +245,7 @@ function M.status_lines()
     return lines
   end
   local function v(x)
-    return (x == nil or x == vim.NIL) and '-' or tostring(x)
+    return x == nil and '-' or tostring(x)
   end
   add('  backend: %s  state: %s', v(st.backend), v(st.state))
   add('  model:   %s', v(st.model))
@@ -258,7 +257,7 @@ function M.status_lines()
     add('  recent:  %s', table.concat(st.extra_chunks, ', '))
   end
   local last = st.last
-  if last and last ~= vim.NIL then
+  if last then
     add('  last request #%s (%s, %s):', v(last.id), v(last.source), v(last.finish))
     add(
       '    context %s ms, queue %s ms, first token %s ms, total %s ms',

@@ -180,6 +180,7 @@ function M.problem(level, msg, opts)
   msg = M.plain(msg)
   if not opts.keep_error then
     state.error = msg
+    require('localllm.status').on_error(msg)
   end
   if state.told[msg] and not opts.always then
     return
@@ -231,6 +232,7 @@ end
 function M.recovered()
   state.error = nil
   state.told = {}
+  require('localllm.status').on_error(nil)
   vim.schedule(function()
     M.close('error')
     M.close('warn')
@@ -246,6 +248,7 @@ end
 ---@param msg string|nil
 function M.set_error(msg)
   state.error = msg and M.plain(msg) or nil
+  require('localllm.status').on_error(state.error)
 end
 
 --- The float, for tests: {win, kind, lines} or nil.

@@ -71,6 +71,7 @@ end
 ---@param value any
 ---@return boolean
 local function set(value)
+  -- `let g:localllm_disable = v:null` reads as vim.NIL: a Neovim value, not the host's.
   return value ~= nil and value ~= false and value ~= 0 and value ~= vim.NIL
 end
 
@@ -114,7 +115,8 @@ local purged_paths = {}
 local sweeping = false
 local told_chan = nil ---@type integer|nil the host that last got the purged paths
 
---- Why nothing of `buf` may be sent, or nil when it may.
+--- Why nothing of `buf` may be sent, or nil when it may. A pure query: it changes nothing,
+--- so statuslines and checks may ask as often as they like; the action is M.enforce.
 ---@param buf integer
 ---@return string|nil
 function M.denied(buf)
@@ -138,30 +140,37 @@ function M.denied(buf)
   return nil
 end
 
---- Like denied(), and a buffer that is denied now (renamed, or turned off) loses the copy the
---- Python host kept of it. A buffer that may be sent is remembered with its paths, so that
---- whatever of it the host keeps is purged when it becomes denied (M.sweep).
+--- The action that goes with sending (called where text of `buf` may go to the host): a
+--- buffer that is denied now (renamed, or turned off) loses the copy the Python host kept of
+--- it; one that may be sent is remembered with its paths, so that whatever of it the host
+--- keeps is purged when it becomes denied (M.sweep).
 ---@param buf integer
----@return string|nil
-function M.check(buf)
-  local why = M.denied(buf)
-  if why then
+function M.enforce(buf)
+  if M.denied(buf) then
     local sync = require('localllm.sync')
     if sync.mirrored(buf) then
       sync.forget(buf)
       require('localllm.bridge').forget(buf)
     end
-  else
-    local rec = sent[buf]
-    if not rec then
-      rec = { paths = {}, purged = false }
-      sent[buf] = rec
-    end
-    for _, name in ipairs(names_of(vim.api.nvim_buf_get_name(buf))) do
-      rec.paths[name] = true
-    end
+    return
   end
-  return why
+  local rec = sent[buf]
+  if not rec then
+    rec = { paths = {}, purged = false }
+    sent[buf] = rec
+  end
+  for _, name in ipairs(names_of(vim.api.nvim_buf_get_name(buf))) do
+    rec.paths[name] = true
+  end
+end
+
+--- The paths `buf` was remembered under (M.enforce), sorted: for tests and :checkhealth.
+---@param buf integer
+---@return string[]
+function M.remembered(buf)
+  local out = vim.tbl_keys(sent[buf] and sent[buf].paths or {})
+  table.sort(out)
+  return out
 end
 
 --- Whether what `buf` sent (under `paths`) must go now: the buffer is denied, or (wiped) one
@@ -206,12 +215,12 @@ function M.sweep(chan)
   end
   if changed then
     local bridge = require('localllm.bridge')
-    if #purge_bufs == 0 then
-      purge_bufs = { vim.NIL }
-    end
+    local denied = vim.tbl_keys(purged_paths)
     for _, buf in ipairs(purge_bufs) do
-      local paths = buf ~= vim.NIL and vim.tbl_keys(sent[buf].paths) or {}
-      bridge.purge({ bufnr = buf, paths = paths, denied = vim.tbl_keys(purged_paths) })
+      bridge.purge({ bufnr = buf, paths = vim.tbl_keys(sent[buf].paths), denied = denied })
+    end
+    if #purge_bufs == 0 then -- no buffer to drop: only the list of refused paths changed
+      bridge.purge({ paths = {}, denied = denied })
     end
     told_chan = chan
   end

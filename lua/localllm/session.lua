@@ -101,8 +101,8 @@ end
 ---@return boolean
 function M.enabled_for(buf)
   local c = cfg()
-  if not c.enabled or require('localllm.privacy').check(buf) then
-    return false -- privacy.check: secrets files and b:/g:localllm_disable send nothing
+  if not c.enabled or require('localllm.privacy').denied(buf) then
+    return false -- secrets files and b:/g:localllm_disable send nothing
   end
   if vim.bo[buf].buftype ~= '' then
     return false
@@ -331,6 +331,7 @@ end
 ---@param buf integer
 function M.request_now(buf)
   stop_timer()
+  require('localllm.privacy').enforce(buf)
   if not in_insert_mode() or buf ~= vim.api.nvim_get_current_buf() or not M.enabled_for(buf) then
     return
   end
@@ -400,6 +401,7 @@ end
 --- TextChangedI / CursorMovedI.
 function M.on_edit()
   local buf = vim.api.nvim_get_current_buf()
+  require('localllm.privacy').enforce(buf)
   if not M.enabled_for(buf) then
     return
   end
@@ -421,9 +423,13 @@ function M.on_edit()
 end
 
 --- An update from Python: draw it if it is still the latest and still fits the buffer.
----@param u localllm.UpdateMsg
+---@param u localllm.CompletionUpdate
 function M.on_update(u)
   local buf = u.bufnr
+  if u.resync then
+    -- The host's copy of the buffer went out of step: the next request sends the whole text.
+    require('localllm.sync').resync(buf)
+  end
   local s = buffers[buf]
   local r = M.records[u.id]
   M.stats.updates = M.stats.updates + 1
@@ -436,9 +442,8 @@ function M.on_update(u)
       r.final_ns = uv.hrtime()
     end
   end
-  if u.error ~= nil and u.error ~= vim.NIL then
-    require('localllm').last_error = u.error
-    bridge.notify_once(vim.log.levels.WARN, 'localllm: ' .. u.error)
+  if u.error ~= nil then
+    require('localllm.notice').problem(vim.log.levels.WARN, u.error)
     if s and s.req and s.req.id == u.id then
       -- The answer broke off: what it had shown is not a suggestion.
       s.req = nil

@@ -79,9 +79,9 @@ function M.on_cancel(id)
 end
 
 --- An update from the host (see bridge.on_update).
----@param u localllm.UpdateMsg
+---@param u localllm.CompletionUpdate
 function M.on_update(u)
-  if u.error ~= nil and u.error ~= vim.NIL then
+  if u.error ~= nil then
     if u.id == current_id then
       current_id = nil
     end
@@ -115,7 +115,8 @@ function M.on_progress(msg)
   end
 end
 
---- The host could not start or failed (msg), or that is over (nil).
+--- The current error changed (lua/localllm/notice.lua, its one owner, calls this): a problem
+--- (msg), or the problems are over (nil).
 ---@param msg string|nil
 function M.on_error(msg)
   loading = false

@@ -33,6 +33,7 @@ from .document import Document
 from .errors import LocalLLMError
 from .postprocess import clean
 from .privacy import denied, names_of
+from .protocol import CompletionUpdate, UpdateKind
 from .ring import ActivityRing
 from .rules import Answer, Place, Question
 from .rules import enabled as enabled_rules
@@ -91,16 +92,21 @@ class Update:
     timings: dict[str, Any]
     error: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "bufnr": self.bufnr,
-            "text": self.text,
-            "final": self.final,
-            "source": self.source,
-            "timings": self.timings,
-            "error": self.error,
-        }
+    def as_dict(self) -> CompletionUpdate:
+        """The message for the UI (protocol.CompletionUpdate): no None in it."""
+        kind: UpdateKind = "error" if self.error is not None else "done" if self.final else "text"
+        msg = CompletionUpdate(
+            id=self.id,
+            kind=kind,
+            final=self.final or self.error is not None,
+            text=self.text,
+            bufnr=self.bufnr,
+            source=self.source,
+            timings=self.timings,
+        )
+        if self.error is not None:
+            msg["error"] = self.error
+        return msg
 
 
 Deliver = Callable[[Update], None]

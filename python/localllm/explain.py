@@ -3,12 +3,13 @@
 `submit()` returns at once; a newer question cancels the one in flight (the backend stops
 generating). The chat model is the completion backend's unless the `explain` settings name
 another one; when both are the same embedded model, the backend itself makes the two take
-turns (a llama.cpp model is not thread-safe). Events for the UI, all with the request's `id`:
+turns (a llama.cpp model is not thread-safe). Events for the UI are protocol.ExplainUpdate,
+the update shape completion uses too: all have the request's `id`, `kind`, `final` and `text`:
 
 - {"kind": "start", "model", "title", "note", "model_note", "start_row", "end_row"}
 - {"kind": "text", "text"}: the next piece of the answer
 - {"kind": "done", "finish", "tokens", "prompt_tokens", "first_ms", "total_ms", "tokens_per_s"}
-- {"kind": "error", "message"}: what went wrong and what to do about it
+- {"kind": "error", "error"}: what went wrong and what to do about it
 
 A cancelled question sends nothing more.
 """
@@ -21,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .backends import Cancellation, CompletionBackend, Notify
 from .backends.chat import DEFAULT_CONTEXT, ChatBackend, ChatParams, ChatStats
@@ -30,11 +31,12 @@ from .definitions import DefinitionIndex
 from .errors import LocalLLMError, ModelError
 from .explain_prompt import ExplainRequest, PromptTooSmall, build_prompt
 from .privacy import denied
+from .protocol import ExplainUpdate, clean, parse_explain
 from .worker import LatestWins
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = Callable[[ExplainUpdate], None]
 HISTORY = 20
 
 
@@ -45,30 +47,34 @@ class _Job:
     received_ns: int = field(default_factory=time.monotonic_ns)
 
 
-def request_from_payload(p: dict[str, Any]) -> ExplainRequest:
-    """The editor's message (see lua/localllm/explain.lua) as an ExplainRequest."""
-
-    def opt_int(key: str) -> int | None:
-        value = p.get(key)
-        return None if value is None else int(value)
-
-    lines = tuple(str(line) for line in p["lines"])
+def request_from_payload(raw: object) -> ExplainRequest:
+    """The editor's message (protocol.ExplainMsg, from lua/localllm/explain.lua) as an
+    ExplainRequest; KeyError/TypeError/ValueError when it is malformed."""
+    p = parse_explain(raw)
     return ExplainRequest(
-        id=int(p["id"]),
-        path=str(p.get("path") or ""),
-        filetype=str(p.get("filetype") or ""),
-        lines=lines,
-        first_line=int(p.get("first_line") or 0),
-        ranged=bool(p.get("ranged")),
-        start_row=int(p.get("start_row") or 0),
-        end_row=int(p.get("end_row") or 0),
-        start_col=opt_int("start_col"),
-        end_col=opt_int("end_col"),
-        cursor_row=int(p.get("cursor_row") or 0),
-        question=str(p.get("question") or ""),
-        root=str(p["root"]) if p.get("root") else None,
-        head=tuple(str(line) for line in p.get("head") or ()),
+        id=p["id"],
+        path=p["path"],
+        filetype=p["filetype"],
+        lines=tuple(p["lines"]),
+        first_line=p["first_line"],
+        ranged=p["ranged"],
+        start_row=p["start_row"],
+        end_row=p["end_row"],
+        start_col=p.get("start_col"),
+        end_col=p.get("end_col"),
+        cursor_row=p["cursor_row"],
+        question=p["question"],
+        root=p["root"] or None,
+        head=tuple(p.get("head", ())),
     )
+
+
+def event(request_id: int, fields: dict[str, Any]) -> ExplainUpdate:
+    """One event of question `request_id` in the shared update shape: `final` on 'done' and
+    'error', `text` always (empty but on 'text'), no None anywhere."""
+    kind = fields["kind"]
+    out = {"id": request_id, "final": kind in ("done", "error"), "text": "", **fields}
+    return cast(ExplainUpdate, clean(out))
 
 
 def _unwrap(backend: CompletionBackend | None) -> CompletionBackend | None:
@@ -171,11 +177,13 @@ class ExplainService:
     def submit(self, request: ExplainRequest) -> None:
         if self._exclude(request.path):
             self._emit(
-                {
-                    "id": request.id,
-                    "kind": "error",
-                    "message": "nothing of this file is sent to the model (privacy.deny)",
-                }
+                event(
+                    request.id,
+                    {
+                        "kind": "error",
+                        "error": "nothing of this file is sent to the model (privacy.deny)",
+                    },
+                )
             )
             return
         self._worker.submit(_Job(request))
@@ -206,11 +214,11 @@ class ExplainService:
     def _failed(self, job: _Job) -> None:
         """process() raised: the log has the traceback, the user an error."""
         log.exception("explain request %s failed", job.request.id)
-        self._send(job, {"kind": "error", "message": "internal error; see the log file"})
+        self._send(job, {"kind": "error", "error": "internal error; see the log file"})
 
-    def _send(self, job: _Job, event: dict[str, Any]) -> None:
+    def _send(self, job: _Job, fields: dict[str, Any]) -> None:
         if not job.cancel.cancelled:
-            self._emit({"id": job.request.id, **event})
+            self._emit(event(job.request.id, fields))
 
     def _record(
         self, job: _Job, finish: str, stats: ChatStats, first_ns: int, done_ns: int
@@ -252,7 +260,7 @@ class ExplainService:
             model = backend.chat_model()
         except LocalLLMError as exc:
             self._record(job, "error", stats, 0, time.monotonic_ns())
-            self._send(job, {"kind": "error", "message": str(exc)})
+            self._send(job, {"kind": "error", "error": str(exc)})
             return
         ex = self.settings.explain
         n_ctx = model.n_ctx or DEFAULT_CONTEXT
@@ -261,7 +269,7 @@ class ExplainService:
             prompt = build_prompt(req, n_ctx=n_ctx, max_tokens=max_tokens, index=self.index)
         except PromptTooSmall as exc:
             self._record(job, "error", stats, 0, time.monotonic_ns())
-            self._send(job, {"kind": "error", "message": str(exc)})
+            self._send(job, {"kind": "error", "error": str(exc)})
             return
         self._send(
             job,
@@ -292,7 +300,7 @@ class ExplainService:
                 self._send(job, {"kind": "text", "text": piece})
         except LocalLLMError as exc:
             finish = "error"
-            self._send(job, {"kind": "error", "message": str(exc)})
+            self._send(job, {"kind": "error", "error": str(exc)})
         finally:
             close = getattr(stream, "close", None)
             if close is not None:

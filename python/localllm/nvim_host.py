@@ -15,9 +15,21 @@ from . import __version__, envcheck, health, utf8
 from .config import Settings, read_settings
 from .engine import CompletionRequest, Engine, Update
 from .errors import LocalLLMError
-from .explain import ExplainService, request_from_payload
+from .explain import ExplainService, event, request_from_payload
 from .models import pick_model
 from .privacy import PrivateFormatter
+from .protocol import (
+    CompletionUpdate,
+    ConfigureResult,
+    ExplainUpdate,
+    InitResult,
+    Reply,
+    RequestMsg,
+    clean,
+    parse_activity,
+    parse_purge,
+    parse_request,
+)
 from .types import BufferSnapshot, IndentStyle, RequestTimings
 
 log = logging.getLogger("localllm")
@@ -69,22 +81,20 @@ def _bad(what: str, exc: Exception) -> None:
     log.debug("bad %s: %s", what, exc)
 
 
-def snapshot_from_payload(p: dict[str, Any]) -> BufferSnapshot:
+def snapshot_from_payload(p: RequestMsg) -> BufferSnapshot:
     return BufferSnapshot(
-        path=str(p.get("path") or ""),
-        filetype=str(p.get("filetype") or ""),
+        path=p["path"],
+        filetype=p["filetype"],
         # A line that is not UTF-8 arrives as lone surrogates, or as bytes.
         lines=tuple(map(utf8.as_text, p["lines"])),
-        first_line=int(p.get("first_line", 0)),
-        row=int(p["row"]),
-        col=int(p["col"]),
-        line_count=int(p.get("line_count", len(p["lines"]))),
+        first_line=p["first_line"],
+        row=p["row"],
+        col=p["col"],
+        line_count=p["line_count"],
         indent=IndentStyle(
-            use_tabs=not p.get("expandtab", True),
-            width=int(p.get("shiftwidth") or p.get("tabstop") or 4),
-            tabstop=int(p.get("tabstop") or 8),
+            use_tabs=not p["expandtab"], width=p["shiftwidth"], tabstop=p["tabstop"]
         ),
-        head=tuple(map(utf8.as_text, p.get("head") or ())),
+        head=tuple(map(utf8.as_text, p.get("head", ()))),
     )
 
 
@@ -115,11 +125,17 @@ class LocalLLMPlugin:
         self.nvim = nvim
         self.engine: Engine | None = None
         self.explainer: ExplainService | None = None
+        # Buffers whose copy went out of step: the next update of each says so (resync), and
+        # Lua sends the whole text with its next request. The host never calls into Lua for it.
+        self._out_of_step: set[int] = set()
 
     # -- delivery (engine thread -> nvim main loop) ----------------------------------------
 
     def _deliver(self, update: Update) -> None:
-        payload = update.as_dict()
+        payload: CompletionUpdate = update.as_dict()
+        if update.bufnr in self._out_of_step:
+            self._out_of_step.discard(update.bufnr)
+            payload["resync"] = True
         self.nvim.async_call(
             lambda: self.nvim.exec_lua(
                 "require('localllm.bridge').on_update(...)", payload, async_=True
@@ -136,12 +152,16 @@ class LocalLLMPlugin:
     # -- entry points ----------------------------------------------------------------------
 
     @pynvim.function("LocalLLMHostInit", sync=True)
-    def host_init(self, args: list[Any]) -> dict[str, Any]:
+    def host_init(self, args: list[Any]) -> InitResult:
         """Start (or restart) the engine with the UI's config; returns the channel to use,
         and the configure result (error, warnings)."""
         raw = args[0] if args and isinstance(args[0], dict) else {}
-        result = self._configure(raw)
-        return {"channel": self.nvim.channel_id, "version": __version__, **result}
+        result = InitResult(channel=self.nvim.channel_id, version=__version__)
+        configured = self._configure(raw)
+        result["warnings"] = configured.get("warnings", [])
+        if "error" in configured:
+            result["error"] = configured["error"]
+        return clean(result)
 
     @pynvim.rpc_export("localllm_async", sync=False)
     def call_async(self, token: int, name: str, args: list[Any]) -> None:
@@ -155,25 +175,25 @@ class LocalLLMPlugin:
             "explain_status": self.explain_status,
         }
         try:
-            answer: dict[str, Any] = {"value": calls[name](*args)}
+            answer = Reply(value=calls[name](*args))
         except Exception as exc:  # the answer must come, whatever failed
             log.exception("%s failed", name)
-            answer = {"error": f"{type(exc).__name__}: {exc}"}
+            answer = Reply(error=f"{type(exc).__name__}: {exc}")
         self.nvim.exec_lua(
-            "require('localllm.bridge').on_reply(...)", token, answer, async_=True
+            "require('localllm.bridge').on_reply(...)", token, clean(answer), async_=True
         )
 
     @pynvim.rpc_export("localllm_configure", sync=True)
-    def configure(self, raw: dict[str, Any]) -> dict[str, Any]:
+    def configure(self, raw: dict[str, Any]) -> ConfigureResult:
         return self._configure(raw)
 
-    def _configure(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """{"error": why the config was refused or None, "warnings": what the user should
-        know although the host runs}."""
+    def _configure(self, raw: dict[str, Any]) -> ConfigureResult:
+        """{"error": why the config was refused (left out when it was not), "warnings": what
+        the user should know although the host runs}."""
         try:
             settings, warnings = read_settings(raw)
         except LocalLLMError as exc:
-            return {"error": str(exc), "warnings": []}
+            return ConfigureResult(error=str(exc), warnings=[])
         log_problem = setup_logging(settings)
         warnings += [log_problem] if log_problem else []
         if self.explainer is not None:  # first: it may share the engine's backend
@@ -183,54 +203,53 @@ class LocalLLMPlugin:
             self.engine.close()
         self.engine = Engine(settings, self._deliver, notify=self._notify)
         log.info("localllm %s configured: backend %s", __version__, settings.backend)
-        return {"error": None, "warnings": warnings}
+        return ConfigureResult(warnings=warnings)
 
     @pynvim.rpc_export("localllm_request", sync=False)
-    def request(self, payload: dict[str, Any]) -> None:
+    def request(self, raw: dict[str, Any]) -> None:
         received = time.monotonic_ns()
         if self.engine is None:
             return
         try:
+            payload = parse_request(raw)
             snapshot = snapshot_from_payload(payload)
         except (KeyError, TypeError, ValueError) as exc:
             _bad("request payload", exc)
             return
-        timings = RequestTimings(fired_ns=int(payload.get("fired_ns") or 0), received_ns=received)
-        bufnr = int(payload.get("bufnr", 0))
+        timings = RequestTimings(fired_ns=payload.get("fired_ns", 0), received_ns=received)
+        bufnr = payload["bufnr"]
         sync = payload.get("sync")
-        if isinstance(sync, dict):
-            tick = int(payload.get("tick") or 0)
+        if sync is not None:
             try:
-                in_step = self.engine.sync_buffer(bufnr, sync, tick, snapshot)
+                in_step = self.engine.sync_buffer(bufnr, dict(sync), payload["tick"], snapshot)
             except (TypeError, ValueError) as exc:
                 _bad("buffer sync", exc)
                 in_step = False
-            if not in_step:
-                self.nvim.exec_lua("require('localllm.sync').resync(...)", bufnr, async_=True)
+            if in_step:
+                self._out_of_step.discard(bufnr)
+            else:  # told in this request's updates (CompletionUpdate.resync)
+                self._out_of_step.add(bufnr)
         self.engine.submit(
             CompletionRequest(
-                id=int(payload["id"]),
+                id=payload["id"],
                 bufnr=bufnr,
                 snapshot=snapshot,
                 timings=timings,
-                root=payload.get("root") or None,
+                root=payload["root"] or None,
             )
         )
 
     @pynvim.rpc_export("localllm_activity", sync=False)
-    def activity(self, payload: dict[str, Any]) -> None:
-        """Recent activity from the editor: {kind, path, text, root}."""
+    def activity(self, raw: dict[str, Any]) -> None:
+        """Recent activity from the editor (protocol.ActivityMsg)."""
         if self.engine is None:
             return
         try:
-            self.engine.add_activity(
-                str(payload["path"]),
-                str(payload["text"]),
-                str(payload.get("kind") or "edit"),
-                payload.get("root") or None,
-            )
-        except (KeyError, TypeError) as exc:
+            msg = parse_activity(raw)
+        except (KeyError, TypeError, ValueError) as exc:
             _bad("activity payload", exc)
+            return
+        self.engine.add_activity(msg["path"], msg["text"], msg["kind"], msg["root"] or None)
 
     @pynvim.rpc_export("localllm_forget", sync=False)
     def forget(self, bufnr: int) -> None:
@@ -239,19 +258,16 @@ class LocalLLMPlugin:
             self.engine.buffers.detach(int(bufnr))
 
     @pynvim.rpc_export("localllm_purge", sync=False)
-    def purge(self, payload: dict[str, Any]) -> None:
-        """A buffer became denied (lua/localllm/privacy.lua sweep): {bufnr, paths, denied}."""
+    def purge(self, raw: dict[str, Any]) -> None:
+        """A buffer became denied (lua/localllm/privacy.lua sweep): protocol.PurgeMsg."""
         if self.engine is None:
             return
         try:
-            bufnr = payload.get("bufnr")
-            self.engine.purge(
-                None if bufnr is None else int(bufnr),
-                [str(p) for p in payload.get("paths") or ()],
-                [str(p) for p in payload.get("denied") or ()],
-            )
+            msg = parse_purge(raw)
         except (AttributeError, TypeError, ValueError) as exc:
             _bad("purge payload", exc)
+            return
+        self.engine.purge(msg.get("bufnr"), msg["paths"], msg["denied"])
 
     @pynvim.rpc_export("localllm_promote", sync=False)
     def promote(self) -> None:
@@ -269,7 +285,7 @@ class LocalLLMPlugin:
         rep: dict[str, Any] = {"version": __version__, "environment": envcheck.report()}
         if self.engine is None:
             rep["state"] = "not configured"
-            return rep
+            return clean(rep)
         status = self.engine.status()
         settings = self.engine.settings
         path = status.get("model") if status.get("backend") == "embedded" else None
@@ -281,7 +297,7 @@ class LocalLLMPlugin:
         # A configured file that is missing or unreadable is reported (health.model_report).
         rep.update(health.report(settings, status, model_path=path, env=os.environ))
         rep["reachable"] = _reachable(settings)
-        return rep
+        return clean(rep)
 
     @pynvim.rpc_export("localllm_status", sync=True)
     def status(self) -> dict[str, Any]:
@@ -289,11 +305,11 @@ class LocalLLMPlugin:
             return {"state": "not configured"}
         status = self.engine.status()
         status["history"] = list(self.engine.history)[-50:]
-        return status
+        return clean(status)
 
     # -- :LocalLLMExplain --------------------------------------------------------------------
 
-    def _explain_event(self, event: dict[str, Any]) -> None:
+    def _explain_event(self, event: ExplainUpdate) -> None:
         self.nvim.async_call(
             lambda: self.nvim.exec_lua(
                 "require('localllm.bridge').on_explain(...)", event, async_=True
@@ -303,17 +319,18 @@ class LocalLLMPlugin:
     @pynvim.rpc_export("localllm_explain", sync=False)
     def explain(self, payload: dict[str, Any]) -> None:
         """A question about code (lua/localllm/explain.lua); the answer streams back."""
-        request_id = payload.get("id") if isinstance(payload, dict) else None
+        raw_id = payload.get("id") if isinstance(payload, dict) else None
+        request_id = raw_id if isinstance(raw_id, int) else 0
         if self.engine is None:
             self._explain_event(
-                {"id": request_id, "kind": "error", "message": "the plugin is not configured"}
+                event(request_id, {"kind": "error", "error": "the plugin is not configured"})
             )
             return
         try:
             request = request_from_payload(payload)
         except (KeyError, TypeError, ValueError) as exc:
             _bad("explain payload", exc)
-            self._explain_event({"id": request_id, "kind": "error", "message": "bad request"})
+            self._explain_event(event(request_id, {"kind": "error", "error": "bad request"}))
             return
         if self.explainer is None:
             self.explainer = ExplainService(
@@ -333,8 +350,8 @@ class LocalLLMPlugin:
 
     def explain_status(self) -> dict[str, Any]:
         if self.explainer is None:
-            return {"busy": None, "history": []}
-        return self.explainer.status()
+            return {"history": []}
+        return clean(self.explainer.status())
 
     @pynvim.shutdown_hook
     def shutdown(self) -> None:
