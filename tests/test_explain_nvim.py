@@ -155,7 +155,7 @@ def test_q_closes_the_window_and_stops_the_model(nvim_factory: Any, tmp_path: Pa
     assert done.get("finish") == "cancelled"
     assert done["tokens"] < 100  # stopped long before max_tokens
     status = nvim.exec_lua("return require('localllm.bridge').explain_status()")
-    assert status["busy"] is None
+    assert status.get("busy") is None  # left out: nothing in flight
     assert info(nvim)["finish"] == "cancelled"
 
 

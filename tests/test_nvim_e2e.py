@@ -158,7 +158,8 @@ def test_stale_results_are_never_drawn(nvim_factory: Any, tiny_model: Path, tmp_
     def deliver(update: dict[str, Any]) -> None:
         nvim.exec_lua("require('localllm.bridge').on_update(...)", update)
 
-    base = {"bufnr": buf, "final": True, "source": "model", "timings": {}, "error": None}
+    # protocol.CompletionUpdate: no "error" key (the host never sends null).
+    base = {"bufnr": buf, "kind": "done", "final": True, "source": "model", "timings": {}}
     # An older id, the dismissed id, and another buffer: all dropped.
     deliver({**base, "id": last_id - 1, "text": "OLD"})
     deliver({**base, "id": last_id, "text": "DISMISSED"})

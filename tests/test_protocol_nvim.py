@@ -170,3 +170,31 @@ def test_the_privacy_query_changes_nothing(nvim_factory: Any, tmp_path: Path) ->
     assert nvim.exec_lua("return require('localllm.privacy').remembered(...)", buf) == [
         str(tmp_path / "main.go")
     ]
+
+
+def test_the_environment_probe_decodes_json_null_as_nil(nvim_factory: Any, tmp_path: Path) -> None:
+    """envcheck.py prints "version": null for a missing package: Lua sees nil, not vim.NIL."""
+    fake = tmp_path / "python"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'echo \'{"packages": [{"name": "pynvim", "role": "required", "version": null},'
+        ' {"name": "httpx", "role": "required", "version": "0.27"}], "python": null}\'\n'
+    )
+    fake.chmod(0o755)
+    nvim = nvim_factory()
+    probe = nvim.exec_lua(
+        """
+        local host = require('localllm.host')
+        local rep, err = host.probe(...)
+        local nils = 0
+        local function walk(x)
+          if x == vim.NIL then nils = nils + 1 end
+          if type(x) == 'table' then for _, v in pairs(x) do walk(v) end end
+        end
+        walk(rep)
+        return { err = err or false, nils = nils, missing = rep and host.missing(rep),
+                 has_python = rep ~= nil and rep.python ~= nil }
+        """,
+        str(fake),
+    )
+    assert probe == {"err": False, "nils": 0, "missing": ["pynvim"], "has_python": False}
