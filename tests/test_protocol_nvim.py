@@ -172,6 +172,18 @@ def test_the_privacy_query_changes_nothing(nvim_factory: Any, tmp_path: Path) ->
     ]
 
 
+def test_a_buffer_that_only_sent_activity_is_remembered(nvim_factory: Any, tmp_path: Path) -> None:
+    """Sending (here a yank, recent activity) is what remembers a buffer's paths, so that the
+    host's copy of its text is purged when it becomes denied."""
+    nvim = nvim_factory()
+    setup_plugin(nvim, backend="none")
+    buf = open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    remembered = "return require('localllm.privacy').remembered(...)"
+    assert nvim.exec_lua(remembered, buf) == []  # only opened: nothing of it sent yet
+    nvim.input("yy")
+    wait_for(lambda: nvim.exec_lua(remembered, buf) == [str(tmp_path / "main.go")])
+
+
 def test_the_environment_probe_decodes_json_null_as_nil(nvim_factory: Any, tmp_path: Path) -> None:
     """envcheck.py prints "version": null for a missing package: Lua sees nil, not vim.NIL."""
     fake = tmp_path / "python"

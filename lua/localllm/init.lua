@@ -29,6 +29,7 @@ end
 
 --- Send the lines around the cursor of `buf` as recent activity of `kind`.
 local function send_region(buf, kind)
+  require('localllm.privacy').enforce(buf)
   if not session().enabled_for(buf) or vim.api.nvim_buf_get_name(buf) == '' then
     return
   end
@@ -97,6 +98,7 @@ local function create_autocmds()
     send_region(args.buf, 'save')
   end)
   au('TextYankPost', 'yanked text joins the prompt', function(args)
+    require('localllm.privacy').enforce(args.buf)
     if not session().enabled_for(args.buf) then
       return
     end
