@@ -262,3 +262,19 @@ def wait_updates(nvim: FakeNvim, done: Any) -> list[dict[str, Any]]:
 
     wait_for(lambda: any(done(u) for u in updates()))
     return [u for u in updates() if done(u)]
+
+
+def test_a_bad_payload_still_gives_the_clear_log_line(tmp_path: Path) -> None:
+    log_file = tmp_path / "a.log"
+    plugin = LocalLLMPlugin(nvim=FakeNvim())  # type: ignore[arg-type]
+    try:
+        plugin.host_init([{"backend": "none", "log_file": str(log_file)}])
+        plugin.request({"lines": ["x"], "row": 0, "col": 0})  # no id
+        plugin.activity({"path": "/a.go"})  # no text
+        plugin.purge({"paths": "not a list", "denied": []})
+        text = log_file.read_text()
+        assert "bad request payload (KeyError)" in text
+        assert "bad activity payload (KeyError)" in text
+        assert "bad purge payload (TypeError)" in text
+    finally:
+        plugin.shutdown()
