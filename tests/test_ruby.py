@@ -45,3 +45,14 @@ def test_the_context_of_a_ruby_buffer_names_its_language() -> None:
     assert ctx.language == "ruby"
     assert ctx.prefix.endswith("records = JSON.parse(File.read(@path))\n")
     assert ctx.middle == "    " and ctx.next_lines == ("  end", "end")
+
+
+def test_a_line_ending_in_do_opens_a_ruby_block() -> None:
+    # Ruby's keyword blocks come from its record, as Lua's and the shell's do.
+    from localllm.treesitter import analyze
+
+    text = "def names(items)\n  items.each do\n\nend\n"
+    info = analyze(text, 1, len("  items.each do"), "ruby")
+    assert info is not None and info.block_opener
+    plain = analyze(text, 1, len("  items.each"), "ruby")
+    assert plain is not None and not plain.block_opener

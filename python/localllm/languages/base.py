@@ -49,6 +49,8 @@ class Language:
     block_tokens: tuple[frozenset[str], frozenset[str]] = BRACES  # tokens opening / closing one
     keyword_blocks: tuple[tuple[str, frozenset[str]], ...] = ()  # line-ending word -> closers
     colon_blocks: bool = False  # a line ending in `:` opens a block (Python)
+    offside: bool = False  # a block ends where the indentation does, not at a token (Python)
+    blank_statement: str = ""  # what holds a blank line's place as a statement (Python: pass)
     comment_at_word: bool = False  # the comment marker counts only at a word's start (shells)
     lifetimes: bool = False  # `'a` is a lifetime, not a string (Rust)
     raw_quotes: str = ""  # quotes inside which a backslash escapes nothing: Go's "`", sh's "'"

@@ -58,6 +58,8 @@ PYTHON = Language(
     lambda_types=frozenset({"lambda"}),
     brace_blocks=False,
     colon_blocks=True,
+    offside=True,
+    blank_statement="pass",
     definitions_query=_QUERY,
     scope_types=frozenset(
         {

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node, Tree
 
-from .. import utf8
+from .. import languages, utf8
 from .grammars import _parse
 from .imports import _imports
 from .kinds import _WHITESPACE
@@ -204,5 +204,6 @@ def with_line_blanked(lines: Sequence[str], row: int, lang: str | None) -> str:
     whitespace-only line (the indentation scanner), a statement keeps the reparse local."""
     line = lines[row]
     indent = line[: len(line) - len(line.lstrip(" \t"))]
-    blank = indent + "pass" if lang == "python" else indent
+    record = None if lang is None else languages.get(lang)
+    blank = indent + ("" if record is None else record.blank_statement)
     return "\n".join([*lines[:row], blank, *lines[row + 1 :]])

@@ -24,10 +24,11 @@ from .nodes import _last_leaf, _line_end, _line_start, _node_at, ancestors
 def _enclosing_signature(
     root: Node, data: bytes, off: int, lang: str, line_start: int
 ) -> tuple[str | None, int | None]:
-    if languages.get(lang) is None:
+    record = languages.get(lang)
+    if record is None:
         return None, None
     kinds = _function_types(lang)
-    indent = _cursor_indent(data, line_start, off) if lang == "python" else 0
+    indent = _cursor_indent(data, line_start, off) if record.offside else 0
     anchor = _anchor(root, data, off)
     found = None
     crossed_error = False
@@ -63,6 +64,13 @@ def _enclosing_signature(
     return signature, data.count(b"\n", 0, start)
 
 
+def _offside(lang: str) -> bool:
+    """Whether the language's blocks end with their indentation (a function with its last
+    statement), not at a closing token."""
+    record = languages.get(lang)
+    return record is not None and record.offside
+
+
 def _anchor(root: Node, data: bytes, off: int) -> Node | None:
     """The node holding the last non-blank byte before `off`."""
     pos = off - 1
@@ -87,7 +95,7 @@ def _encloses(node: Node, off: int, lang: str, indent: int) -> bool:
         return False
     if off < node.end_byte:
         return True
-    if lang == "python":
+    if _offside(lang):
         # A Python function ends with its last statement: a cursor on the lines after it is
         # still inside while it is indented deeper than the `def`.
         return indent > node.start_point.column
@@ -109,7 +117,7 @@ def _enclosing_in_prefix(
     for node in ancestors(anchor):
         if node.type not in kinds:
             continue
-        if lang == "python":
+        if _offside(lang):
             if indent <= node.start_point.column:
                 continue
         elif not _last_leaf(node).is_missing:
@@ -128,7 +136,7 @@ def _enclosing_in_error(
         if stop is not None and node == stop:
             break
         if node.is_error:
-            if lang == "python":
+            if _offside(lang):
                 found = _scan_python_error(node, data, off, indent)
             else:
                 found = _scan_error(node, data, off, lang)

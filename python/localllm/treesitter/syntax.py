@@ -140,7 +140,7 @@ def _opens_block(last: Node | None, line_before: bytes, lang: str) -> bool:
     record = languages.get(lang)
     if record is not None and record.brace_blocks:
         return kind == "{" or (last.is_error and stripped.endswith(b"{"))
-    if lang == "python":
+    if record is not None and record.colon_blocks:
         if kind != ":" and not stripped.endswith(b":"):
             return False
         parent = last.parent
@@ -148,9 +148,9 @@ def _opens_block(last: Node | None, line_before: bytes, lang: str) -> bool:
             return True
         line = utf8.decode(stripped)
         return bool(_PY_HEADER_RE.match(line)) and not line.lstrip().startswith("lambda")
+    if record is not None and kind in {word for word, _closers in record.keyword_blocks}:
+        return True  # `then`, `do`, `else`, `repeat`
     if lang == "lua":
-        if kind in ("then", "do", "else", "repeat"):
-            return True
         if kind == ")":
             params = last.parent
             if (
@@ -162,9 +162,7 @@ def _opens_block(last: Node | None, line_before: bytes, lang: str) -> bool:
                 return True
             return bool(_LUA_FUNCTION_HEADER_RE.search(utf8.decode(stripped)))
         return False
-    if lang == "bash":
-        return kind in ("then", "do", "else", "{")
-    return False
+    return lang == "bash" and kind == "{"  # a brace group: `f() {`
 
 
 def _unfinished(last: Node | None, off: int) -> bool:
