@@ -26,21 +26,26 @@ class SyncMsg(TypedDict, total=False):
     edits: list[list[Any]]  # [first, last_old, lines] replacements in order
 
 
+class _WindowMsg(TypedDict):
+    """What a completion request and an explain question both carry: lines of a buffer."""
+
+    id: int
+    bufnr: int
+    path: str
+    filetype: str
+    lines: list[str]  # a window of the buffer (long lines cut in a request)
+    first_line: int  # 0-based row of lines[1]
+
+
 class _RequestOptional(TypedDict, total=False):
     head: list[str]
     sync: SyncMsg
     fired_ns: int
 
 
-class RequestMsg(_RequestOptional):
+class RequestMsg(_WindowMsg, _RequestOptional):
     """localllm_request: the window around the cursor (session.lua)."""
 
-    id: int
-    bufnr: int
-    path: str
-    filetype: str
-    lines: list[str]
-    first_line: int
     row: int
     col: int
     line_count: int
@@ -77,15 +82,9 @@ class _ExplainOptional(TypedDict, total=False):
     end_col: int
 
 
-class ExplainMsg(_ExplainOptional):
+class ExplainMsg(_WindowMsg, _ExplainOptional):
     """localllm_explain: a question about code (explain.lua)."""
 
-    id: int
-    bufnr: int
-    path: str
-    filetype: str
-    lines: list[str]
-    first_line: int
     ranged: bool
     start_row: int
     end_row: int
