@@ -418,7 +418,12 @@ class FakeOllama:
         httpd = _Server(self, ("127.0.0.1", self.port))
         self.port = httpd.server_address[1]
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="fake-ollama", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},  # shutdown() waits a poll: 0.5 s by default
+            name="fake-ollama",
+            daemon=True,
+        )
         self._thread.start()
         return self
 

@@ -122,7 +122,9 @@ class FakeOpenAI:
         httpd.daemon_threads = True
         httpd.fake = self  # type: ignore[attr-defined]
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05},  # shutdown() waits a poll: 0.5 s by default daemon=True
+        )
         self._thread.start()
         return self
 

@@ -77,7 +77,9 @@ def test_other_http_services_are_not_mistaken_for_servers() -> None:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Teapot)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05},  # shutdown() waits a poll: 0.5 s by default daemon=True
+    ).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
         assert not looks_like_llama_server(url)

@@ -417,7 +417,9 @@ class EchoAuth(BaseHTTPRequestHandler):
 @pytest.fixture
 def echo_server() -> Iterator[str]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), EchoAuth)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05},  # shutdown() waits a poll: 0.5 s by default daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
@@ -546,7 +548,9 @@ def test_auto_probes_carry_no_buffer_text(tiny_model: Path) -> None:
 
     Recording.seen = []
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recording)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     template = (
         "{{- if .Suffix }}<|fim_prefix|>{{ .Prompt }}<|fim_suffix|>{{ .Suffix }}"
         "<|fim_middle|>{{- else }}{{ .Prompt }}{{- end }}"
