@@ -123,7 +123,8 @@ class FakeOpenAI:
         httpd.fake = self  # type: ignore[attr-defined]
         self._httpd = httpd
         self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05},  # shutdown() waits a poll: 0.5 s by default daemon=True
+            # shutdown() waits up to one poll: 0.5 s by default
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self._thread.start()
         return self

@@ -139,7 +139,8 @@ class MisbehavingServer:
 
     def start(self) -> MisbehavingServer:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},  # shutdown() waits a poll: 0.5 s by default daemon=True
+            # shutdown() waits up to one poll: 0.5 s by default
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self._thread.start()
         return self

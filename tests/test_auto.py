@@ -78,7 +78,8 @@ def test_other_http_services_are_not_mistaken_for_servers() -> None:
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Teapot)
     threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05},  # shutdown() waits a poll: 0.5 s by default daemon=True
+        # shutdown() waits up to one poll: 0.5 s by default
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     ).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"

@@ -418,7 +418,8 @@ class EchoAuth(BaseHTTPRequestHandler):
 def echo_server() -> Iterator[str]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), EchoAuth)
     thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.05},  # shutdown() waits a poll: 0.5 s by default daemon=True
+        # shutdown() waits up to one poll: 0.5 s by default
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
