@@ -158,7 +158,14 @@ def evaluate_file(path: Path, packages: GoPackages, tally: Tally) -> None:
         started = time.perf_counter()
         doc, edited, indentation = _site_document(path, lines, first, last, doc)
         check = suggest(
-            edited, first, indentation, "", TABS, path=str(path), packages=packages, tree=doc.tree
+            edited,
+            first,
+            indentation,
+            "",
+            TABS,
+            path=str(path),
+            packages=packages,
+            tree_of=doc.tree_of(),
         )
         tally.times_ms.append((time.perf_counter() - started) * 1000)
         if check is not None:
@@ -263,7 +270,14 @@ def timing_in_a_big_package() -> dict[str, Any]:
         started = time.perf_counter()
         doc, edited, indentation = _site_document(big, lines, first, last, doc)
         suggest(
-            edited, first, indentation, "", TABS, path=str(big), packages=packages, tree=doc.tree
+            edited,
+            first,
+            indentation,
+            "",
+            TABS,
+            path=str(big),
+            packages=packages,
+            tree_of=doc.tree_of(),
         )
         times.append((time.perf_counter() - started) * 1000)
     engine_ms = engine_requests(big, data, lines, sites(data, root))

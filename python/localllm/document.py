@@ -35,6 +35,7 @@ from tree_sitter import Tree
 
 from . import languages, treesitter, utf8
 from .languages.base import Language
+from .treesitter import TreeOf
 from .types import BufferSnapshot
 
 __all__ = ["HEAD_LINES", "Document", "reparse"]
@@ -304,6 +305,18 @@ class Document:
     def blanked_tree(self) -> Tree | None:
         """The tree of `blanked_data`: what typing on the cursor line does not change."""
         return self._blanked.tree()
+
+    def tree_of(self) -> TreeOf:
+        """`tree`, asked for only when called (for code that may not need it)."""
+        return self._window.tree
+
+    def buffer_tree_of(self) -> TreeOf:
+        """`buffer_tree`, asked for only when called."""
+        return self._buffer.tree
+
+    def blanked_tree_of(self) -> TreeOf:
+        """`blanked_tree`, asked for only when called."""
+        return self._blanked.tree
 
     def head_imports(self, head: str) -> str:
         """`treesitter.imports_of(head)` for the first lines of this buffer, `head`: parsed

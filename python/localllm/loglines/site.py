@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tree_sitter import Tree
-
 from .. import utf8
+from ..treesitter import TreeOf
 from .calls import parse_call
 from .checker import Checker
 from .families import ALL_METHODS, FAMILIES, RUST_MACROS
@@ -54,11 +53,11 @@ def find_log_site(
     col: int,
     language: str | None,
     *,
-    tree: Tree | None = None,
+    tree_of: TreeOf | None = None,
     carry: Carry | None = None,
 ) -> LogSite | None:
     """The log call the text before the cursor starts, or None; see the docstring of
-    localllm.loglines. `tree`, `carry`: the request's Document's `blanked_tree` and `carried`,
+    localllm.loglines. `tree_of`, `carry`: the request's Document's `blanked_tree` and `carried`,
     when there is one (see scope_at)."""
     if language not in BUILTINS:
         return None
@@ -70,7 +69,7 @@ def find_log_site(
     candidates = _candidates(typed, language)
     if not candidates:
         return None
-    scope = scope_at(lines, row, language, tree=tree, carry=carry)
+    scope = scope_at(lines, row, language, tree_of=tree_of, carry=carry)
     if scope is None:
         return None
     for logger, family, rest_at in candidates:

@@ -51,7 +51,7 @@ class LogLines(Rule):
             doc.buffer_row,
             snap.col,
             ctx.language,
-            tree=doc.blanked_tree,
+            tree_of=doc.blanked_tree_of(),
             carry=doc.carried,
         )
         if site is not None and ctx.language == "go" and snap.path:

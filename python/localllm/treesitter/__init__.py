@@ -35,6 +35,7 @@ from .analysis import (
 from .grammars import (
     EXTENSIONS,
     OwnParsers,
+    TreeOf,
     available_languages,
     describe_edit,
     get_parser,
@@ -47,6 +48,7 @@ __all__ = [
     "EXTENSIONS",
     "OwnParsers",
     "SyntaxInfo",
+    "TreeOf",
     "analyze",
     "analyze_tree",
     "ancestors",

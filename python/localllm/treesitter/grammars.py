@@ -8,6 +8,7 @@ changed (`describe_edit`), for an incremental reparse.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from tree_sitter import Language, Parser, Tree
 
@@ -26,6 +27,9 @@ def language_for(filetype: str, path: str = "") -> str | None:
     lang = languages.for_buffer(filetype, path)
     return None if lang is None else lang.name
 
+
+# A tree asked for only when needed (a Document's, parsed on first use).
+TreeOf = Callable[[], "Tree | None"]
 
 _lock = threading.Lock()
 _languages: dict[str, Language | None] = {}

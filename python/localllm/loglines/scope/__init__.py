@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tree_sitter import Tree
-
 from ... import treesitter, utf8
+from ...treesitter import TreeOf
 from .base import Analysis, Binding, Scope
 from .go import GoAnalysis
 from .javascript import JsAnalysis
@@ -27,11 +26,16 @@ Carry = Callable[[str, object, Callable[[], object]], object]
 
 
 def scope_at(
-    lines: list[str], row: int, lang: str, *, tree: Tree | None = None, carry: Carry | None = None
+    lines: list[str],
+    row: int,
+    lang: str,
+    *,
+    tree_of: TreeOf | None = None,
+    carry: Carry | None = None,
 ) -> Scope | None:
     """What is in scope at line `row` of `lines`, read from their text with that line blanked.
 
-    `tree`: the tree of that text, when the caller has it (a Document's `blanked_tree`);
+    `tree_of`: the tree of that text, when the caller has it (a Document's `blanked_tree`);
     `carry`: a Document's `carried`, so that while the text and the cursor's row stay the same
     (typing on the line) the scope found for the last keystroke is kept."""
     line = lines[row]
@@ -40,7 +44,7 @@ def scope_at(
     column = utf8.byte_len(indent)
 
     def analyse() -> Scope | None:
-        parsed = tree if tree is not None else treesitter.parse(lang, data)
+        parsed = tree_of() if tree_of is not None else treesitter.parse(lang, data)
         if parsed is None:
             return None
         return _WALKERS.get(lang, JsAnalysis)(lang, data, lines, row, column).run(parsed.root_node)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from tree_sitter import Node, Tree
+from tree_sitter import Node
 
 from ... import languages, treesitter, utf8
+from ...treesitter import TreeOf
 from .packages import GoPackages, _file_facts, _text
 from .zero_values import _Scope
 
@@ -92,13 +93,13 @@ def _testing_receiver(fn: _Function, data: bytes, imports: dict[str, str]) -> st
 
 
 def _at_cursor(
-    text: str, row: int, col: int, path: str, packages: GoPackages | None, tree: Tree | None
+    text: str, row: int, col: int, path: str, packages: GoPackages | None, tree_of: TreeOf | None
 ) -> tuple[Node, Node, list[Node], _Function, _Scope] | None:
     """(root, the node at the cursor, the enclosing functions innermost first, the innermost
-    one, what its types resolve against), or None outside any function. `tree`: the tree of
+    one, what its types resolve against), or None outside any function. `tree_of`: the tree of
     `text`, when the caller has it (its Document's)."""
     data = utf8.encode(text)
-    tree = tree if tree is not None else treesitter.parse("go", data)
+    tree = tree_of() if tree_of is not None else treesitter.parse("go", data)
     if tree is None:
         return None
     root = tree.root_node

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tree_sitter import Tree
-
+from ...treesitter import TreeOf
 from .functions import _at_cursor
 from .packages import GoPackages, _text
 from .zero_values import zero_value
@@ -18,12 +17,12 @@ def expected_returns(
     *,
     path: str = "",
     packages: GoPackages | None = None,
-    tree: Tree | None = None,
+    tree_of: TreeOf | None = None,
 ) -> tuple[list[str], int] | None:
     """The values an error path returns from the function at (row, col): the zero values with
     "err" in the error result's place, and that place; None without results, an error result
-    or a type we would guess. `tree`: the tree of `text`, when the caller has it."""
-    found = _at_cursor(text, row, col, path, packages, tree)
+    or a type we would guess. `tree_of`: the tree of `text`, when the caller has one."""
+    found = _at_cursor(text, row, col, path, packages, tree_of)
     if found is None:
         return None
     _root, _node, _functions, fn, scope = found

@@ -39,7 +39,7 @@ class GoErrors(Rule):
             snap.indent,
             path=snap.path,
             packages=self.packages,
-            tree=doc.buffer_tree,
+            tree_of=doc.buffer_tree_of(),
         )
         if check is None:
             return None
@@ -60,7 +60,7 @@ class GoErrors(Rule):
             snap.col,
             path=snap.path,
             packages=self.packages,
-            tree=doc.buffer_tree,
+            tree_of=doc.buffer_tree_of(),
         )
         return text if expected is None else correct_returns(text, *expected)
 

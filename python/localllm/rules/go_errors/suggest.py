@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tree_sitter import Node, Tree
+from tree_sitter import Node
 
 from ... import utf8
+from ...treesitter import TreeOf
 from ...types import IndentStyle
 from .functions import _at_cursor, _Function, _testing_receiver
 from .habits import (
@@ -275,17 +276,17 @@ def suggest(
     *,
     path: str = "",
     packages: GoPackages | None = None,
-    tree: Tree | None = None,
+    tree_of: TreeOf | None = None,
 ) -> ErrCheck | None:
     """The error check to offer at the cursor of a Go buffer, or None.
 
     `text` is the whole buffer, `row` the cursor's row, `line_before`/`line_after` the cursor
     line's text before and after the cursor, `path` the file (its folder is the package),
-    `tree` the tree of `text` when the caller has it."""
+    `tree_of` gives the tree of `text` when the caller has one (asked only when needed)."""
     cur = _cursor(text, row, line_before, line_after)
     if cur is None:
         return None
-    found = _at_cursor(text, row, utf8.byte_len(line_before), path, packages, tree)
+    found = _at_cursor(text, row, utf8.byte_len(line_before), path, packages, tree_of)
     if found is None:
         return None
     root, node, functions, fn, scope = found
