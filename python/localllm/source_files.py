@@ -52,22 +52,22 @@ class SourceFiles:
         read: Reader[T],
         *,
         max_bytes: int,
-        stat: os.stat_result | None = None,
+        version: tuple[int, int] | None = None,
     ) -> T | None:
         """What `read` makes of the file at `path` parsed as `lang`: from the cache while the
         file is unchanged, else read and parsed now. None for a file that is denied, cannot
-        be read, is larger than `max_bytes` or whose language has no grammar. `stat`: the
-        file's, when the caller has it already (a folder scan)."""
+        be read, is larger than `max_bytes` or whose language has no grammar. `version`: the
+        file's (mtime_ns, size), when the caller has it already (a folder scan)."""
         if self.denied(path):
             return None
-        if stat is None:
+        if version is None:
             try:
                 stat = os.stat(path)
             except OSError:
                 return None
-        if stat.st_size > max_bytes:
+            version = (stat.st_mtime_ns, stat.st_size)
+        if version[1] > max_bytes:
             return None
-        version = (stat.st_mtime_ns, stat.st_size)
         key: _Key = (path, lang, read)
         with self._lock:
             cached = self._facts.get(key)

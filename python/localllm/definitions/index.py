@@ -175,9 +175,9 @@ class DefinitionIndex:
                 self._folders.move_to_end(key)
                 return cached[1]
         parsed: list[Found] = []
-        for path, _mtime, _size in files:  # facts() reads the version itself
+        for path, mtime, size in files:
             file_lang_ = file_lang(lang, path)
-            found = None if file_lang_ is None else self._file(path, file_lang_)
+            found = None if file_lang_ is None else self._file(path, file_lang_, (mtime, size))
             if found is not None:
                 parsed.append(found)
         if lang in PACKAGED:
@@ -206,9 +206,10 @@ class DefinitionIndex:
             wanted = counts.most_common(1)[0][0] if counts else ""
         return [found for found in parsed if found.package == wanted]
 
-    def _file(self, path: str, lang: str) -> Found | None:
-        """A file's definitions (None for one that is denied, unreadable or too large)."""
-        return self.files.facts(path, lang, self._read, max_bytes=MAX_FILE_BYTES)
+    def _file(self, path: str, lang: str, version: tuple[int, int] | None = None) -> Found | None:
+        """A file's definitions (None for one that is denied, unreadable or too large);
+        `version`: its (mtime_ns, size) when the folder scan has read it."""
+        return self.files.facts(path, lang, self._read, max_bytes=MAX_FILE_BYTES, version=version)
 
     def _read(self, lang: str, tree: Tree, data: bytes, path: str) -> Found:
         with self._lock:

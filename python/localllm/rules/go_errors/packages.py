@@ -294,7 +294,10 @@ class GoPackages:
             stat = entry.stat()
         except OSError:
             return None
-        return self.files.facts(entry.path, "go", self._read, max_bytes=_MAX_FILE_BYTES, stat=stat)
+        version = (stat.st_mtime_ns, stat.st_size)
+        return self.files.facts(
+            entry.path, "go", self._read, max_bytes=_MAX_FILE_BYTES, version=version
+        )
 
     def _read(self, lang: str, tree: Tree, data: bytes, path: str) -> _FileTypes:
         with self._lock:
