@@ -54,11 +54,12 @@ def find_log_site(
     language: str | None,
     *,
     tree_of: TreeOf | None = None,
+    blanked: bytes | None = None,
     carry: Carry | None = None,
 ) -> LogSite | None:
     """The log call the text before the cursor starts, or None; see the docstring of
-    localllm.loglines. `tree_of`, `carry`: the request's Document's `blanked_tree` and `carried`,
-    when there is one (see scope_at)."""
+    localllm.loglines. `tree_of`, `blanked`, `carry`: the request's Document's `blanked_tree`,
+    `blanked_data` and `carried`, when there is one (see scope_at)."""
     if language not in BUILTINS:
         return None
     lines = source.split("\n")
@@ -69,7 +70,7 @@ def find_log_site(
     candidates = _candidates(typed, language)
     if not candidates:
         return None
-    scope = scope_at(lines, row, language, tree_of=tree_of, carry=carry)
+    scope = scope_at(lines, row, language, tree_of=tree_of, blanked=blanked, carry=carry)
     if scope is None:
         return None
     for logger, family, rest_at in candidates:

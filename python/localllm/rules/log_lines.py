@@ -52,6 +52,7 @@ class LogLines(Rule):
             snap.col,
             ctx.language,
             tree_of=doc.blanked_tree_of(),
+            blanked=doc.blanked_data,
             carry=doc.carried,
         )
         if site is not None and ctx.language == "go" and snap.path:

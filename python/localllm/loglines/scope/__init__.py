@@ -31,16 +31,22 @@ def scope_at(
     lang: str,
     *,
     tree_of: TreeOf | None = None,
+    blanked: bytes | None = None,
     carry: Carry | None = None,
 ) -> Scope | None:
     """What is in scope at line `row` of `lines`, read from their text with that line blanked.
 
-    `tree_of`: the tree of that text, when the caller has it (a Document's `blanked_tree`);
+    `tree_of`, `blanked`: the tree of that text and its bytes, when the caller has them (a
+    Document's `blanked_tree` and `blanked_data`);
     `carry`: a Document's `carried`, so that while the text and the cursor's row stay the same
     (typing on the line) the scope found for the last keystroke is kept."""
     line = lines[row]
     indent = line[: len(line) - len(line.lstrip(" \t"))]
-    data = utf8.encode(treesitter.with_line_blanked(lines, row, lang))
+    data = (
+        blanked
+        if blanked is not None
+        else utf8.encode(treesitter.with_line_blanked(lines, row, lang))
+    )
     column = utf8.byte_len(indent)
 
     def analyse() -> Scope | None:
