@@ -168,9 +168,41 @@ def test_standard_library_types_by_what_they_are(result: str, zero: str) -> None
     assert returned(src) == f"return {zero}, err"
 
 
-def test_types_never_seen_get_a_guess_that_looks_like_their_name() -> None:
-    src = func("(Widget, Reader, ext.Client, ext.Doer, error)", prelude='import "x/ext"\n\n')
-    assert returned(src) == "return Widget{}, nil, ext.Client{}, nil, err"
+def test_types_nothing_shows_get_nil_unless_their_name_says_struct() -> None:
+    # Interfaces (cel.Library, afero.File) are what Go code mostly returns by a bare name
+    # from a module not on disk: `ext.Library{}` would not compile.
+    src = func(
+        "(Widget, ext.Library, ext.Client, ext.Config, ext.Options, error)",
+        prelude='import "x/ext"\n\n',
+    )
+    assert returned(src) == "return nil, nil, nil, ext.Config{}, ext.Options{}, err"
+
+
+@pytest.mark.parametrize(
+    ("other", "zero"),
+    [
+        ("\nfunc g() (ext.Library, error) {\n\treturn nil, errors.New(\"x\")\n}\n", "nil"),
+        ("\nfunc g() (ext.Library, error) {\n\treturn ext.Library{}, io.EOF\n}\n", "ext.Library{}"),
+        ("\nvar lib = ext.Library{Name: \"a\"}\n", "ext.Library{}"),
+        # a slice literal of the type says nothing about the type itself
+        ("\nvar libs = []ext.Library{nil}\n", "nil"),
+    ],
+)
+def test_a_type_not_on_disk_gets_the_zero_value_the_file_writes(other: str, zero: str) -> None:
+    src = func("(ext.Library, error)", prelude='import "x/ext"\n\n') + other
+    assert returned(src) == f"return {zero}, err"
+
+
+def test_a_type_not_on_disk_gets_the_zero_value_its_package_writes(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module example.com/m\n")
+    (tmp_path / "other.go").write_text(
+        'package p\n\nimport "github.com/x/cel"\n\n'
+        "func lib() (cel.Options, error) {\n\treturn nil, nil\n}\n"
+    )
+    src = func("(cel.Options, error)", prelude='import "github.com/x/cel"\n\n')
+    path = str(tmp_path / "main.go")
+    assert returned(src, path=path, packages=GoPackages()) == "return nil, err"
+    assert returned(src) == "return cel.Options{}, err"  # nothing shows it: by its name
 
 
 def test_type_parameters_get_a_zero_variable() -> None:
@@ -207,7 +239,7 @@ def test_types_from_sibling_files_of_the_package(tmp_path: Path) -> None:
     # A file that changes on disk is read again.
     (tmp_path / "types.go").write_text("package store\n\ntype ID struct{}\ntype User int\n")
     got = returned(src, path=path, packages=packages)
-    assert got == "return ID{}, 0, Users{}, Status{}, err"
+    assert got == "return ID{}, 0, nil, nil, err"  # Users and Status are no longer declared
     assert packages.parsed_files == parsed + 1
 
 
@@ -257,8 +289,8 @@ def test_statements_that_assign_err(statement: str) -> None:
 @pytest.mark.parametrize(
     "src",
     [
-        # not right after: a blank line between
-        "package p\n\nfunc f() error {\n\terr := g()\n\n\t‸\n}\n",
+        # a statement between
+        "package p\n\nfunc f() error {\n\terr := g()\n\tx := 1\n\n\t‸\n}\n",
         # the statement above does not assign err
         "package p\n\nfunc f() error {\n\tx := g()\n\t‸\n}\n",
         # text after the cursor
@@ -506,3 +538,104 @@ def test_nothing_inside_a_block_that_already_handles_the_error() -> None:
     )
     check = at_cursor(fresh)
     assert check is not None and check.text == "return 0, err\n\t}"
+
+
+# --------------------------------------------------------------------------------------------
+# Go as other projects write it (issue 14)
+
+
+@pytest.mark.parametrize("blank", ["\n", "\n\n", "\n\t\n"])
+def test_offered_after_blank_lines_below_the_assignment(blank: str) -> None:
+    # Some projects keep a blank line between `x, err = f()` and the check throughout.
+    src = f"package p\n\nfunc f() (int, error) {{\n\tx, err := g(){blank}\n\t‸\n}}\n"
+    assert returned(src) == "return 0, err"
+
+
+def test_offered_after_an_assignment_over_several_lines() -> None:
+    src = (
+        "package p\n\nfunc (r *Repo) ids(ctx context.Context) (map[ID]int64, error) {\n"
+        "\tids := map[ID]int64{}\n"
+        "\terr := r.pool.List(ctx, func(id ID, size int64) error {\n"
+        "\t\tif _, err := r.check(id); err != nil {\n\t\t\treturn err\n\t\t}\n"
+        "\t\tids[id] = size\n\t\treturn nil\n\t})\n\t‸\n\treturn ids, nil\n}\n"
+    )
+    assert returned(src) == "return nil, err"
+
+
+_CLOSURE_TEST = """package p
+
+import "testing"
+
+func TestA(t *testing.T) {
+	_ = db.Update(func(tx *Tx) error {
+		b, err := tx.Create("a")
+		if err != nil {
+			HABIT
+		}
+		return b.Put("k", "v")
+	})
+}
+
+func TestB(t *testing.T) {
+	_ = db.View(func(tx *Tx) error {
+		c, err := tx.Get("a")
+		‸
+		return c.Close()
+	})
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("habit", "expected"),
+    [("t.Fatal(err)", "t.Fatal(err)"), ("return err", "return err")],
+)
+def test_a_function_literal_in_a_test_does_what_the_files_literals_do(
+    habit: str, expected: str
+) -> None:
+    assert returned(_CLOSURE_TEST.replace("HABIT", habit)) == expected
+
+
+def test_a_function_literal_in_a_test_returns_its_error_when_nothing_shows_a_habit() -> None:
+    src = _CLOSURE_TEST.replace("\t\tif err != nil {\n\t\t\tHABIT\n\t\t}\n", "")
+    assert returned(src) == "return err"
+
+
+def test_a_literal_without_an_error_result_in_a_test_stops_the_test() -> None:
+    src = (
+        'package p\n\nimport "testing"\n\nfunc TestA(t *testing.T) {\n'
+        "\tcheck := func() (string, string) {\n\t\tb, err := marshal()\n\t\t‸\n"
+        "\t\treturn string(b), \"\"\n\t}\n\t_ = check\n}\n"
+    )
+    assert returned(src) == "t.Fatal(err)"
+
+
+def test_a_goroutine_in_a_test_reports_with_error_not_fatal() -> None:
+    src = (
+        'package p\n\nimport "testing"\n\nfunc TestA(t *testing.T) {\n'
+        "\tgo func() {\n\t\t_, err := dial()\n\t\t‸\n\t}()\n}\n"
+    )
+    assert returned(src) == "t.Error(err)"
+
+
+def test_a_testing_parameter_named_blank_is_no_receiver() -> None:
+    src = (
+        'package p\n\nimport "testing"\n\nfunc BenchmarkA(b *testing.B) {\n'
+        "\trun(b, func(ctx context.Context, _ testing.TB) {\n"
+        "\t\t_, err := q(ctx)\n\t\t‸\n\t})\n}\n"
+    )
+    assert returned(src) == "b.Fatal(err)"
+
+
+def test_a_test_checks_the_way_its_nearest_check_does() -> None:
+    # A file may use testify in some tests and plain checks in others.
+    testify = 'import (\n\t"testing"\n\n\t"github.com/stretchr/testify/require"\n)\n\n'
+    uses = "\trequire.NoError(t, q())\n\trequire.NoError(t, q())\n\trequire.NoError(t, q())\n"
+    plain = "\t_, err := a()\n\tif err != nil {\n\t\tt.Error(err)\n\t}\n"
+    src = (
+        f"package p\n\n{testify}func TestA(t *testing.T) {{\n{uses}}}\n\n"
+        f"func TestB(t *testing.T) {{\n{plain}\t_, err = b()\n\t‸\n}}\n"
+    )
+    assert returned(src) == "t.Error(err)"
+    src = f"package p\n\n{testify}func TestB(t *testing.T) {{\n{uses}\t_, err := b()\n\t‸\n}}\n"
+    assert returned(src) == "require.NoError(t, err)"

@@ -1,6 +1,6 @@
 """Go error checks without a model: the `if err != nil { return <zero values>, err }` block.
 
-Offered on an empty line right after a statement that assigns `err`, once the user has typed
+Offered on an empty line after a statement that assigns `err`, once the user has typed
 the start of `if err`, and inside a fresh `if err != nil {` block (the body alone). The return
 values are the zero values of the innermost enclosing function's results, with `err` in the
 `error` result's place; named types are resolved in the file, in the package's other files and
@@ -13,9 +13,15 @@ failed; the engine may ask the model for a better one (`ErrCheck.message_prefix`
 
 Pure: no editor, no network. Sibling files are parsed once per version (mtime, size).
 
-Modules: packages (types of package folders, imports), zero_values, functions (the function
-around the cursor), habits (the file's own style), tree (where the cursor is), suggest (the
-block), returns (checking a model's returns), rule (the engine's Rule).
+A type from a module that is not on disk gets the zero value the package's own code writes
+for it (`return nil, err` elsewhere), else nil unless its name says struct. Blank lines may
+stand between the assignment and the check; a function literal inside a test stops the test
+or returns as the file's other literals do.
+
+Modules: syntax (node text, parameter lists, built-in types), evidence (how a file writes
+zero values), packages (types of package folders, imports), zero_values, functions (the
+function around the cursor), habits (the file's own style), tree (where the cursor is),
+suggest (the block), returns (checking a model's returns), rule (the engine's Rule).
 """
 
 from __future__ import annotations

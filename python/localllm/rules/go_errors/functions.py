@@ -9,7 +9,8 @@ from tree_sitter import Node
 
 from ... import languages, treesitter, utf8
 from ...treesitter import TreeOf
-from .packages import GoPackages, _file_facts, _text
+from .packages import GoPackages, _file_facts
+from .syntax import _params, _text
 from .zero_values import _Scope
 
 _FUNCTIONS = languages.GO.function_types | languages.GO.lambda_types
@@ -27,26 +28,6 @@ class _Function:
     results: list[tuple[str, Node]]  # (name or "", type) per result
     params: list[tuple[str, Node]]
     name: str
-
-
-def _params(plist: Node | None, data: bytes) -> list[tuple[str, Node]]:
-    out: list[tuple[str, Node]] = []
-    if plist is None:
-        return out
-    if plist.type != "parameter_list":
-        return [("", plist)]  # a single unnamed result type
-    for decl in plist.named_children:
-        if decl.type not in ("parameter_declaration", "variadic_parameter_declaration"):
-            continue
-        kind = decl.child_by_field_name("type")
-        if kind is None:
-            continue
-        names = decl.children_by_field_name("name")
-        if names:
-            out.extend((_text(data, n), kind) for n in names)
-        else:
-            out.append(("", kind))
-    return out
 
 
 def _function(node: Node, data: bytes) -> _Function:
@@ -88,7 +69,21 @@ def _testing_receiver(fn: _Function, data: bytes, imports: dict[str, str]) -> st
         for suffix in _TESTING:
             pointer = suffix.startswith("*")
             if written == ("*" if pointer else "") + f"{alias}.{suffix.lstrip('*')}":
-                return name or None
+                return name if name not in ("", "_") else None
+    return None
+
+
+def _test_around(
+    functions: list[Node], data: bytes, imports: dict[str, str]
+) -> tuple[str, Node] | None:
+    """(the testing receiver, the test) of the test the innermost of `functions` is in: the
+    nearest enclosing function with a testing parameter, reached through literals only."""
+    for node in functions:
+        receiver = _testing_receiver(_function(node, data), data, imports)
+        if receiver:
+            return receiver, node
+        if node.type != "func_literal":
+            return None
     return None
 
 
@@ -118,6 +113,7 @@ def _at_cursor(
         path=path,
         packages=packages,
         cursor=_line_start(data, row),
+        root=root,
     )
     return root, node, functions, _function(functions[0], data), scope
 

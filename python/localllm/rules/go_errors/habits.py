@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from .functions import _enclosing_function
-from .packages import _text
+from .syntax import _text
 
 _WRAP_FMT = re.compile(r'fmt\.Errorf\("([^"\\]*(?:\\.[^"\\]*)*)"\s*,[^\n]*\berr\)')
 _WRAP_PKG = re.compile(r'errors\.Wrap\(err,\s*"([^"\\]*)"\)')
@@ -141,6 +141,27 @@ _TEST_METHODS = frozenset({"Fatal", "Fatalf", "Error", "Errorf", "Skip", "Skipf"
 def _nearest_test_body(fn_node: Node, data: bytes, cursor: int) -> str | None:
     """The testing method (`Fatal`, `Errorf`...) of the error check nearest to the cursor in
     the same function (not in its function literals: a goroutine reports with Error)."""
+    nearest = _nearest_test_check(fn_node, data, cursor)
+    return None if nearest is None else nearest[1]
+
+
+def _nearest_noerror(fn_node: Node, data: bytes, cursor: int, alias: str) -> int | None:
+    """The distance in bytes from the cursor to the nearest `require.NoError(` in the
+    function, if it has one."""
+    found = [
+        abs(fn_node.start_byte + m.start() - cursor)
+        for m in re.finditer(re.escape(f"{alias}.NoError(").encode(), _bytes(data, fn_node))
+    ]
+    return min(found) if found else None
+
+
+def _bytes(data: bytes, node: Node) -> bytes:
+    return data[node.start_byte : node.end_byte]
+
+
+def _nearest_test_check(fn_node: Node, data: bytes, cursor: int) -> tuple[int, str] | None:
+    """(distance in bytes, testing method) of the `if err != nil` check nearest to the cursor
+    that stops the test, in the function but not in its function literals."""
     best: tuple[int, str] | None = None
     body = fn_node.child_by_field_name("body")
     stack = [body] if body is not None else []
@@ -158,7 +179,7 @@ def _nearest_test_body(fn_node: Node, data: bytes, cursor: int) -> str | None:
                 if best is None or distance < best[0]:
                     best = (distance, match.group(1))
         stack.extend(node.named_children)
-    return None if best is None else best[1]
+    return best
 
 
 def _test_habit(text: str, receiver: str, nearby: str | None = None) -> str:
@@ -186,6 +207,64 @@ def _test_habit(text: str, receiver: str, nearby: str | None = None) -> str:
         if count >= 2 and count * 5 >= families[family] * 2:
             return f"{receiver}.{common}"
     return f"{receiver}.{family}(err)"
+
+
+def _closures_stop_tests(root: Node, data: bytes, cursor: int, with_error: bool) -> bool | None:
+    """How the file's checks inside function literals of tests end (`db.Update(func(tx *Tx)
+    error {...})`), nearest to the cursor first: True when more stop the test (`t.Fatal`)
+    than return, False when more return, None when the file shows neither. Only literals
+    that return an error, or only those that do not, as `with_error` says: the two differ."""
+    stops = returns = 0
+    checks = sorted(_ERR_CHECK.finditer(data), key=lambda m: abs(m.start() - cursor))
+    for match in checks[:_NEAREST_CHECKS]:
+        node = root.descendant_for_byte_range(match.start(), match.start() + 2)
+        check = node.parent if node is not None else None
+        fn = _enclosing_function(check) if check is not None else None
+        if (
+            check is None
+            or fn is None
+            or check.type != "if_statement"
+            or fn.type != "func_literal"
+            or _returns_error(fn, data) != with_error
+            or _has_testing_param(fn, data)
+            or not _in_a_test(fn, data)
+        ):
+            continue
+        if match.group(1) == b"return":
+            returns += 1
+        elif match.group(2) is not None and match.group(2).decode() in _TEST_METHODS:
+            stops += 1
+    if stops == returns:
+        return None
+    return stops > returns
+
+
+# A check and its first statement: `return` or `recv.Method(`.
+_ERR_CHECK = re.compile(rb"if err != nil \{\s*(\w+)(?:\.(\w+)\()?")
+_NEAREST_CHECKS = 200  # bounded work in a huge test file
+
+
+def _in_a_test(fn: Node, data: bytes) -> bool:
+    """Whether a function literal is inside a function with a testing parameter."""
+    outer = _enclosing_function(fn.parent)
+    while outer is not None:
+        if _has_testing_param(outer, data):
+            return True
+        outer = _enclosing_function(outer.parent) if outer.type == "func_literal" else None
+    return False
+
+
+def _has_testing_param(fn: Node, data: bytes) -> bool:
+    params = fn.child_by_field_name("parameters")
+    return params is not None and _TESTING_TYPE.search(_text(data, params)) is not None
+
+
+def _returns_error(fn: Node, data: bytes) -> bool:
+    result = fn.child_by_field_name("result")
+    return result is not None and re.search(r"\berror\b", _text(data, result)) is not None
+
+
+_TESTING_TYPE = re.compile(r"\btesting\.(T|B|F|TB)\b")
 
 
 def _uses_require(text: str, alias: str) -> bool:

@@ -10,24 +10,14 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from tree_sitter import Node, Tree
 
-from ... import utf8
 from ...languages.go import package_name as go_package_name
-from ...source_files import SourceFiles
-
-_NIL_KINDS = frozenset(
-    {"pointer_type", "slice_type", "map_type", "channel_type", "function_type", "interface_type"}
-)
-_NUMBERS = frozenset(
-    {
-        *("int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32"),
-        *("uint64", "uintptr", "float32", "float64", "complex64", "complex128", "byte", "rune"),
-    }
-)
-_NIL_NAMES = frozenset({"error", "any"})
-
+from ...source_files import Reader, SourceFiles
+from .evidence import Votes, zero_votes
+from .syntax import _NIL_KINDS, _NIL_NAMES, _NUMBERS, _text
 
 # Standard-library (and a few ubiquitous) types by import path and name: "nil", "0", '""',
 # "false", "{}" (a struct or array: `T{}`), or the expression to use.
@@ -74,8 +64,8 @@ _known("database/sql", "nil", "Result Scanner")
 _known(
     "database/sql",
     "{}",
-    "DB Tx Rows Row Stmt Conn NullString NullInt64 NullInt32 NullInt16 NullFloat64 NullBool "
-    "NullTime NullByte",
+    "DB DBStats Tx Rows Row Stmt Conn NullString NullInt64 NullInt32 NullInt16 NullFloat64 "
+    "NullBool NullTime NullByte",
 )
 _known("database/sql/driver", "nil", "Value Valuer Driver Conn Rows Result Stmt Tx")
 _known("sync", "{}", "Mutex RWMutex WaitGroup Once Map Pool Cond")
@@ -158,6 +148,7 @@ class _FileTypes:
     package: str
     types: dict[str, _TypeDecl]
     imports: dict[str, str]
+    votes: Votes  # how its code writes the zero values of the named types it returns
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +191,8 @@ def _escape(module_path: str) -> str:
     return re.sub(r"[A-Z]", lambda m: "!" + m.group(0).lower(), module_path)
 
 
+T = TypeVar("T")
+
 _MAX_FILE_BYTES = 2_000_000  # a larger .go file (generated tables) is not read
 
 
@@ -224,12 +217,30 @@ class GoPackages:
     def folder_types(self, folder: str, package: str, exclude: str = "") -> dict[str, _TypeDecl]:
         """Name -> declaration for the package `package` in `folder`, `exclude` left out."""
         merged: dict[str, _TypeDecl] = {}
+        for found in self.folder_facts(folder, exclude, self._read):
+            if not package or found.package == package:
+                for type_name, decl in found.types.items():
+                    merged.setdefault(type_name, decl)
+        return merged
+
+    def folder_votes(self, folder: str, package: str, exclude: str) -> Votes:
+        """The zero-value votes (evidence.zero_votes) of the package's files in `folder`."""
+        total: Votes = Votes()
+        for found in self.folder_facts(folder, exclude, self._read):
+            if not package or found.package == package:
+                total.update(found.votes)
+        return total
+
+    def folder_facts(self, folder: str, exclude: str, read: Reader[T]) -> list[T]:
+        """What `read` makes of each .go file in `folder` (test files only for a test file
+        `exclude`), `exclude` left out; each file read once per version."""
         tests = exclude.endswith("_test.go")
         excluded = os.path.abspath(exclude) if exclude else ""
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
-            return merged
+            return []
+        out: list[T] = []
         for entry in entries:
             name = entry.name
             if not name.endswith(".go") or name.startswith("."):
@@ -238,11 +249,10 @@ class GoPackages:
                 continue
             if excluded and os.path.abspath(entry.path) == excluded:
                 continue
-            found = self._file(entry)
-            if found is not None and (not package or found.package == package):
-                for type_name, decl in found.types.items():
-                    merged.setdefault(type_name, decl)
-        return merged
+            found = self._file(entry, read)
+            if found is not None:
+                out.append(found)
+        return out
 
     def module_folder(self, folder: str, import_path: str) -> str | None:
         """The folder of package `import_path` as the Go module that `folder` is in sees it: one
@@ -289,24 +299,19 @@ class GoPackages:
             self._modules[folder] = found
         return found
 
-    def _file(self, entry: os.DirEntry[str]) -> _FileTypes | None:
+    def _file(self, entry: os.DirEntry[str], read: Reader[T]) -> T | None:
         try:
             stat = entry.stat()
         except OSError:
             return None
         version = (stat.st_mtime_ns, stat.st_size)
-        return self.files.facts(
-            entry.path, "go", self._read, max_bytes=_MAX_FILE_BYTES, version=version
-        )
+        return self.files.facts(entry.path, "go", read, max_bytes=_MAX_FILE_BYTES, version=version)
 
     def _read(self, lang: str, tree: Tree, data: bytes, path: str) -> _FileTypes:
         with self._lock:
             self.parsed_files += 1
-        return _FileTypes(*_file_facts(tree.root_node, data))
-
-
-def _text(data: bytes, node: Node) -> str:
-    return utf8.decode(data[node.start_byte : node.end_byte])
+        package, types, imports = _file_facts(tree.root_node, data)
+        return _FileTypes(package, types, imports, zero_votes(tree.root_node, data, imports))
 
 
 def _file_facts(root: Node, data: bytes) -> tuple[str, dict[str, _TypeDecl], dict[str, str]]:

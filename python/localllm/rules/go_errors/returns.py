@@ -6,7 +6,8 @@ import re
 
 from ...treesitter import TreeOf
 from .functions import _at_cursor
-from .packages import GoPackages, _text
+from .packages import GoPackages
+from .syntax import _text
 from .zero_values import zero_value
 
 

@@ -10,18 +10,22 @@ from tree_sitter import Node
 from ... import utf8
 from ...treesitter import TreeOf
 from ...types import IndentStyle
-from .functions import _at_cursor, _Function, _testing_receiver
+from .functions import _at_cursor, _Function, _test_around, _testing_receiver
 from .habits import (
+    _closures_stop_tests,
     _main_habit,
     _message_for,
+    _nearest_noerror,
     _nearest_test_body,
+    _nearest_test_check,
     _test_habit,
     _testify,
     _uses_require,
     _wrap_style,
     _WrapStyle,
 )
-from .packages import GoPackages, _text
+from .packages import GoPackages
+from .syntax import _text
 from .tree import (
     _assigns_err,
     _block_at,
@@ -64,28 +68,74 @@ class ErrCheck:
         return ErrCheck(text, self.kind, returns, message, self.message_prefix, self.message_suffix)
 
 
+def _returns_error(fn: _Function, data: bytes) -> bool:
+    return any(_text(data, kind) == "error" for _name, kind in fn.results)
+
+
+def _http_writer(fn: _Function, scope: _Scope) -> str | None:
+    """The ResponseWriter of an HTTP handler (w http.ResponseWriter, r *http.Request)."""
+    kinds = {_text(scope.data, kind).replace(" ", ""): name for name, kind in fn.params}
+    writer = kinds.get("http.ResponseWriter")
+    if writer and "*http.Request" in kinds and scope.imports.get("http") == "net/http":
+        return writer
+    return None
+
+
+def _stopping_test(
+    fn: _Function, functions: list[Node], scope: _Scope, root: Node
+) -> tuple[str, Node] | None:
+    """(the testing receiver, its test) when the check stops the test rather than returns:
+    tests and test helpers that return no error; a function literal inside a test as the
+    file's other literals do (`db.Update(func(tx *Tx) error {...})` in a test often stops
+    with t.Fatal), else when it has no error to return."""
+    data = scope.data
+    returns_error = _returns_error(fn, data)
+    own = None if returns_error else _testing_receiver(fn, data, scope.imports)
+    if own:
+        return own, fn.node
+    if fn.node.type != "func_literal" or _http_writer(fn, scope):
+        return None
+    around = _test_around(functions[1:], data, scope.imports)
+    if around is None:
+        return None
+    habit = _closures_stop_tests(root, data, scope.cursor, with_error=returns_error)
+    stops = not returns_error if habit is None else habit
+    return around if stops else None
+
+
+def _test_stop(fn: _Function, test: tuple[str, Node], scope: _Scope) -> str:
+    """The statement that stops the test, in the family of the nearest check (Error in a
+    goroutine: Fatal must not be called there)."""
+    receiver, test_node = test
+    data = scope.data
+    nearby = _nearest_test_body(fn.node, data, scope.cursor)
+    if fn.node is not test_node:
+        call = fn.node.parent
+        if call is not None and call.type == "call_expression" and call.parent is not None:
+            nearby = "Error" if call.parent.type == "go_statement" else nearby
+        nearby = nearby or _nearest_test_body(test_node, data, scope.cursor)
+    return _test_habit(data.decode("utf-8", "replace"), receiver, nearby)
+
+
 def _body_statements(
-    fn: _Function, functions: list[Node], scope: _Scope, root: Node, wrap: _WrapStyle | None
+    fn: _Function,
+    test: tuple[str, Node] | None,
+    scope: _Scope,
+    root: Node,
+    wrap: _WrapStyle | None,
 ) -> tuple[list[str], list[str], str, str]:
     """(statements before the return, the body's statements, the message prefix inside the
-    return (wrap mode), the text after the message)."""
+    return (wrap mode), the text after the message); `test` is the test it stops, if any."""
     data = scope.data
-    returns_error = any(_text(data, kind) == "error" for _name, kind in fn.results)
-    if not returns_error:
-        # Tests, and test helpers that return a value but no error, stop the test.
-        receiver = _testing_receiver(fn, data, scope.imports)
-        if receiver:
-            nearby = _nearest_test_body(fn.node, data, scope.cursor)
-            habit = _test_habit(data.decode("utf-8", "replace"), receiver, nearby)
-            return [], [habit], "", ""
+    if test is not None:
+        return [], [_test_stop(fn, test, scope)], "", ""
     if not fn.results:
         if fn.node.type == "function_declaration" and fn.name == "main" and scope.package == "main":
             return [], _main_habit(fn.node, root, data, scope.imports), "", ""
-        # An HTTP handler (w http.ResponseWriter, r *http.Request) answers with an error; a
-        # helper that only writes to w cannot (the response may be under way).
-        kinds = {_text(data, kind).replace(" ", ""): name for name, kind in fn.params}
-        writer = kinds.get("http.ResponseWriter")
-        if writer and "*http.Request" in kinds and scope.imports.get("http") == "net/http":
+        # An HTTP handler answers with an error; a helper that only writes to w cannot (the
+        # response may be under way).
+        writer = _http_writer(fn, scope)
+        if writer:
             return (
                 [],
                 [f"http.Error({writer}, err.Error(), http.StatusInternalServerError)", "return"],
@@ -180,15 +230,16 @@ def _failed_statement(
         return True, prev if prev is not None and _assigns_err(prev, data) else None
     if _next_line(lines, row).strip() == IF_ERR:
         return False, None  # the check follows already
-    # The statement right above the cursor line must assign err (`if err` typed in full
-    # needs only err in sight: an earlier assignment or a named result).
+    # The statement right above the cursor line (blank lines between are a style some
+    # projects keep) must assign err; `if err` typed in full needs only err in sight: an
+    # earlier assignment or a named result.
     statement = _statement_above(root, row, above)
     if statement is None:
         block = _block_at(node, functions[0])
         statement = _statement_before(block, row) if block is not None else None
     assigns = (
         statement is not None
-        and statement.end_point.row == row - 1
+        and not any(line.strip() for line in lines[statement.end_point.row + 1 : row])
         and _assigns_err(statement, data)
     )
     if not assigns and (
@@ -255,16 +306,30 @@ def _with_message_parts(
     )
 
 
-def _noerror(cur: _Cursor, fn: _Function, scope: _Scope, text: str, indent: str) -> ErrCheck | None:
+def _noerror(
+    cur: _Cursor, test: tuple[str, Node] | None, scope: _Scope, text: str, indent: str
+) -> ErrCheck | None:
     """testify's `require.NoError(t, err)` line, in a test of a file that checks that way."""
-    data = scope.data
-    returns_error = any(_text(data, kind) == "error" for _name, kind in fn.results)
-    receiver = None if returns_error else _testing_receiver(fn, data, scope.imports)
     testify = _testify(scope.imports)
-    if receiver and testify and not cur.typed and not cur.in_block and _uses_require(text, testify):
-        line = f"{testify}.NoError({receiver}, err)"
-        return ErrCheck(cur.at_cursor(indent, line), "noerror", line)
-    return None
+    if test is None or not testify or cur.typed or cur.in_block:
+        return None
+    receiver, test_node = test
+    if not _checks_with_require(test_node, scope, text, testify):
+        return None
+    line = f"{testify}.NoError({receiver}, err)"
+    return ErrCheck(cur.at_cursor(indent, line), "noerror", line)
+
+
+def _checks_with_require(test_node: Node, scope: _Scope, text: str, testify: str) -> bool:
+    """Whether the test checks errors with `require.NoError`: as its nearest check does (a
+    file may do both), else as the file mostly does."""
+    line = _nearest_noerror(test_node, scope.data, scope.cursor, testify)
+    block = _nearest_test_check(test_node, scope.data, scope.cursor)
+    if line is not None and block is not None:
+        return line < block[0]
+    if line is not None or block is not None:
+        return line is not None
+    return _uses_require(text, testify)
 
 
 def suggest(
@@ -294,8 +359,9 @@ def suggest(
     if not belongs:
         return None
     wrap = _wrap_style(text) if fn.results else None
+    test = _stopping_test(fn, functions, scope, root)
     declarations, body, message_prefix, message_suffix = _body_statements(
-        fn, functions, scope, root, wrap
+        fn, test, scope, root, wrap
     )
     message = _message_for(statement, scope.data) if message_prefix else ""
     block_indent = _block_indent(cur, statement)
@@ -306,7 +372,7 @@ def suggest(
         statements.append(message_prefix + message + message_suffix)
     fn_indent = _indentation(cur.lines[functions[0].start_point.row])
     statements = [_moved(statement, inner, fn_indent) for statement in statements]
-    noerror = _noerror(cur, fn, scope, text, block_indent)
+    noerror = _noerror(cur, test, scope, text, block_indent)
     if noerror is not None:
         return noerror
     check = _rendered(cur, statements, block_indent, inner)

@@ -8,7 +8,7 @@ from tree_sitter import Node
 
 from ... import treesitter, utf8
 from .functions import _FUNCTIONS, _MAX_DEPTH, _Function
-from .packages import _text
+from .syntax import _text
 
 _BLOCKS = frozenset(
     {

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from .packages import _KNOWN, _NIL_KINDS, _NIL_NAMES, _NUMBERS, GoPackages, _text, _TypeDecl
+from .evidence import Votes, type_key, verdict, votes_for
+from .packages import _KNOWN, GoPackages, _TypeDecl
+from .syntax import _NIL_KINDS, _NIL_NAMES, _NUMBERS, _text
 
 
 @dataclass(slots=True)
@@ -21,7 +24,9 @@ class _Scope:
     path: str
     packages: GoPackages | None
     cursor: int = 0  # byte offset of the cursor line
+    root: Node | None = None  # the file's tree, for what its code shows of unseen types
     _package_types: dict[str, _TypeDecl] | None = None
+    _package_votes: Votes | None = None
 
     def named(self, name: str) -> _TypeDecl | None:
         if name in self.local:
@@ -49,14 +54,43 @@ class _Scope:
             return None
         return self.packages.folder_types(folder, "").get(name)
 
+    def shown(self, kind: Node) -> str | None:
+        """How the file and its package write the zero value of a type not on disk ("nil"
+        or "{}"), when their code shows it."""
+        key = type_key(kind, self.data, self.imports)
+        if not key:
+            return None
+        if self._package_votes is None:
+            self._package_votes = Counter()
+            if self.packages is not None and self.folder:
+                found = self.packages.folder_votes(self.folder, self.package, self.path)
+                self._package_votes = found
+        votes = Counter(self._package_votes)
+        if self.root is not None:
+            votes.update(votes_for(self.root, self.data, self.imports, _text(self.data, kind)))
+        return verdict(votes, key)
+
+
+def _unseen(kind: Node, written: str, scope: _Scope) -> str:
+    """A type neither declared in sight nor known: as the package's own code writes its
+    zero value, else guessed from its name."""
+    shown = scope.shown(kind)
+    if shown == "nil":
+        return "nil"
+    if shown == "{}":
+        return written + "{}"
+    return _guess(written)
+
 
 def _guess(written: str) -> str:
-    """An unseen named type: interfaces and function types are usually named like `Reader`,
-    `Handler`, `Option`, `...Func`; the rest usually are structs."""
+    """A named type nothing shows: nil, right for the interfaces, pointers, slices, maps and
+    functions that Go code mostly returns by name (`cel.Library`, `afero.File`, `page.Pages`;
+    about 7 in 10 of such types in the Go measured); `T{}` only where the name says struct
+    (`...Config`, `...Options`, `...Result`)."""
     bare = written.rsplit(".", 1)[-1].split("[", 1)[0]
-    if re.search(r"(er|or|Interface|Func|Fn|Option|Context|Conn|Service|Store|API)$", bare):
-        return "nil"
-    return written + "{}"
+    if re.search(r"(Config|Configuration|Options|Opts|Settings|Result)$", bare):
+        return written + "{}"
+    return "nil"
 
 
 def _zero_of_decl(decl: _TypeDecl, written: str, scope: _Scope, depth: int) -> str:
@@ -108,7 +142,9 @@ def zero_value(kind: Node, scope: _Scope) -> str | None:
         if written in _NIL_NAMES:
             return "nil"
         decl = scope.named(written)
-        return _guess(written) if decl is None else _zero_of_decl(decl, written, scope, 0)
+        if decl is None:
+            return _unseen(kind, written, scope)
+        return _zero_of_decl(decl, written, scope, 0)
     if kind_type == "generic_type":
         base = kind.child_by_field_name("type")
         if base is None:
@@ -131,5 +167,5 @@ def _qualified_zero(kind: Node, written: str, scope: _Scope) -> str:
         return _guess(written)
     decl = scope.qualified(_text(scope.data, package), _text(scope.data, name))
     if decl is None:
-        return _guess(written)
+        return _unseen(kind, written, scope)
     return _zero_of_decl(decl, written, scope, 0)
