@@ -47,6 +47,7 @@ def test_typing_if_err_offers_the_rest(nvim_factory: Any, tmp_path: Path) -> Non
     nvim = nvim_factory()
     setup_plugin(nvim, backend="none", debounce_ms=20)
     text = LOADER.replace("\treturn &Config", "\t\n\treturn &Config")
+    (tmp_path / "mode.go").write_text("package config\n\ntype Mode struct{ Name string }\n")
     open_buffer(nvim, str(tmp_path / "config.go"), text, filetype="go")
     nvim.command("setlocal noexpandtab shiftwidth=8 tabstop=8")
     insert_at(nvim, 9, 1)
