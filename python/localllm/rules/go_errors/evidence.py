@@ -10,10 +10,9 @@ from collections import Counter
 
 from tree_sitter import Node, Query, QueryCursor
 
-from ... import languages, treesitter
-from .syntax import _NIL_NAMES, _NUMBERS, _params, _text
+from ... import treesitter
+from .syntax import _NIL_NAMES, _NUMBERS, _enclosing_function, _params, _text
 
-_FUNCTIONS = languages.GO.function_types | languages.GO.lambda_types
 _BUILT_IN = _NUMBERS | _NIL_NAMES | {"string", "bool"}
 
 _QUERY = """
@@ -93,32 +92,22 @@ def _vote_function(
     """The votes of one function's `return` statements (not those of its literals)."""
     if result.type != "parameter_list" or result.named_child_count < 2:
         return
-    keys = [type_key(kind, data, imports) for _name, kind in _params(result, data)]
+    kinds = [kind for _name, kind in _params(result, data)]
+    keys = [type_key(kind, data, imports) for kind in kinds]
     if not any(keys):
         return  # pointers, slices, built-in types: nothing to learn
     function = body.parent
     cursor = QueryCursor(returns)
     cursor.set_byte_range(body.start_byte, body.end_byte)
     for values in cursor.captures(body).get("values", ()):
-        if _function_of(values) == function:
-            _vote(keys, result, values, data, votes)
+        if values.parent is not None and _enclosing_function(values.parent) == function:
+            _vote(keys, kinds, values, data, votes)
 
 
-def _function_of(node: Node) -> Node | None:
-    """The function (declaration or literal) a statement belongs to."""
-    parent = node.parent
-    for _ in range(200):
-        if parent is None or parent.type in _FUNCTIONS:
-            return parent
-        parent = parent.parent
-    return None
-
-
-def _vote(keys: list[str], result: Node, values: Node, data: bytes, votes: Votes) -> None:
+def _vote(keys: list[str], kinds: list[Node], values: Node, data: bytes, votes: Votes) -> None:
     written = values.named_children
     if len(written) != len(keys):
         return
-    kinds = [kind for _name, kind in _params(result, data)]
     for key, kind, value in zip(keys, kinds, written, strict=True):
         if not key:
             continue

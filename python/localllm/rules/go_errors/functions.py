@@ -7,17 +7,11 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from ... import languages, treesitter, utf8
+from ... import treesitter, utf8
 from ...treesitter import TreeOf
 from .packages import GoPackages, _file_facts
-from .syntax import _params, _text
+from .syntax import _FUNCTIONS, _MAX_DEPTH, _params, _text
 from .zero_values import _Scope
-
-_FUNCTIONS = languages.GO.function_types | languages.GO.lambda_types
-
-
-_MAX_DEPTH = 200  # deeper than this: code broken past reasoning about (bounded work)
-
 
 _TESTING = {"*T": "t", "*B": "b", "*F": "f", "TB": "tb"}
 
@@ -126,7 +120,3 @@ def _line_start(data: bytes, row: int) -> int:
             return len(data)
         offset = found + 1
     return offset
-
-
-def _enclosing_function(node: Node | None) -> Node | None:
-    return next((n for n in treesitter.ancestors(node, _MAX_DEPTH) if n.type in _FUNCTIONS), None)

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from .functions import _enclosing_function
-from .syntax import _text
+from .syntax import _enclosing_function, _text
 
 _WRAP_FMT = re.compile(r'fmt\.Errorf\("([^"\\]*(?:\\.[^"\\]*)*)"\s*,[^\n]*\berr\)')
 _WRAP_PKG = re.compile(r'errors\.Wrap\(err,\s*"([^"\\]*)"\)')

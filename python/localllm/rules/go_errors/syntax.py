@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from ... import utf8
+from ... import languages, treesitter, utf8
+
+_FUNCTIONS = languages.GO.function_types | languages.GO.lambda_types
+_MAX_DEPTH = 200  # deeper than this: code broken past reasoning about (bounded work)
 
 _NIL_KINDS = frozenset(
     {"pointer_type", "slice_type", "map_type", "channel_type", "function_type", "interface_type"}
@@ -40,3 +43,8 @@ def _params(plist: Node | None, data: bytes) -> list[tuple[str, Node]]:
         else:
             out.append(("", kind))
     return out
+
+
+def _enclosing_function(node: Node | None) -> Node | None:
+    """The function (declaration or literal) `node` is in, or `node` itself if it is one."""
+    return next((n for n in treesitter.ancestors(node, _MAX_DEPTH) if n.type in _FUNCTIONS), None)

@@ -7,8 +7,8 @@ import re
 from tree_sitter import Node
 
 from ... import treesitter, utf8
-from .functions import _FUNCTIONS, _MAX_DEPTH, _Function
-from .syntax import _text
+from .functions import _Function
+from .syntax import _FUNCTIONS, _MAX_DEPTH, _text
 
 _BLOCKS = frozenset(
     {
