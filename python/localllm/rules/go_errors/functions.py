@@ -67,6 +67,15 @@ def _testing_receiver(fn: _Function, data: bytes, imports: dict[str, str]) -> st
     return None
 
 
+def _functions_around(node: Node | None) -> list[Node]:
+    """The functions (declarations and literals) around `node`, innermost first."""
+    return [n for n in treesitter.ancestors(node, _MAX_DEPTH) if n.type in _FUNCTIONS]
+
+
+def _returns_error(fn: _Function, data: bytes) -> bool:
+    return any(_text(data, kind) == "error" for _name, kind in fn.results)
+
+
 def _test_around(
     functions: list[Node], data: bytes, imports: dict[str, str]
 ) -> tuple[str, Node] | None:
@@ -93,7 +102,7 @@ def _at_cursor(
         return None
     root = tree.root_node
     node = root.descendant_for_point_range((row, col), (row, col))
-    functions = [n for n in treesitter.ancestors(node, _MAX_DEPTH) if n.type in _FUNCTIONS]
+    functions = _functions_around(node)
     if not functions or node is None:
         return None
     package, local_types, imports = _file_facts(root, data)

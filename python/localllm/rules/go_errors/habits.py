@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from .functions import _function, _functions_around, _returns_error, _test_around
 from .syntax import _enclosing_function, _text
 
 _WRAP_FMT = re.compile(r'fmt\.Errorf\("([^"\\]*(?:\\.[^"\\]*)*)"\s*,[^\n]*\berr\)')
@@ -149,13 +150,11 @@ def _nearest_noerror(fn_node: Node, data: bytes, cursor: int, alias: str) -> int
     function, if it has one."""
     found = [
         abs(fn_node.start_byte + m.start() - cursor)
-        for m in re.finditer(re.escape(f"{alias}.NoError(").encode(), _bytes(data, fn_node))
+        for m in re.finditer(
+            re.escape(f"{alias}.NoError(").encode(), data[fn_node.start_byte : fn_node.end_byte]
+        )
     ]
     return min(found) if found else None
-
-
-def _bytes(data: bytes, node: Node) -> bytes:
-    return data[node.start_byte : node.end_byte]
 
 
 def _nearest_test_check(fn_node: Node, data: bytes, cursor: int) -> tuple[int, str] | None:
@@ -208,7 +207,9 @@ def _test_habit(text: str, receiver: str, nearby: str | None = None) -> str:
     return f"{receiver}.{family}(err)"
 
 
-def _closures_stop_tests(root: Node, data: bytes, cursor: int, with_error: bool) -> bool | None:
+def _closures_stop_tests(
+    root: Node, data: bytes, imports: dict[str, str], cursor: int, with_error: bool
+) -> bool | None:
     """How the file's checks inside function literals of tests end (`db.Update(func(tx *Tx)
     error {...})`), nearest to the cursor first: True when more stop the test (`t.Fatal`)
     than return, False when more return, None when the file shows neither. Only literals
@@ -218,17 +219,16 @@ def _closures_stop_tests(root: Node, data: bytes, cursor: int, with_error: bool)
     for match in checks[:_NEAREST_CHECKS]:
         node = root.descendant_for_byte_range(match.start(), match.start() + 2)
         check = node.parent if node is not None else None
-        fn = _enclosing_function(check) if check is not None else None
-        if (
-            check is None
-            or fn is None
-            or check.type != "if_statement"
-            or fn.type != "func_literal"
-            or _returns_error(fn, data) != with_error
-            or _has_testing_param(fn, data)
-            or not _in_a_test(fn, data)
-        ):
+        if check is None or check.type != "if_statement":
             continue
+        around = _functions_around(check)
+        if not around or around[0].type != "func_literal":
+            continue
+        if _returns_error(_function(around[0], data), data) != with_error:
+            continue
+        test = _test_around(around, data, imports)
+        if test is None or test[1] == around[0]:
+            continue  # not in a test, or a test itself (`t.Run("x", func(t *testing.T)`)
         if match.group(1) == b"return":
             returns += 1
         elif match.group(2) is not None and match.group(2).decode() in _TEST_METHODS:
@@ -241,29 +241,6 @@ def _closures_stop_tests(root: Node, data: bytes, cursor: int, with_error: bool)
 # A check and its first statement: `return` or `recv.Method(`.
 _ERR_CHECK = re.compile(rb"if err != nil \{\s*(\w+)(?:\.(\w+)\()?")
 _NEAREST_CHECKS = 200  # bounded work in a huge test file
-
-
-def _in_a_test(fn: Node, data: bytes) -> bool:
-    """Whether a function literal is inside a function with a testing parameter."""
-    outer = _enclosing_function(fn.parent)
-    while outer is not None:
-        if _has_testing_param(outer, data):
-            return True
-        outer = _enclosing_function(outer.parent) if outer.type == "func_literal" else None
-    return False
-
-
-def _has_testing_param(fn: Node, data: bytes) -> bool:
-    params = fn.child_by_field_name("parameters")
-    return params is not None and _TESTING_TYPE.search(_text(data, params)) is not None
-
-
-def _returns_error(fn: Node, data: bytes) -> bool:
-    result = fn.child_by_field_name("result")
-    return result is not None and re.search(r"\berror\b", _text(data, result)) is not None
-
-
-_TESTING_TYPE = re.compile(r"\btesting\.(T|B|F|TB)\b")
 
 
 def _uses_require(text: str, alias: str) -> bool:

@@ -10,7 +10,7 @@ from tree_sitter import Node
 from ... import utf8
 from ...treesitter import TreeOf
 from ...types import IndentStyle
-from .functions import _at_cursor, _Function, _test_around, _testing_receiver
+from .functions import _at_cursor, _Function, _returns_error, _test_around, _testing_receiver
 from .habits import (
     _closures_stop_tests,
     _main_habit,
@@ -68,10 +68,6 @@ class ErrCheck:
         return ErrCheck(text, self.kind, returns, message, self.message_prefix, self.message_suffix)
 
 
-def _returns_error(fn: _Function, data: bytes) -> bool:
-    return any(_text(data, kind) == "error" for _name, kind in fn.results)
-
-
 def _http_writer(fn: _Function, scope: _Scope) -> str | None:
     """The ResponseWriter of an HTTP handler (w http.ResponseWriter, r *http.Request)."""
     kinds = {_text(scope.data, kind).replace(" ", ""): name for name, kind in fn.params}
@@ -98,7 +94,7 @@ def _stopping_test(
     around = _test_around(functions[1:], data, scope.imports)
     if around is None:
         return None
-    habit = _closures_stop_tests(root, data, scope.cursor, with_error=returns_error)
+    habit = _closures_stop_tests(root, data, scope.imports, scope.cursor, with_error=returns_error)
     stops = not returns_error if habit is None else habit
     return around if stops else None
 
