@@ -354,13 +354,16 @@ def suggest(
     belongs, statement = _failed_statement(cur, root, node, functions, fn, scope.data)
     if not belongs:
         return None
-    wrap = _wrap_style(text) if fn.results else None
     test = _stopping_test(fn, functions, scope, root)
+    block_indent = _block_indent(cur, statement)
+    noerror = _noerror(cur, test, scope, text, block_indent)
+    if noerror is not None:
+        return noerror  # a line of its own: no block to build
+    wrap = _wrap_style(text) if fn.results else None
     declarations, body, message_prefix, message_suffix = _body_statements(
         fn, test, scope, root, wrap
     )
     message = _message_for(statement, scope.data) if message_prefix else ""
-    block_indent = _block_indent(cur, statement)
     # The file's own indentation wins over the editor's setting (gofmt indents with tabs).
     inner = block_indent + ("\t" if "\t" in block_indent else indent.unit)
     statements = [*declarations, *body]
@@ -368,9 +371,6 @@ def suggest(
         statements.append(message_prefix + message + message_suffix)
     fn_indent = _indentation(cur.lines[functions[0].start_point.row])
     statements = [_moved(statement, inner, fn_indent) for statement in statements]
-    noerror = _noerror(cur, test, scope, text, block_indent)
-    if noerror is not None:
-        return noerror
     check = _rendered(cur, statements, block_indent, inner)
     if not message_prefix:
         return check
