@@ -111,7 +111,6 @@ NOT_LOG = [
     ("zap_client.go", 'c.logger.Warn("request failed"', "strings."),
     ("zap_client.go", 'c.logger.Warn("request failed"', "c.logger.Sync("),
     ("zap_client.go", 'c.logger.Warn("request failed"', "c.http.Do("),
-    ("zap_client.go", 'c.logger.Warn("request failed"', "fmt.Printf("),
     ("zap_client.go", 'c.logger.Warn("request failed"', "resp, err := c.http.Do("),
     ("zap_client.go", 'c.logger.Warn("request failed"', "c.logger"),  # no `.` yet
     ("stdlog_main.go", 'log.Printf("indexed', "log.Infof("),  # the standard log has no Infof
@@ -796,3 +795,187 @@ def test_right_printf_calls_and_modulo_inside_a_log_call_stay_whole(
     site, line = stdlog_with_fmt(typed)
     assert site.check(line, suggestion, final=True) == suggestion
     assert site.problems(line, suggestion) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Go loggers whose library is not on disk, and what a Go format must be
+
+GO_UNSEEN = """package store
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/containerd/log"
+	"github.com/example/app/internal/dcontext"
+	"github.com/hashicorp/go-hclog"
+	"google.golang.org/grpc/status"
+	"k8s.io/klog/v2"
+)
+
+type Logger interface {
+	Errorf(format string, args ...any)
+}
+
+type Options struct {
+	Logger
+	Dir string
+}
+
+type DB struct {
+	opt    Options
+	logger hclog.Logger
+	lg     Logger
+}
+
+func (db *DB) Logger() Logger { return db.lg }
+
+func (db *DB) Open(ctx context.Context, path string) error {
+	lg := db.Logger()
+	err := fmt.Errorf("open %s", path)
+	CURSOR
+	return err
+}
+
+func TestOpen(t *testing.T) {
+	path := "x"
+	TCURSOR
+}
+"""
+
+
+def unseen_site(typed: str, *, in_test: bool = False) -> tuple[LogSite | None, str]:
+    anchor = "TCURSOR" if in_test else "CURSOR"
+    lines = GO_UNSEEN.replace("\tTCURSOR" if not in_test else "\tCURSOR", "\t").split("\n")
+    row = next(i for i, line in enumerate(lines) if line.strip() == anchor)
+    lines[row] = "\t" + typed
+    site = find_log_site("\n".join(lines), row, len(lines[row].encode()), "go")
+    return site, lines[row]
+
+
+GO_UNSEEN_LOGGERS = [
+    ("lg.Errorf(", "go_logger", "lg"),  # a logger the project's own method gives
+    ("db.logger.Error(", "hclog", "db.logger"),
+    ("lg.Infof(", "go_logger", "lg"),
+    ("db.opt.Errorf(", "go_logger", "db.opt"),  # a field whose type embeds one
+    ("log.G(ctx).WithError(err).Errorf(", "go_logger", "log.G(ctx).WithError(err)"),
+    ("log.L.Infof(", "go_logger", "log.L"),
+    ("dcontext.GetLogger(ctx).Errorf(", "go_logger", "dcontext.GetLogger(ctx)"),
+    ("klog.V(2).InfoS(", "go_logger", "klog.V(2)"),
+    ("klog.Warningf(", "go_logger", "klog"),
+    ("return fmt.Errorf(", "go_fmt", "fmt"),
+]
+
+
+@pytest.mark.parametrize(("typed", "family", "logger"), GO_UNSEEN_LOGGERS)
+def test_go_loggers_whose_library_is_not_on_disk_are_found(
+    typed: str, family: str, logger: str
+) -> None:
+    site, _line = unseen_site(typed)
+    assert site is not None, typed
+    assert (site.family, site.logger) == (family, logger)
+
+
+def test_a_logger_declared_elsewhere_is_of_the_one_library_the_file_imports() -> None:
+    # `r.logger` of a struct in another file: the file imports hclog (and no other library
+    # with one logger type), so it is hclog's, as long as the method is hclog's.
+    text = GO_UNSEEN.replace('\t"github.com/containerd/log"\n', "")
+    lines = text.replace("\tTCURSOR", "\t").split("\n")
+    row = next(i for i, line in enumerate(lines) if line.strip() == "CURSOR")
+    for typed, family in (("r.logger.Warn(", "hclog"), ("r.logger.Warnf(", "go_logger")):
+        lines[row] = "\t" + typed
+        site = find_log_site("\n".join(lines), row, len(lines[row].encode()), "go")
+        assert site is not None and site.family == family, typed
+
+
+def test_testing_receivers_are_printf_callees_and_other_packages_are_not_loggers() -> None:
+    site, _line = unseen_site("t.Fatalf(", in_test=True)
+    assert site is not None and site.family == "go_testing"
+    # grpc's status.Errorf takes a code first: a package's Errorf is no logger's.
+    assert unseen_site("status.Errorf(")[0] is None
+    assert unseen_site("db.opt.Dir.Trim(")[0] is None
+
+
+GO_FORMAT_CUTS = [
+    # a printf method's format is a string literal (go vet rejects the rest)
+    ("lg.Errorf(", "err)", ""),
+    ("lg.Errorf(", "err.Error())", ""),
+    ("lg.Errorf(", 'fmt.Sprintf("open %s", path))', ""),
+    ("db.opt.Errorf(", "db.opt.Dir)", ""),
+    ("t.Fatalf(", "path)", ""),
+    # %w formats an error only in fmt.Errorf and errors wrappers
+    ("lg.Errorf(", '"open %s: %w", path, err)', '"open %s:'),
+    ("log.G(ctx).Errorf(", '"open: %w", err)', '"open:'),
+]
+
+
+@pytest.mark.parametrize(("typed", "suggestion", "expected"), GO_FORMAT_CUTS)
+def test_a_go_format_is_a_string_literal_and_w_is_for_errorf(
+    typed: str, suggestion: str, expected: str
+) -> None:
+    site, line = unseen_site(typed, in_test=typed.startswith("t."))
+    assert site is not None
+    assert site.check(line, suggestion, final=True) == expected
+    assert set(site.problems(line, suggestion)) & {"format", "wrap"}
+
+
+GO_FORMAT_RIGHT = [
+    ("lg.Errorf(", '"open %s: %v", path, err)'),
+    ("return fmt.Errorf(", '"open %s: %w", path, err)'),
+    ("log.G(ctx).WithError(err).Errorf(", '"open %s", path)'),
+    ("klog.V(2).InfoS(", '"opened", "path", path)'),
+    ("db.logger.Error(", '"open failed", "path", path, "error", err)'),
+    ("lg.Errorf(", "`open %s`, path)"),
+]
+
+
+@pytest.mark.parametrize(("typed", "suggestion"), GO_FORMAT_RIGHT)
+def test_right_go_log_lines_stay_whole(typed: str, suggestion: str) -> None:
+    site, line = unseen_site(typed)
+    assert site is not None
+    assert site.check(line, suggestion, final=True) == suggestion
+    assert site.problems(line, suggestion) == []
+
+
+GO_OPENINGS = [
+    ("lg.Errorf(", '"'),
+    ("return fmt.Errorf(", '"'),
+    ("db.logger.Error(", '"'),  # hclog: a message, then pairs
+    ("log.G(ctx).Error(", ""),  # a library we cannot see: its message may be anything
+    ("lg.Errorf(`", ""),  # the format is started
+    ('lg.Errorf("open %s", ', ""),  # past the format
+    ("lg.Errorf(path", ""),
+]
+
+
+@pytest.mark.parametrize(("typed", "opening"), GO_OPENINGS)
+def test_the_suggestion_opens_the_format_where_it_goes(typed: str, opening: str) -> None:
+    site, line = unseen_site(typed)
+    assert site is not None
+    assert site.opening(line) == opening
+
+
+@pytest.mark.parametrize(
+    ("name", "anchor", "typed", "opening"),
+    [
+        ("slog_handler.go", 'slog.Info("user saved"', "slog.InfoContext(ctx, ", '"'),
+        ("zap_client.go", 'c.logger.Warn("request failed"', "c.logger.Info(", '"'),
+        ("zerolog_worker.go", 'log.Warn().Str("job"', "log.Info().Msg(", '"'),
+        ("stdlog_main.go", 'log.Printf("indexed', "log.Println(", ""),  # any argument
+        ("billing_service.py", 'logger.info("refunded', "logger.info(", ""),  # f-strings
+    ],
+)
+def test_messages_of_go_libraries_are_opened_too(
+    name: str, anchor: str, typed: str, opening: str
+) -> None:
+    site, line = site_at(name, anchor, typed)
+    assert site is not None
+    assert site.opening(line) == opening
+
+
+def test_a_finished_call_is_no_log_site() -> None:
+    # After `log.Println("x");` the line goes on with something else: the rule keeps out.
+    assert unseen_site('fmt.Println("x");')[0] is None
+    assert unseen_site('lg.Errorf("x %s", path)')[0] is None
+    assert unseen_site('lg.Errorf("x %s", path')[0] is not None

@@ -71,6 +71,27 @@ class Checker:
             return self._close(text.rstrip(), final=True)
         return text
 
+    def opening(self) -> str:
+        """`"` when the typed text ends where a Go call's format or message goes, nothing of
+        it typed yet: the suggestion starts the string, so that the model writes one."""
+        if self.lang != "go" or self.start is None:
+            return ""
+        parsed = parse_call(self.typed, self.start, self.lang, self.site.family, self.rust)
+        if parsed.bad is not None or parsed.open_string or parsed.stack or not parsed.segments:
+            return ""
+        seg = parsed.segments[-1]
+        rule = seg.rule
+        if rule is None or seg.open_end < 0 or seg.close_end >= 0:
+            return ""
+        takes_message = rule.kind == "printf" or (
+            rule.kind in ("pairs", "attrs", "fields") and rule.msg
+        )
+        if not takes_message and (seg.family, seg.method) != ("zerolog_event", "Msg"):
+            return ""
+        before = [arg for arg in seg.args if arg.complete]
+        started = any(arg.tokens for arg in seg.args if not arg.complete)
+        return '"' if len(before) == rule.lead and not started else ""
+
     def problems(self, suggestion: str) -> list[str]:
         if self.start is None:
             return []

@@ -187,10 +187,14 @@ def format_problem(
             return _cut(ctx, seg.close_end - 1, "arity")
         return None
     fmt_arg = named[fmt_index]
+    style = _VERB_STYLE[kind]
+    if style == "go":
+        go_problem = _go_format_problem(ctx, fmt_arg, rule)
+        if go_problem is not None:
+            return go_problem
     fmt = literal(fmt_arg)
     if fmt is None:
         return None  # a format we cannot read: no count to check
-    style = _VERB_STYLE[kind]
     if ctx.lang == "python" and "f" in string_prefix(fmt_arg) and style == "brace":
         count: int | None = 0
     else:
@@ -208,6 +212,23 @@ def format_problem(
     if not (fmt_arg.complete or final):
         return None
     return _count_problem(ctx, seg, fmt_arg, extra, count, at_least=kind in ("console", "winston"))
+
+
+def _go_format_problem(ctx: Context, fmt_arg: Arg, rule: Rule) -> tuple[int, str] | None:
+    """A Go printf format the model wrote that go vet rejects: not a string literal
+    (`err)`, `fmt.Sprintf(...)`), or with `%w` where the callee is not fmt.Errorf or an errors
+    wrapper (no other formats an error so)."""
+    first = fmt_arg.tokens[0] if fmt_arg.tokens else None
+    if first is None:
+        return None
+    if first.kind != "str":
+        return _cut(ctx, fmt_arg.start, "format")
+    if not rule.wraps:
+        for tok in fmt_arg.tokens:
+            verb = next((v for v in GO_VERB.finditer(tok.text) if v.group(0).endswith("w")), None)
+            if verb is not None:
+                return _cut(ctx, tok.start + verb.start(), "wrap")
+    return None
 
 
 def _keyword_problem(

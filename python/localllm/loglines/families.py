@@ -31,6 +31,7 @@ class Rule:
     msg: bool = True
     then: str | None = None
     kwargs: frozenset[str] | None = None  # allowed keyword arguments; None: any
+    wraps: bool = False  # Go printf: the format may have `%w` (fmt.Errorf, errors wrappers)
 
 
 def _rules(names: Iterable[str], rule: Rule) -> dict[str, Rule]:
@@ -161,17 +162,60 @@ RUST_MACROS = ("error", "warn", "info", "debug", "trace")
 _RUST_LOG = {**_rules(RUST_MACROS, Rule("rustfmt")), "log": Rule("rustfmt", lead=1)}
 _TRACING = {**_rules(RUST_MACROS, Rule("tracing")), "event": Rule("tracing", lead=1)}
 
-# Not loggers, but their calls are a log call's usual arguments (`log.Fatal(fmt.Errorf(...))`).
+# A Go logger whose library we cannot see (an interface of the project's own, a wrapper
+# package, klog, containerd's log.G(ctx)): by Go's naming convention a level method ending in
+# `f` takes a format; `...w` (zap's sugar) takes pairs; `With...` chains go on.
+_GO_LOGGER_LEVELS = (
+    "Trace", "Debug", "Info", "Notice", "Warn", "Warning", "Error", "Critical", "Fatal",
+    "Panic", "Print",
+)  # fmt: skip
+_GO_LOGGER = {
+    **_rules(_GO_LOGGER_LEVELS, _ANY),
+    **_rules((f"{level}ln" for level in _GO_LOGGER_LEVELS), _ANY),
+    **_rules((f"{level}S" for level in _GO_LOGGER_LEVELS), _ANY),
+    **_rules((f"{level}f" for level in _GO_LOGGER_LEVELS), _PRINTF),
+    **_rules((f"{level}w" for level in _GO_LOGGER_LEVELS), Rule("pairs")),
+    **_rules(("Log", "Logf"), _ANY),  # Logf(level, format, ...) in logrus, (format, ...) elsewhere
+    **_rules(("With", "WithValues", "WithGroup", "Named", "V"), Rule("any", then="go_logger")),
+    **_rules(("WithError", "WithContext", "WithFields"), Rule("fixed", n=1, then="go_logger")),
+    "WithField": Rule("fixed", n=2, then="go_logger"),
+}
+_HCLOG_LEVELS = ("Trace", "Debug", "Info", "Warn", "Error")
+_HCLOG = {  # hashicorp/go-hclog: a message, then key/value pairs
+    **_rules(_HCLOG_LEVELS, Rule("pairs")),
+    "Log": Rule("pairs", lead=1),
+    "With": Rule("pairs", msg=False, then="hclog"),
+    **_rules(("Named", "ResetNamed"), Rule("fixed", n=1, then="hclog")),
+}
+_GO_TESTING = {  # *testing.T, B, F and testing.TB
+    **_rules(("Log", "Error", "Fatal", "Skip"), _ANY),
+    **_rules(("Logf", "Errorf", "Fatalf", "Skipf"), _PRINTF),
+}
+# fmt is no logger, but its calls are written as log lines are (`return fmt.Errorf(...)`),
+# and are a log call's usual arguments (`log.Fatal(fmt.Errorf(...))`).
 _GO_FMT = {
-    **_rules(("Errorf", "Sprintf", "Printf"), _PRINTF),
+    **_rules(("Print", "Println", "Sprint", "Sprintln"), _ANY),
+    **_rules(("Sprintf", "Printf"), _PRINTF),
+    "Errorf": Rule("printf", wraps=True),
     **_rules(("Fprintf", "Appendf"), Rule("printf", lead=1)),
+    **_rules(("Fprint", "Fprintln"), _ANY),
+}
+# The printf calls of error packages (pkg/errors, cockroachdb/errors ...); the standard
+# library's errors has none.
+_GO_ERRORS = {
+    **_rules(("Errorf", "Newf"), Rule("printf", wraps=True)),
+    **_rules(("Wrapf", "WithMessagef"), Rule("printf", lead=1, wraps=True)),
 }
 # Packages whose printf calls are checked inside a log call's arguments: name -> family.
-INNER_PRINTF = {"fmt": "go_fmt"}
+INNER_PRINTF = {"fmt": "go_fmt", "errors": "go_errors"}
 
 FAMILIES: dict[str, dict[str, Rule]] = {
     "go_log": _GO_LOG,
     "go_fmt": _GO_FMT,
+    "go_errors": _GO_ERRORS,
+    "go_logger": _GO_LOGGER,
+    "hclog": _HCLOG,
+    "go_testing": _GO_TESTING,
     "slog": _SLOG_FUNCS,
     "slog_logger": {k: v for k, v in _SLOG_FUNCS.items()},
     "zap": _ZAP,

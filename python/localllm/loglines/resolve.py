@@ -4,6 +4,7 @@ from what the scope bound it to (a type, a value, an import)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .scope import Binding, Scope
 
@@ -15,13 +16,18 @@ _GO_PATH_FAMILY = {
     "github.com/sirupsen/logrus": "logrus",
     "github.com/rs/zerolog/log": "zerolog",
     "github.com/rs/zerolog": "zerolog",
+    "github.com/hashicorp/go-hclog": "hclog",
+    "fmt": "go_fmt",
 }
 
 
-def resolve(logger: str, hint: str, scope: Scope, lang: str) -> tuple[str, str] | None:
-    """(family, declaration line) of a logger expression, or None when it is not a logger."""
+def resolve(
+    logger: str, hint: str, scope: Scope, lang: str, fits: Callable[[str], bool] | None = None
+) -> tuple[str, str] | None:
+    """(family, declaration line) of a logger expression, or None when it is not a logger.
+    `fits(family)`: whether the call typed is one of the family's (for a family guessed)."""
     if lang == "go":
-        return _resolve_go(logger, scope)
+        return _resolve_go(logger, scope, fits or (lambda _family: True))
     if lang == "python":
         return _resolve_python(logger, scope)
     if lang == "rust":
@@ -29,23 +35,38 @@ def resolve(logger: str, hint: str, scope: Scope, lang: str) -> tuple[str, str] 
     return _resolve_js(logger, scope)
 
 
+# A type or a name that says logger, where the library behind it cannot be seen: `Logger`,
+# `hclog.Logger`, `FieldLogger`, `LogSink`; `l`, `lg`, `log`, `logger`, `reqLogger`, `logCtx`.
+_LOGGER_TYPE = re.compile(r"Log(?:ger)?$|^Log")
+_LOGGER_NAME = re.compile(r"^(?:l|lg|lgr|log|logger|logr)$|Log(?:ger)?$|^log(?:ger)?[A-Z_]")
+# A call that gives a logger: `tx.db.Logger()`, `dcontext.GetLogger(ctx)`, `getLogger()`.
+_LOGGER_CALL = re.compile(r"(?:^|\.)(?:\w*Log(?:ger)?\w*)\([^()]*\)$")
+_TESTING_TYPES = frozenset({"T", "B", "F", "TB"})
+
+
 def _go_family_of_type(type_text: str, scope: Scope) -> str | None:
     match = re.search(r"(\w+)\.(\w+)", type_text)
-    if match is None:
-        return None
-    path = scope.packages.get(match.group(1), "")
-    family = _GO_PATH_FAMILY.get(path)
-    name = match.group(2)
+    if match is not None:
+        path = scope.packages.get(match.group(1), "")
+        family = _library_type(_GO_PATH_FAMILY.get(path), match.group(2))
+        if family is not None:
+            return family
+        if path == "testing" and match.group(2) in _TESTING_TYPES:
+            return "go_testing"
+    names = re.findall(r"\w+", type_text)
+    return "go_logger" if names and _LOGGER_TYPE.search(names[-1]) else None
+
+
+def _library_type(family: str | None, name: str) -> str | None:
+    """The family of type `name` of the logging library `family`, if it is its logger."""
     if family == "slog" and name == "Logger":
         return "slog_logger"
     if family == "zap":
         return {"Logger": "zap", "SugaredLogger": "zap_sugar"}.get(name)
     if family == "logrus" and name in ("Logger", "Entry", "FieldLogger", "Ext1FieldLogger"):
         return "logrus"
-    if family == "zerolog" and name == "Logger":
-        return "zerolog"
-    if family == "go_log" and name == "Logger":
-        return "go_log"
+    if family in ("zerolog", "go_log", "hclog") and name == "Logger":
+        return family
     return None
 
 
@@ -60,25 +81,38 @@ def _go_family_of_value(value: str, scope: Scope) -> str | None:
         return None
     root, member = match.group(1), match.group(2) or ""
     if root in scope.packages:
-        family = _GO_PATH_FAMILY.get(scope.packages[root])
-        if family == "slog" and member in ("New", "Default", "With", "NewLogLogger"):
-            return "slog_logger"
-        if family == "zap":
-            if member == "S":
-                return "zap_sugar"
-            constructors = ("New", "NewProduction", "NewDevelopment", "NewExample", "NewNop")
-            return "zap" if member in (*constructors, "Must", "L") else None
-        logrus_makers = ("New", "WithField", "WithFields", "WithError", "StandardLogger")
-        if family == "logrus" and member in (*logrus_makers, "NewEntry", "WithContext"):
-            return "logrus"
-        if family == "zerolog" and member in ("New", "Ctx", "Nop", "With", "Logger", "Output"):
-            return "zerolog"
-        if family == "go_log" and member in ("New", "Default"):
-            return "go_log"
-        return None
+        path = scope.packages[root]
+        family = _GO_PATH_FAMILY.get(path)
+        if family is None:
+            # A package of the project's own or one we do not know: it gives a logger when it
+            # says so (`log.G(ctx)`, `klog.V(2)`, `dcontext.GetLogger(ctx)`).
+            logging_package = "log" in root.lower()
+            return "go_logger" if logging_package or _LOGGER_CALL.search(value) else None
+        return _library_value(family, member)
     binding = scope.bindings.get(root)
     if binding is not None and member in ("With", "Named", "WithGroup", "WithField", "WithFields"):
         return _go_family_of_binding(binding, scope)
+    return "go_logger" if _LOGGER_CALL.search(value) else None
+
+
+def _library_value(family: str, member: str) -> str | None:
+    """The family of `pkg.member...` where pkg is the logging library `family`."""
+    if family == "slog" and member in ("New", "Default", "With", "NewLogLogger"):
+        return "slog_logger"
+    if family == "zap":
+        if member == "S":
+            return "zap_sugar"
+        constructors = ("New", "NewProduction", "NewDevelopment", "NewExample", "NewNop")
+        return "zap" if member in (*constructors, "Must", "L") else None
+    logrus_makers = ("New", "WithField", "WithFields", "WithError", "StandardLogger")
+    if family == "logrus" and member in (*logrus_makers, "NewEntry", "WithContext"):
+        return "logrus"
+    if family == "zerolog" and member in ("New", "Ctx", "Nop", "With", "Logger", "Output"):
+        return "zerolog"
+    if family == "go_log" and member in ("New", "Default"):
+        return "go_log"
+    if family == "hclog" and member in ("New", "Default", "L", "FromContext"):
+        return "hclog"
     return None
 
 
@@ -88,29 +122,46 @@ def _go_family_of_binding(binding: Binding, scope: Scope) -> str | None:
     )
 
 
-def _resolve_go(logger: str, scope: Scope) -> tuple[str, str] | None:
-    if logger.endswith("()"):
-        inner = logger[:-2]
-        if "." not in inner:
-            return None
+# Libraries whose logger is one type: a logger named so, declared where we cannot see, in a
+# file that imports one of them only, is most likely its (`r.logger` of a struct declared in
+# another file of the package).
+_ONE_LOGGER_TYPE = {"github.com/hashicorp/go-hclog": "hclog", "log/slog": "slog_logger"}
+
+
+def _guessed(scope: Scope, fits: Callable[[str], bool]) -> str:
+    """The family of a logger known by its name only."""
+    found = {_ONE_LOGGER_TYPE[p] for p in scope.packages.values() if p in _ONE_LOGGER_TYPE}
+    if len(found) == 1 and fits(family := found.pop()):
+        return family
+    return "go_logger"
+
+
+def _resolve_go(logger: str, scope: Scope, fits: Callable[[str], bool]) -> tuple[str, str] | None:
+    root = logger.split(".", 1)[0].split("(", 1)[0]
+    if logger.endswith(")") or (root in scope.packages and "." in logger):
+        # A call that gives the logger (`zap.L()`, `log.G(ctx)`), or a package's variable
+        # (`log.L`): what the package and the call say.
         family = _go_family_of_value(logger, scope)
-        root = inner.split(".")[0]
         if family is None:
             return None
-        return family, f'import "{scope.packages.get(root, root)}"'
-    if "." in logger:
-        binding = scope.members.get(logger)
-        if binding is not None:
-            return _declared(binding, _go_family_of_binding(binding, scope))
-        return None
-    binding = scope.bindings.get(logger)
+        if root in scope.packages:
+            return family, f'import "{scope.packages[root]}"'
+        binding = scope.bindings.get(root)
+        return family, binding.line if binding is not None else ""
+    binding = scope.members.get(logger) if "." in logger else scope.bindings.get(logger)
     if binding is not None:
-        return _declared(binding, _go_family_of_binding(binding, scope))
+        family = _go_family_of_binding(binding, scope)
+        if family is None and _LOGGER_NAME.search(logger.rsplit(".", 1)[-1]):
+            family = _guessed(scope, fits)
+        return _declared(binding, family)
     path = scope.packages.get(logger)
     if path is not None:
         family = _GO_PATH_FAMILY.get(path)
-        if family is not None:
-            return family, f'import "{path}"'
+        if family is None and "log" in logger.lower():
+            family = "go_logger"  # klog, glog, a project's own log package
+        return None if family is None else (family, f'import "{path}"')
+    if _LOGGER_NAME.search(logger.rsplit(".", 1)[-1]):
+        return _guessed(scope, fits), ""  # declared where we cannot see (another file)
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 
 from .. import utf8
 from ..treesitter import TreeOf
@@ -14,7 +15,7 @@ from .families import ALL_METHODS, FAMILIES, RUST_MACROS
 from .prompt import nearest_log_calls, prompt_chunk
 from .records import BUILTINS, JS_LANGUAGES
 from .resolve import resolve
-from .scope import Carry, scope_at
+from .scope import Carry, Scope, scope_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +36,24 @@ class LogSite:
         docstring of localllm.loglines. May close the call when that makes it complete and right."""
         return Checker(self, typed).check(suggestion, final)
 
+    def opening(self, typed: str) -> str:
+        """What the suggestion after `typed` must start with: `"` where a Go call's format
+        or message goes and nothing of it is typed yet, else ""."""
+        return Checker(self, typed).opening()
+
     def problems(self, typed: str, suggestion: str) -> list[str]:
         """What is wrong with a finished suggestion, for reports: "unknown:NAME", "verbs",
-        "pairs", "fields", "arity", "method", "unbalanced" (empty when right)."""
+        "pairs", "fields", "arity", "method", "format" (a Go format that is no string
+        literal), "wrap" (`%w` outside fmt.Errorf), "unbalanced" (empty when right)."""
         return Checker(self, typed).problems(suggestion)
 
 
 _LEAD_RE = re.compile(r"\s*(?:(?:defer|go|await|return|void)\s+)?")
-_PATH_PART = re.compile(r"[A-Za-z_$][\w$]*(?:\(\))?")
+_PATH_PART = re.compile(r"[A-Za-z_$][\w$]*(?:\([^()]*\))?")  # `log`, `G(ctx)`, `L()`
+# A Go method that takes a format by Go's naming convention (go vet's printf check too).
+_GO_PRINTF_METHOD = re.compile(
+    r"\.(?:Trace|Debug|Info|Notice|Warn|Warning|Error|Critical|Fatal|Panic|Print)f\("
+)
 _RUST_MACRO = re.compile(r"\s*(?P<path>(?:(?:::)?\w+::)*)(?P<name>\w+)!\s*\(")
 _KNOWN_ROOTS = frozenset({"console", "zap", "self", "this"})
 
@@ -74,7 +85,10 @@ def find_log_site(
     if scope is None:
         return None
     for logger, family, rest_at in candidates:
-        resolved = resolve(logger, family, scope, language)
+        fits = partial(_plausible, typed, rest_at, language)
+        resolved = resolve(logger, family, scope, language, fits=fits)
+        if resolved is None and language == "go":
+            resolved = _printf_by_name(logger, typed[rest_at:], scope)
         if resolved is None:
             continue
         family, declaration = resolved
@@ -143,6 +157,15 @@ def _candidates(typed: str, lang: str) -> list[tuple[str, str, int]]:
     return out
 
 
+def _printf_by_name(logger: str, rest: str, scope: Scope) -> tuple[str, str] | None:
+    """A Go logger we cannot resolve (`db.opt.Infof(`: a field of a type that embeds one)
+    is still one when its method is a level method taking a format: not on a package, whose
+    `Errorf` may take other arguments first (`status.Errorf(code, format, ...)`)."""
+    if logger.split(".", 1)[0] in scope.packages or not _GO_PRINTF_METHOD.match(rest):
+        return None
+    return "go_logger", ""
+
+
 def _plausible(typed: str, rest_at: int, lang: str, family: str) -> bool:
     """Whether the typed text after the logger is a call this family has (or its start)."""
     rust = family in ("rust_log", "tracing")
@@ -154,8 +177,8 @@ def _plausible(typed: str, rest_at: int, lang: str, family: str) -> bool:
         name = match.group(1) or ""
         return any(m.startswith(name) for m in FAMILIES[family])
     parsed = parse_call(typed, rest_at, lang, family, rust)
-    if parsed.bad is not None or not parsed.segments:
-        return False
+    if parsed.bad is not None or not parsed.segments or parsed.end is not None:
+        return False  # not this family's call, or one already finished
     return all(seg.rule is not None or not seg.method for seg in parsed.segments[:-1]) and (
         parsed.segments[-1].rule is not None
         or any(m.startswith(parsed.segments[-1].method) for m in FAMILIES[family])
