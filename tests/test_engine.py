@@ -453,7 +453,8 @@ func (c *Client) Fetch(id string) error {
 def test_a_log_line_stops_before_a_name_that_is_not_in_scope() -> None:
     # The model (real llama.cpp, known continuation) passes `bogus`, which nothing declares:
     # the suggestion stops before that argument and the call is closed.
-    pieces = ['"fetched"', ", zap.String(", '"id"', ", bogus", "))", "\n\tc.next()"]
+    # The rule opens the message's quote: the model writes from inside the string.
+    pieces = ['fetched"', ", zap.String(", '"id"', ", bogus", "))", "\n\tc.next()"]
     engine, recorder = make_engine(model_files.tiny_path(pieces), speculative=False)
     col = len("\tc.logger.Info(")
     try:
@@ -482,7 +483,7 @@ def test_rules_can_be_turned_off() -> None:
 @pytest.mark.model  # a tiny real GGUF through llama-cpp-python
 def test_a_log_line_may_pass_names_from_the_package_s_other_files(tmp_path: Path) -> None:
     (tmp_path / "version.go").write_text('package p\n\nconst Version = "1.2"\n')
-    pieces = ['"starting version %s"', ", Version", ")", "\n\tc.next()"]
+    pieces = ['starting version %s"', ", Version", ")", "\n\tc.next()"]
     engine, recorder = make_engine(model_files.tiny_path(pieces), speculative=False)
     text = 'package p\n\nimport "log"\n\nfunc Start() {\n\tlog.Printf(\n}\n'
     col = len("\tlog.Printf(")
@@ -499,6 +500,27 @@ def test_a_log_line_may_pass_names_from_the_package_s_other_files(tmp_path: Path
     finally:
         engine.close()
     assert recorder.finals[1].text == '"starting version %s", Version)'
+
+
+@pytest.mark.model  # a tiny real GGUF through llama-cpp-python
+def test_a_format_opened_by_the_rule_is_not_opened_again_once_typed() -> None:
+    # The log rule writes the format's `"` into the prompt; the suggestion is cached for the
+    # place, so typing that `"` shows the rest, never a second quote.
+    pieces = ['starting %s"', ", name", ")", "\n\tc.next()"]
+    engine, recorder = make_engine(model_files.tiny_path(pieces), speculative=False)
+    text = 'package p\n\nimport "log"\n\nfunc Start(name string) {\n\tlog.Printf(\n}\n'
+    typed = "\tlog.Printf("
+    try:
+        for number, line in enumerate((typed, typed + '"'), start=1):
+            snap = BufferSnapshot.from_text(
+                text.replace(typed, line), 5, len(line), path="/src/p/c.go", filetype="go"
+            )
+            engine.process(CompletionRequest(id=number, bufnr=1, snapshot=snap))
+    finally:
+        engine.close()
+    assert recorder.finals[1].text == '"starting %s", name)'
+    assert recorder.finals[2].text == 'starting %s", name)'
+    assert recorder.finals[2].source == "cache"
 
 
 @pytest.mark.model  # a tiny real GGUF through llama-cpp-python

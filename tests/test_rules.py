@@ -78,7 +78,10 @@ def test_the_log_rule_asks_for_one_line_and_checks_what_is_shown() -> None:
     shaped = rule.shape(place, ctx)
     assert not shaped.multiline and shaped.prefix.startswith(ctx.prefix)
     assert rule.check(place, shaped, "") == ""
-    assert rule.check(place, shaped, '"%s", name)') == '"%s", name)'
+    # The format's quote is opened in the prompt: the model writes from inside the string.
+    assert shaped.middle == ctx.middle + '"'
+    assert rule.check(place, shaped, '%s", name)') == '"%s", name)'
+    assert rule.check(place, shaped, '%s", nope)') == '"%s"'
 
 
 def test_explain_shares_the_index_it_is_given() -> None:

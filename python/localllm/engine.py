@@ -370,9 +370,13 @@ class Engine:
             self._send(request, answer.text, True, "rule")
             return answer.text
         ctx = self._context(request, place.document, started)
+        # Cached by the place, not by the prompt a rule made of it: a rule may write the start
+        # of the answer into the prompt (a log format's opening quote), and the place where the
+        # user has typed that start is another place.
+        place_ctx = ctx
         if answer is None and not request.prewarm:
             ctx = self.rules.shape(place, ctx)
-        cached = None if request.prewarm else self.cache.get(ctx)
+        cached = None if request.prewarm else self.cache.get(place_ctx)
         if cached is not None:
             if request.speculative:
                 return ""
@@ -387,7 +391,7 @@ class Engine:
         final = fit_to_syntax(final, ctx)  # multi-line only: cut back to what parses
         final = self.rules.correct(place, ctx, final)
         if final:
-            self.cache.put(ctx, final)
+            self.cache.put(place_ctx, final)
         # Buffer text and model output: the log file gets them at the debug level only.
         log.debug("request %s: line %r, suggestion %r", request.id, ctx.middle, final)
         self._send(request, final, True, "model")

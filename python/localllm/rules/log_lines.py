@@ -14,6 +14,14 @@ from ..types import FimContext
 from .base import Place, Rule
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Found:
+    """The log site of a request, and the text the prompt opened the suggestion with."""
+
+    site: LogSite
+    opening: str
+
+
 class LogLines(Rule):
     name = "log_lines"
 
@@ -22,22 +30,30 @@ class LogLines(Rule):
 
     def shape(self, place: Place, ctx: FimContext) -> FimContext:
         """One line, ending where the call ends; the logger, the file's log calls and the
-        names in scope go just above the cursor line (the prompt start stays the same)."""
+        names in scope go just above the cursor line (the prompt start stays the same).
+        Where a Go format or message goes, the prompt opens its quote (as if typed): the
+        model then writes a string, not `err)` or a line break."""
         site = self._site(place, ctx)
         if site is None:
             return ctx
-        place.notes[self.name] = site
+        opening = site.opening(ctx.middle)
+        place.notes[self.name] = _Found(site, opening)
         return dataclasses.replace(
-            ctx, multiline=False, prefix=ctx.prefix + _as_comment(site.prompt_chunk, ctx)
+            ctx,
+            multiline=False,
+            prefix=ctx.prefix + _as_comment(site.prompt_chunk, ctx),
+            middle=ctx.middle + opening,
         )
 
     def check(self, place: Place, ctx: FimContext, text: str) -> str:
         """Every state shown must pass the checks: a name not yet known is not shown in the
-        hope that it becomes one."""
-        site = place.notes.get(self.name)
-        if not isinstance(site, LogSite) or not text:
+        hope that it becomes one. `ctx` is the shaped one: the suggestion gets the opening
+        the prompt had."""
+        found = place.notes.get(self.name)
+        if not isinstance(found, _Found) or not text:
             return text
-        return site.check(ctx.middle, text, final=True)
+        checked = found.site.check(ctx.middle, text, final=True)
+        return found.opening + checked if checked else ""
 
     correct = check
 
