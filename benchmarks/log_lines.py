@@ -32,6 +32,7 @@ import dataclasses
 import json
 import os
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -150,7 +151,8 @@ def suggestions(sites: list[Site], rules: bool) -> list[str]:
         {
             "model": str(model),
             "rules": {"go_errors": False, "log_lines": rules},
-            "generation": {"time_limit_ms": 10000},
+            # Far above any real one: a busy machine must not change what is measured.
+            "generation": {"time_limit_ms": 120000},
         }
     )
     engine = Engine(settings, lambda update: None, start_worker=False)
@@ -166,6 +168,7 @@ def suggestions(sites: list[Site], rules: bool) -> list[str]:
         engine.buffers.attach(1, site.text.encode(), number)
         root = str(site.path.parent)
         out.append(engine.process(CompletionRequest(id=number, bufnr=1, snapshot=snap, root=root)))
+        print(f"{'rule' if rules else 'model'} {number + 1}/{len(sites)}", file=sys.stderr)
     engine.close()
     return out
 
