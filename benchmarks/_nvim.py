@@ -16,7 +16,16 @@ sys.path.insert(0, str(REPO / "python"))
 
 import model_files  # noqa: E402
 
-__all__ = ["go_file", "model_files", "percentile", "start_nvim", "stop_nvim", "summary", "workdir"]
+__all__ = [
+    "go_file",
+    "go_files",
+    "model_files",
+    "percentile",
+    "start_nvim",
+    "stop_nvim",
+    "summary",
+    "workdir",
+]
 
 
 INIT = REPO / "tests" / "nvim" / "init.lua"
@@ -99,6 +108,15 @@ def go_file(functions: int = 20) -> str:
             "",
         ]
     return "\n".join(out) + "\n"
+
+
+def go_files(folder: Path) -> list[Path]:
+    """The Go files of a project folder, vendored code and test data left out."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if d not in ("vendor", "testdata", ".git")]
+        out.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(".go"))
+    return sorted(out)
 
 
 def stop_nvim(nvim: Any) -> None:

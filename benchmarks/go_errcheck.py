@@ -35,7 +35,7 @@ from typing import Any
 
 from tree_sitter import Node
 
-from _nvim import summary
+from _nvim import go_files, summary
 from localllm import treesitter
 from localllm.config import parse_settings
 from localllm.document import Document
@@ -293,14 +293,6 @@ def evaluate_file(path: Path, packages: GoPackages, tally: Tally) -> None:
                             "ours": " | ".join(ours),
                         }
                     )
-
-
-def go_files(folder: Path) -> list[Path]:
-    out = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if d not in ("vendor", "testdata", ".git")]
-        out.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(".go"))
-    return sorted(out)
 
 
 def pct(right: int, places: int) -> float | None:

@@ -30,14 +30,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from _nvim import REPO, model_files, summary
+from _nvim import REPO, go_files, model_files, summary
 from localllm.config import parse_settings
 from localllm.document import Document
 from localllm.engine import CompletionRequest, Engine
@@ -133,14 +132,6 @@ def _one_line_call(statement: str) -> bool:
     """The call closes on its line (code outside strings balances to zero)."""
     code = STRING.sub('""', statement).split("//", 1)[0]
     return code.count("(") == code.count(")") and code.rstrip().endswith(")")
-
-
-def go_files(folder: Path) -> list[Path]:
-    out = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if d not in ("vendor", "testdata", ".git")]
-        out.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(".go"))
-    return sorted(out)
 
 
 def suggestions(sites: list[Site], rules: bool) -> list[str]:
