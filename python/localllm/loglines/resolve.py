@@ -44,6 +44,16 @@ _LOGGER_CALL = re.compile(r"(?:^|\.)(?:\w*Log(?:ger)?\w*)\([^()]*\)$")
 _TESTING_TYPES = frozenset({"T", "B", "F", "TB"})
 
 
+def _named_like_logger(expr: str) -> bool:
+    """`lg`, `r.logger`, `reqLogger`: the last name of `expr` says logger."""
+    return _LOGGER_NAME.search(expr.rsplit(".", 1)[-1]) is not None
+
+
+def _logging_package(name: str) -> bool:
+    """An imported package whose name says logging: klog, glog, a project's own `log`."""
+    return "log" in name.lower()
+
+
 def _go_family_of_type(type_text: str, scope: Scope) -> str | None:
     match = re.search(r"(\w+)\.(\w+)", type_text)
     if match is not None:
@@ -86,8 +96,8 @@ def _go_family_of_value(value: str, scope: Scope) -> str | None:
         if family is None:
             # A package of the project's own or one we do not know: it gives a logger when it
             # says so (`log.G(ctx)`, `klog.V(2)`, `dcontext.GetLogger(ctx)`).
-            logging_package = "log" in root.lower()
-            return "go_logger" if logging_package or _LOGGER_CALL.search(value) else None
+            gives_logger = _logging_package(root) or _LOGGER_CALL.search(value)
+            return "go_logger" if gives_logger else None
         return _library_value(family, member)
     binding = scope.bindings.get(root)
     if binding is not None and member in ("With", "Named", "WithGroup", "WithField", "WithFields"):
@@ -151,16 +161,16 @@ def _resolve_go(logger: str, scope: Scope, fits: Callable[[str], bool]) -> tuple
     binding = scope.members.get(logger) if "." in logger else scope.bindings.get(logger)
     if binding is not None:
         family = _go_family_of_binding(binding, scope)
-        if family is None and _LOGGER_NAME.search(logger.rsplit(".", 1)[-1]):
+        if family is None and _named_like_logger(logger):
             family = _guessed(scope, fits)
         return _declared(binding, family)
     path = scope.packages.get(logger)
     if path is not None:
         family = _GO_PATH_FAMILY.get(path)
-        if family is None and "log" in logger.lower():
-            family = "go_logger"  # klog, glog, a project's own log package
+        if family is None and _logging_package(logger):
+            family = "go_logger"
         return None if family is None else (family, f'import "{path}"')
-    if _LOGGER_NAME.search(logger.rsplit(".", 1)[-1]):
+    if _named_like_logger(logger):
         return _guessed(scope, fits), ""  # declared where we cannot see (another file)
     return None
 

@@ -50,10 +50,6 @@ class LogSite:
 
 _LEAD_RE = re.compile(r"\s*(?:(?:defer|go|await|return|void)\s+)?")
 _PATH_PART = re.compile(r"[A-Za-z_$][\w$]*(?:\([^()]*\))?")  # `log`, `G(ctx)`, `L()`
-# A Go method that takes a format by Go's naming convention (go vet's printf check too).
-_GO_PRINTF_METHOD = re.compile(
-    r"\.(?:Trace|Debug|Info|Notice|Warn|Warning|Error|Critical|Fatal|Panic|Print)f\("
-)
 _RUST_MACRO = re.compile(r"\s*(?P<path>(?:(?:::)?\w+::)*)(?P<name>\w+)!\s*\(")
 _KNOWN_ROOTS = frozenset({"console", "zap", "self", "this"})
 
@@ -161,9 +157,12 @@ def _printf_by_name(logger: str, rest: str, scope: Scope) -> tuple[str, str] | N
     """A Go logger we cannot resolve (`db.opt.Infof(`: a field of a type that embeds one)
     is still one when its method is a level method taking a format: not on a package, whose
     `Errorf` may take other arguments first (`status.Errorf(code, format, ...)`)."""
-    if logger.split(".", 1)[0] in scope.packages or not _GO_PRINTF_METHOD.match(rest):
+    if logger.split(".", 1)[0] in scope.packages:
         return None
-    return "go_logger", ""
+    # The level methods that take a format by Go's naming convention (go vet's too).
+    method = re.match(r"\.(\w+)\(", rest)
+    rule = FAMILIES["go_logger"].get(method.group(1)) if method else None
+    return ("go_logger", "") if rule is not None and rule.kind == "printf" else None
 
 
 def _plausible(typed: str, rest_at: int, lang: str, family: str) -> bool:
