@@ -107,17 +107,11 @@ def go_project_sites(folder: Path, per_project: int) -> list[Site]:
                 continue
             if not _one_line_call(line[match.end(1) :]):
                 continue
-            found.append((path, row))
+            found.append((path, lines, row, match.end()))
     if per_project and len(found) > per_project:
         step = len(found) / per_project
         found = [found[int(i * step)] for i in range(per_project)]
-    sites = []
-    for path, row in found:
-        lines = path.read_text(encoding="utf-8").split("\n")
-        match = GO_LOG_CALL.match(lines[row])
-        assert match is not None
-        sites.append(_site(path, lines, row, match.end()))
-    return sites
+    return [_site(path, lines, row, cut) for path, lines, row, cut in found]
 
 
 def _site(path: Path, lines: list[str], row: int, cut: int) -> Site:
