@@ -2,6 +2,7 @@
 
 localllm complete FILE --line L --col C [--stdin] [--backend NAME] [--model PATH] [--json]
 localllm complete --batch [--backend NAME] [--model PATH]   (JSON lines on stdin)
+localllm lsp [--backend NAME] [--model PATH] [--config JSON]   (a language server on stdio)
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ def _read(path: str) -> str:
         raise CliError(f"{path} is not UTF-8 text") from None
 
 
-def complete(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+def raw_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings table the backend flags make (the plugin's config keys)."""
     raw: dict[str, Any] = {"backend": args.backend}
     if args.model:
         raw["model"] = args.model
@@ -104,6 +106,11 @@ def complete(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
         if args.server_model:
             raw.setdefault("ollama", {})["model"] = args.server_model
             raw.setdefault("openai", {})["model"] = args.server_model
+    return raw
+
+
+def complete(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    raw = raw_config(args)
     settings = parse_settings(raw)
     collector = _Collector()
     engine = Engine(settings, collector, start_worker=False)
@@ -161,20 +168,54 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help='JSON lines {"path","text","line","col"} on stdin, one result each',
     )
-    c.add_argument("--backend", choices=BACKENDS, default="auto")
-    c.add_argument(
+    _backend_arguments(c)
+    c.add_argument("--json", action="store_true", help='print {"text", "source", "ms"}')
+    lsp = sub.add_parser("lsp", help="serve inline completion and completion over LSP (stdio)")
+    _backend_arguments(lsp)
+    lsp.add_argument(
+        "--config", type=_json_object, default={}, help="settings as JSON (the plugin's keys)"
+    )
+    lsp.add_argument(
+        "--deadline-ms", type=int, default=10_000, help="answer each request within this time"
+    )
+    lsp.add_argument("--stdio", action="store_true", help="accepted for clients that pass it")
+    return parser
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not JSON") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("not a JSON object")
+    return value
+
+
+def _backend_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=BACKENDS, default="auto")
+    parser.add_argument(
         "--model", help="embedded backend: path to a GGUF model (default: search the usual places)"
     )
-    c.add_argument("--url", help="server backends: the server's base URL")
-    c.add_argument("--server-model", help="ollama / openai backends: the model name")
-    c.add_argument("--json", action="store_true", help='print {"text", "source", "ms"}')
-    return parser
+    parser.add_argument("--url", help="server backends: the server's base URL")
+    parser.add_argument("--server-model", help="ollama / openai backends: the model name")
+
+
+def lsp(args: argparse.Namespace) -> int:
+    from .lsp_server import merged, serve  # it imports this module (guess_indent)
+
+    flags = raw_config(args)
+    if args.backend == "auto":  # the default: --config may name the backend instead
+        del flags["backend"]
+    return serve(merged(args.config, flags), deadline_ms=args.deadline_ms)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "lsp":
+            return lsp(args)
         return complete(args, sys.stdin, sys.stdout)
     except (CliError, LocalLLMError) as exc:
         print(f"localllm: {exc}", file=sys.stderr)
