@@ -26,7 +26,7 @@ def uri_of(path: str | Path) -> str:
 class LspClient:
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         # A file, not a pipe: a server that logs much must never block on a full pipe.
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the client)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "localllm", "lsp", *args],
             stdin=subprocess.PIPE,
@@ -103,7 +103,8 @@ class LspClient:
         return uri
 
     def inline(self, uri: str, line: int, character: int, timeout: float = 60) -> Any:
-        return self.request("textDocument/inlineCompletion", position(uri, line, character), timeout)
+        params = position(uri, line, character)
+        return self.request("textDocument/inlineCompletion", params, timeout)
 
     def close(self) -> int:
         """shutdown, exit; the exit code."""
@@ -119,8 +120,10 @@ class LspClient:
             for stream in (self.proc.stdin, self.proc.stdout):
                 if stream is not None:
                     stream.close()
+            self._stderr.close()
 
     def stderr(self) -> str:
+        """What the server logged so far (before close())."""
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace")
 
