@@ -251,6 +251,10 @@ class LspServer:
             self._show("warn", f"localllm: {warning}")
         self.engine = Engine(settings, self._deliver, notify=self._show)
         self.documents = Documents(self.engine.buffers, self.engine.denied, self.encoding)
+        # Load the model (or reach the server) now, not in the first request's deadline.
+        threading.Thread(
+            target=_prepare, args=(self.engine,), name="localllm-prepare", daemon=True
+        ).start()
         log.info("localllm %s language server: backend %s", __version__, settings.backend)
 
     def _stop(self) -> None:
@@ -359,6 +363,13 @@ class LspServer:
 
 
 _EMPTY = BufferSnapshot("", "", ("",), 0, 0, 0, 1)  # for the answer to a request with no text
+
+
+def _prepare(engine: Engine) -> None:
+    try:
+        engine.backend.prepare()
+    except LocalLLMError as exc:  # the first request that needs the backend says it
+        log.info("backend not ready: %s", type(exc).__name__)
 
 
 def _roots(params: Mapping[str, Any]) -> list[str]:
