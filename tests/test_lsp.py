@@ -195,6 +195,27 @@ def test_a_broken_model_is_an_error_answer_and_one_message(
     assert client.close() == 0  # the server outlived both failures
 
 
+@pytest.mark.model
+def test_the_readme_helix_config_runs_and_completes(
+    clients: Callable[..., LspClient], tiny_model: Path, tmp_path: Path
+) -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11 on
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Language server") :]
+    config = tomllib.loads(section.split("```toml\n", 1)[1].split("```", 1)[0])
+    server = config["language-server"]["localllm"]
+    assert server["command"] == "localllm"  # the console script of `python -m localllm`
+    assert "localllm" in config["language"][0]["language-servers"]
+    args = [str(tiny_model) if arg.endswith(".gguf") else arg for arg in server["args"]]
+    assert args[0] == "lsp"
+    client = clients(*args[1:])
+    client.initialize(utf8=False)  # Helix offers utf-8 too; the default is the harder case
+    uri = client.open(tmp_path / "main.go", GO)
+    (item,) = client.request("textDocument/completion", position(uri, 6, 1))["items"]
+    assert item["textEdit"]["newText"] == HELLO
+    assert client.close() == 0
+
+
 # -- settings -------------------------------------------------------------------------------
 
 

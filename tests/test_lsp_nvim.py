@@ -64,18 +64,26 @@ vim.lsp.util.apply_text_edits({ edit }, vim.api.nvim_get_current_buf(), client.o
 """
 
 
-@pytest.fixture
-def nvim() -> Iterator[Any]:
+def attach_nvim() -> Any:
     import pynvim
 
-    instance = pynvim.attach(
+    return pynvim.attach(
         "child", argv=[nvim_binary(), "--embed", "--headless", "--clean", "-i", "NONE", "-n"]
     )
-    yield instance
+
+
+def quit_nvim(instance: Any) -> None:
     with contextlib.suppress(Exception):
         instance.command("qa!")
     with contextlib.suppress(Exception):
         instance.close()
+
+
+@pytest.fixture
+def nvim() -> Iterator[Any]:
+    instance = attach_nvim()
+    yield instance
+    quit_nvim(instance)
 
 
 def start_server(nvim: Any, tmp_path: Path, model: Path, encodings: list[str] | None) -> int:
@@ -163,3 +171,56 @@ def test_neovim_completion_menu_shows_the_suggestion_and_accepting_inserts_it(
     assert nvim.current.buffer[6] == "\tfmt"  # shown, not inserted yet
     nvim.input("<C-n><C-y>")  # select the item and accept it
     wait_for(lambda: nvim.current.buffer[6] == "\t" + HELLO)
+
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+SECTION = README[README.index("## Language server") :]
+# Neovim 0.11 has no vim.lsp.inline_completion: a stand-in records what the snippet asks of it.
+INLINE_STAND_IN = """
+_G.inline_enabled = false
+vim.lsp.inline_completion = {
+  enable = function() _G.inline_enabled = true end,
+  get = function() return false end,
+}
+"""
+
+
+def test_the_readme_neovim_snippet_starts_the_server_on_a_go_file(
+    tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snippet = SECTION.split("```lua\n", 1)[1].split("```", 1)[0]
+    readme_model = "~/models/qwen2.5-coder-1.5b-q8_0.gguf"
+    assert readme_model in snippet
+    snippet = snippet.replace(readme_model, str(tiny_model))
+    # The command where :LocalLLM install puts it, under a private data folder.
+    command = tmp_path / "data" / "nvim" / "localllm" / "venv" / "bin" / "localllm"
+    command.parent.mkdir(parents=True)
+    command.write_text(
+        f"#!/bin/sh\nPYTHONPATH={REPO / 'python'} exec {sys.executable} -m localllm \"$@\"\n"
+    )
+    command.chmod(0o755)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    nvim = attach_nvim()
+    try:
+        nvim.exec_lua(INLINE_STAND_IN + snippet)
+        assert nvim.exec_lua("return _G.inline_enabled")
+        (tmp_path / ".git").mkdir()
+        path = tmp_path / "main.go"
+        path.write_text(GO)
+        nvim.command(f"edit {path}")
+        client_id = wait_for(
+            lambda: nvim.exec_lua(
+                "local c = vim.lsp.get_clients({ name = 'localllm', bufnr = 0 })[1]"
+                " return c and c.initialized and c.id"
+            ),
+            timeout=60,
+        )
+        caps = nvim.exec_lua("return vim.lsp.get_client_by_id(...).server_capabilities", client_id)
+        assert caps["inlineCompletionProvider"] is True
+        type_in_insert_mode(nvim, 7, "")
+        (item,) = ask(nvim, client_id, "textDocument/inlineCompletion")["items"]
+        assert item["insertText"] == HELLO  # init_options' model answered
+        nvim.input("<Tab>")  # nothing to accept (the stand-in): the key falls through
+        wait_for(lambda: nvim.current.buffer[6] == "\t\t")
+    finally:
+        quit_nvim(nvim)
