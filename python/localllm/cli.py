@@ -19,29 +19,12 @@ from typing import Any, TextIO
 from .config import BACKENDS, parse_settings
 from .engine import CompletionRequest, Engine, Update
 from .errors import LocalLLMError
+from .lsp_server import merged, serve
 from .types import BufferSnapshot, IndentStyle
 
 
 class CliError(Exception):
     pass
-
-
-def guess_indent(text: str) -> IndentStyle:
-    """Tabs if the file indents with tabs, else the smallest space indent seen (default 4)."""
-    tabs = spaces = 0
-    widths: list[int] = []
-    for line in text.split("\n")[:2000]:
-        if line.startswith("\t"):
-            tabs += 1
-        elif line.startswith(" "):
-            spaces += 1
-            width = len(line) - len(line.lstrip(" "))
-            if line.strip():
-                widths.append(width)
-    if tabs > spaces:
-        return IndentStyle(use_tabs=True, width=4, tabstop=4)
-    width = min((w for w in widths if w > 0), default=4)
-    return IndentStyle(use_tabs=False, width=width if width in (2, 3, 4, 8) else 4, tabstop=8)
 
 
 def snapshot_for(path: str, text: str, line: int, col: int) -> BufferSnapshot:
@@ -51,7 +34,7 @@ def snapshot_for(path: str, text: str, line: int, col: int) -> BufferSnapshot:
             line - 1,
             col,
             path=os.path.abspath(path) if path else "",
-            indent=guess_indent(text),
+            indent=IndentStyle.guess(text),
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
@@ -202,8 +185,6 @@ def _backend_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def lsp(args: argparse.Namespace) -> int:
-    from .lsp_server import merged, serve  # it imports this module (guess_indent)
-
     flags = raw_config(args)
     if args.backend == "auto":  # the default: --config may name the backend instead
         del flags["backend"]

@@ -22,7 +22,6 @@ from typing import Any
 
 from . import utf8
 from .buffers import BufferStore, snapshot_window
-from .cli import guess_indent
 from .config import ContextSettings
 from .types import BufferSnapshot, IndentStyle
 
@@ -95,7 +94,7 @@ class Documents:
         bufnr = old.bufnr if old is not None else self._take_bufnr()
         path = path_of(uri)
         denied = self._denied(path)
-        doc = OpenDocument(uri, path, language_id, bufnr, guess_indent(text), denied)
+        doc = OpenDocument(uri, path, language_id, bufnr, IndentStyle.guess(text), denied)
         self._open[uri] = doc
         if denied:
             self._buffers.detach(bufnr)
@@ -122,7 +121,7 @@ class Documents:
             text = str(change["text"])
             if "range" not in change:
                 self._open[uri] = doc = OpenDocument(
-                    doc.uri, doc.path, doc.language_id, doc.bufnr, guess_indent(text), False
+                    doc.uri, doc.path, doc.language_id, doc.bufnr, IndentStyle.guess(text), False
                 )
                 self._buffers.attach(doc.bufnr, utf8.encode(text), version)
             elif not self._replace(doc.bufnr, change["range"], text, version):

@@ -19,6 +19,24 @@ class IndentStyle:
     def unit(self) -> str:
         return "\t" if self.use_tabs else " " * self.width
 
+    @classmethod
+    def guess(cls, text: str) -> IndentStyle:
+        """Tabs if the file indents with tabs, else the smallest space indent seen (default 4)."""
+        tabs = spaces = 0
+        widths: list[int] = []
+        for line in text.split("\n")[:2000]:
+            if line.startswith("\t"):
+                tabs += 1
+            elif line.startswith(" "):
+                spaces += 1
+                width = len(line) - len(line.lstrip(" "))
+                if line.strip():
+                    widths.append(width)
+        if tabs > spaces:
+            return cls(use_tabs=True, width=4, tabstop=4)
+        width = min((w for w in widths if w > 0), default=4)
+        return cls(use_tabs=False, width=width if width in (2, 3, 4, 8) else 4, tabstop=8)
+
 
 @dataclass(frozen=True, slots=True)
 class BufferSnapshot:
