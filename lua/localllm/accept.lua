@@ -59,7 +59,16 @@ local function insert(buf, row, col, part, lines)
   end
 end
 
---- Accept `kind` of the visible suggestion. Returns false when nothing is shown.
+--- Whether the text is locked (E565): inside an <expr> mapping, which is what blink.cmp's keymap
+--- functions and many nvim-cmp recipes are. Making the current window current again changes
+--- nothing, and fails exactly then.
+---@return boolean
+local function text_locked()
+  return not pcall(vim.api.nvim_set_current_win, vim.api.nvim_get_current_win())
+end
+
+--- Accept `kind` of the visible suggestion. Returns false when nothing is shown. From an <expr>
+--- mapping the insert runs right after it (ahead of any typed keys), and true says it will.
 ---@param kind 'all'|'line'|'word'|nil
 ---@return boolean
 function M.accept(kind)
@@ -73,6 +82,11 @@ function M.accept(kind)
   if pos[1] - 1 ~= sug.row or pos[2] ~= sug.col then
     session.reset(buf)
     return false
+  end
+  if text_locked() then
+    local keys = ('<Cmd>lua require("localllm.accept").accept(%q)<CR>'):format(kind)
+    vim.api.nvim_feedkeys(vim.keycode(keys), 'ni', false)
+    return true
   end
   local part = M.part(sug.text, kind)
   local rest = sug.text:sub(#part + 1)

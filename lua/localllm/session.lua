@@ -151,8 +151,8 @@ function M.is_visible(buf)
   if s == nil or s.sug == nil or s.sug.text == '' then
     return false
   end
-  -- Hidden while the completion popup is open: the keys belong to the popup then.
-  return not (cfg().hide_during_completion and vim.fn.pumvisible() == 1)
+  -- Hidden while a completion menu is open (the keys belong to it) or another ghost is shown.
+  return not require('localllm.coexist').hides_ours(cfg().hide_during_completion)
 end
 
 ---@param buf integer
@@ -168,7 +168,7 @@ local function show(buf, s)
     ghost.clear(buf)
     return
   end
-  if cfg().hide_during_completion and vim.fn.pumvisible() == 1 then
+  if require('localllm.coexist').hides_ours(cfg().hide_during_completion) then
     ghost.clear(buf)
     return
   end
@@ -530,7 +530,7 @@ function M.after_accept(buf, row, col, rest)
   end
 end
 
---- Re-draw (after the completion popup closed) or hide (when it opened).
+--- Re-draw (after a completion menu closed) or hide (when one opened).
 function M.refresh()
   local buf = vim.api.nvim_get_current_buf()
   local s = buffers[buf]
