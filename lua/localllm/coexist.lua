@@ -35,12 +35,13 @@ end
 --- Whether a completion menu is open: the popup menu, nvim-cmp's or blink.cmp's.
 ---@return boolean
 function M.menu_open()
-  if vim.fn.pumvisible() == 1 then
+  if vim.fn.pumvisible() == 1 or M.cmp_menu() then
     return true
   end
-  return M.cmp_menu() or ask('blink.cmp', function(blink)
-    return blink.is_menu_visible()
-  end) == true
+  local blink = ask('blink.cmp', function(mod)
+    return mod.is_menu_visible()
+  end)
+  return blink == true
 end
 
 --- Whether nvim-cmp's or blink.cmp's own ghost text is drawn at the cursor.
@@ -51,9 +52,13 @@ function M.their_ghost()
       local c = require('cmp.config').get()
       return c.experimental and c.experimental.ghost_text and true
     end)
-  return cmp_ghost == true or ask('blink.cmp', function(blink)
-    return blink.is_ghost_text_visible()
-  end) == true
+  if cmp_ghost == true then
+    return true
+  end
+  local blink = ask('blink.cmp', function(mod)
+    return mod.is_ghost_text_visible()
+  end)
+  return blink == true
 end
 
 --- Whether our ghost must not be drawn now: two ghosts at the cursor never; under an open menu
