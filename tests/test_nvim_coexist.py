@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+import model_files
 from conftest import REPO
 from nvim_helpers import (
     cursor,
     drawn,
+    drawn_display,
     insert_at,
     lines,
     mode,
@@ -162,3 +164,88 @@ def test_blink_keymap_function_accepts_and_blink_does_not_fall_back(
     assert lines(nvim)[6] == "\t" + HELLO  # and no ^L from a fallback
     assert nvim.exec_lua("return _G.accepted") is True
     assert nvim.exec_lua("return vim.v.errmsg") == ""
+
+
+# -- 3. nvim-autopairs: closers it inserted are the suggestion's own tail -------------------
+
+
+def autopairs(nvim: Any) -> None:
+    plugin(nvim, "nvim-autopairs")
+    nvim.exec_lua("require('nvim-autopairs').setup({})")
+
+
+def test_autopairs_closers_are_not_shown_or_inserted_twice(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, tiny_model)
+    autopairs(nvim)
+    hello_shown(nvim, tmp_path)
+    nvim.input("fmt.Println(")
+    wait_for(lambda: lines(nvim)[6] == "\tfmt.Println()")  # autopairs closed the paren
+    wait_for(lambda: drawn_display(nvim) == '"hello"')
+    nvim.input('"')
+    wait_for(lambda: lines(nvim)[6] == '\tfmt.Println("")')
+    wait_for(lambda: drawn_display(nvim) == "hello")
+    nvim.input("<Tab>")
+    wait_for(lambda: lines(nvim)[6] != '\tfmt.Println("")')
+    assert lines(nvim)[6] == "\t" + HELLO
+    assert cursor(nvim) == (7, len("\t" + HELLO))  # past the closers, as if all were typed
+
+
+def test_autopairs_brace_of_a_multi_line_suggestion_is_not_doubled(
+    nvim_factory: Any, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, model_files.tiny_path(MULTI))
+    autopairs(nvim)
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    insert_at(nvim, 7, 0)
+    nvim.input("\t")
+    wait_final(nvim, "".join(MULTI))
+    nvim.input("if err != nil {")
+    wait_for(lambda: lines(nvim)[6] == "\tif err != nil {}")
+    wait_for(lambda: drawn_display(nvim) == "\n\t\treturn err\n\t".expandtabs(8))
+    nvim.input("<Tab>")
+    wait_for(lambda: lines(nvim)[6] != "\tif err != nil {}")
+    assert lines(nvim)[6:9] == ["\tif err != nil {", "\t\treturn err", "\t}"]
+    assert lines(nvim)[9] == "\tfmt.Println(x)"  # the line after is untouched
+    assert cursor(nvim) == (9, 2)
+
+
+# -- 4. their ghost text and ours never both -----------------------------------------------
+
+
+def test_blink_ghost_text_hides_ours(nvim_factory: Any, tiny_model: Path, tmp_path: Path) -> None:
+    nvim = start(nvim_factory, tiny_model, "blink.cmp")
+    nvim.exec_lua(BLINK_SETUP, {"completion": {"ghost_text": {"enabled": True}}})
+    hello_shown(nvim, tmp_path)
+    nvim.input("fm")  # typed through ours; blink's buffer source offers `fmt`
+    wait_for(lambda: nvim.exec_lua("return require('blink.cmp').is_ghost_text_visible()"))
+    wait_for(lambda: drawn(nvim) is None)
+    nvim.exec_lua("require('blink.cmp').hide()")
+    wait_for(lambda: not nvim.exec_lua("return require('blink.cmp').is_ghost_text_visible()"))
+    wait_for(lambda: drawn(nvim) == HELLO[2:])
+
+
+def test_cmp_ghost_text_hides_ours_also_when_menus_may_cover_it(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, tiny_model, "nvim-cmp", hide_during_completion=False)
+    nvim.exec_lua(CMP_SETUP, True)
+    hello_shown(nvim, tmp_path)
+    nvim.exec_lua("require('cmp').complete()")
+    wait_for(lambda: cmp_visible(nvim))
+    wait_for(lambda: drawn(nvim) is None)
+    nvim.exec_lua("require('cmp').abort()")
+    wait_for(lambda: drawn(nvim) == HELLO)
+
+
+def test_popup_menu_keeps_our_ghost_when_told_to(
+    nvim_factory: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    """hide_during_completion = false: a menu alone (no other ghost) does not hide ours."""
+    nvim = start(nvim_factory, tiny_model, "nvim-cmp", hide_during_completion=False)
+    nvim.exec_lua(CMP_SETUP, False)
+    hello_shown(nvim, tmp_path)
+    nvim.exec_lua("require('cmp').complete()")
+    wait_for(lambda: cmp_visible(nvim))
+    assert drawn(nvim) == HELLO

@@ -105,8 +105,11 @@ function M.accept(kind)
   else
     row, col = sug.row + #lines - 1, #lines[#lines]
   end
+  if rest == '' and sug.tail then
+    col = col + #sug.tail -- past the closers that end it, as if it were typed
+  end
   vim.api.nvim_win_set_cursor(0, { row + 1, col })
-  session.after_accept(buf, row, col, rest)
+  session.after_accept(buf, row, col, rest, sug.tail)
   return true
 end
 

@@ -18,6 +18,7 @@ local uv = vim.uv or vim.loop
 ---@field text string remaining text to insert at (row, col)
 ---@field final boolean
 ---@field origin localllm.Origin where the suggestion was first shown (type-through, backspace)
+---@field tail string|nil the suggestion's end, already after the cursor (an autopairs closer)
 
 ---@class localllm.Origin
 ---@field row integer
@@ -373,9 +374,22 @@ local function origin_at(buf, row, anchor, col, text)
   return { row = row, col = anchor, text = text, after = line:sub(col + 1) }
 end
 
+--- What was inserted after the cursor since the suggestion was shown (`after` was `before`
+--- then): the closers of nvim-autopairs and the like. Nil when the rest of the line changed.
+---@param after string
+---@param before string
+---@return string|nil
+local function inserted_after(after, before)
+  if #after < #before or after:sub(#after - #before + 1) ~= before then
+    return nil
+  end
+  return after:sub(1, #after - #before)
+end
+
 --- The user typed characters the suggestion starts with, or deleted some of them again: while
 --- the text from the suggestion's origin to the cursor starts it (and the rest of the line is
---- as it was), the remainder is shown, without a request.
+--- as it was, but for closers inserted after the cursor that end the suggestion), the remainder
+--- is shown, without a request. Those closers are its `tail`: not drawn, not inserted again.
 local function type_through(buf, s, row, col, tick)
   local sug = s.sug
   local o = sug and sug.origin
@@ -383,14 +397,20 @@ local function type_through(buf, s, row, col, tick)
     return false
   end
   local line = vim.api.nvim_buf_get_lines(buf, row, row + 1, false)[1] or ''
-  if col > #line or line:sub(col + 1) ~= o.after then
+  local tail = col <= #line and inserted_after(line:sub(col + 1), o.after)
+  if not tail then
     return false
   end
   local typed = line:sub(o.col + 1, col)
   if #typed >= #o.text or o.text:sub(1, #typed) ~= typed then
     return false
   end
-  sug.text = o.text:sub(#typed + 1)
+  local rest = o.text:sub(#typed + 1)
+  if #tail >= #rest or rest:sub(#rest - #tail + 1) ~= tail then
+    return false
+  end
+  sug.text = rest:sub(1, #rest - #tail)
+  sug.tail = tail ~= '' and tail or nil
   M.stats.type_through = M.stats.type_through + 1
   sug.col = col
   s.tick = tick
@@ -502,7 +522,8 @@ end
 ---@param row integer
 ---@param col integer
 ---@param rest string
-function M.after_accept(buf, row, col, rest)
+---@param tail string|nil the suggestion's end already after the cursor
+function M.after_accept(buf, row, col, rest, tail)
   local s = bstate(buf)
   local tick = vim.api.nvim_buf_get_changedtick(buf)
   s.seen = { tick, row, col }
@@ -518,7 +539,7 @@ function M.after_accept(buf, row, col, rest)
     if not o or o.row ~= row then -- a line was accepted: the rest starts here
       o = origin_at(buf, row, col, col, rest)
     end
-    s.sug = { id = id, row = row, col = col, text = rest, final = true, origin = o }
+    s.sug = { id = id, row = row, col = col, text = rest, final = true, origin = o, tail = tail }
     s.req = { id = id, row = row, col = col }
     s.tick = tick
     show(buf, s)
