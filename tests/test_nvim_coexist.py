@@ -249,3 +249,41 @@ def test_popup_menu_keeps_our_ghost_when_told_to(
     nvim.exec_lua("require('cmp').complete()")
     wait_for(lambda: cmp_visible(nvim))
     assert drawn(nvim) == HELLO
+
+
+# -- 6. diagnostics and the ghost do not interleave -----------------------------------------
+
+SCREEN = """
+vim.cmd('redraw!')
+local rows = {}
+for r = 1, vim.o.lines - 1 do
+  local chars = {}
+  for c = 1, vim.o.columns do chars[#chars + 1] = vim.fn.screenstring(r, c) end
+  rows[#rows + 1] = (table.concat(chars):gsub('%s+$', ''))
+end
+return rows
+"""
+
+
+def screen(nvim: Any) -> list[str]:
+    return nvim.exec_lua(SCREEN)  # type: ignore[no-any-return]
+
+
+def test_diagnostic_virtual_lines_come_after_a_multi_line_ghost(
+    nvim_factory: Any, tmp_path: Path
+) -> None:
+    nvim = start(nvim_factory, model_files.tiny_path(MULTI))
+    open_buffer(nvim, str(tmp_path / "main.go"), GO_FILE)
+    nvim.exec_lua(
+        "vim.diagnostic.config({ virtual_lines = true, virtual_text = false })"
+        " local ns = vim.api.nvim_create_namespace('test.diag')"
+        " vim.diagnostic.set(ns, 0, { { lnum = 6, col = 0, message = 'DIAG here', severity = 1 } })"
+    )
+    insert_at(nvim, 7, 0)
+    nvim.input("\t")
+    wait_final(nvim, "".join(MULTI))
+    rows = screen(nvim)
+    at = next(i for i, row in enumerate(rows) if "if err != nil {" in row)
+    assert "return err" in rows[at + 1], rows
+    assert rows[at + 2].strip() == "}", rows
+    assert "DIAG here" in rows[at + 3], rows

@@ -3,6 +3,11 @@ local M = {}
 
 M.ns = vim.api.nvim_create_namespace('localllm.ghost')
 local MARK_ID = 1
+-- The virtual lines hang on a mark of their own at column 0 with left gravity: Neovim draws the
+-- virtual lines of a row in mark order (column, then left gravity first), and diagnostics put
+-- theirs at column 0, so on the cursor's mark they would come between our first line and the
+-- rest of the suggestion.
+local LINES_ID = 2
 local HL = 'LocalLLMSuggestion'
 
 --- Expand tabs (virtual text shows no tabs) starting at display column `vcol`.
@@ -44,21 +49,28 @@ function M.render(buf, row, col, text)
   if lines[1] ~= '' then
     opts.virt_text = { { expand_tabs(lines[1], vcol, ts), HL } }
     opts.virt_text_pos = 'inline'
+    pcall(vim.api.nvim_buf_set_extmark, buf, M.ns, row, math.min(col, #line), opts)
+  else
+    pcall(vim.api.nvim_buf_del_extmark, buf, M.ns, MARK_ID)
   end
   if #lines > 1 then
     local virt_lines = {}
     for i = 2, #lines do
       virt_lines[#virt_lines + 1] = { { expand_tabs(lines[i], 0, ts), HL } }
     end
-    opts.virt_lines = virt_lines
+    local lopts =
+      { id = LINES_ID, virt_lines = virt_lines, priority = 65535, right_gravity = false }
+    pcall(vim.api.nvim_buf_set_extmark, buf, M.ns, row, 0, lopts)
+  else
+    pcall(vim.api.nvim_buf_del_extmark, buf, M.ns, LINES_ID)
   end
-  pcall(vim.api.nvim_buf_set_extmark, buf, M.ns, row, math.min(col, #line), opts)
 end
 
 ---@param buf integer
 function M.clear(buf)
   if vim.api.nvim_buf_is_valid(buf) then
     pcall(vim.api.nvim_buf_del_extmark, buf, M.ns, MARK_ID)
+    pcall(vim.api.nvim_buf_del_extmark, buf, M.ns, LINES_ID)
   end
 end
 
@@ -66,14 +78,15 @@ end
 ---@param buf integer
 ---@return string|nil
 function M.drawn_text(buf)
-  local mark = vim.api.nvim_buf_get_extmark_by_id(buf, M.ns, MARK_ID, { details = true })
-  if not mark or #mark == 0 then
+  local first = vim.api.nvim_buf_get_extmark_by_id(buf, M.ns, MARK_ID, { details = true })
+  local rest = vim.api.nvim_buf_get_extmark_by_id(buf, M.ns, LINES_ID, { details = true })
+  if #first == 0 and #rest == 0 then
     return nil
   end
-  local d = mark[3]
+  local d = first[3] or {}
   local parts = {}
   parts[1] = d.virt_text and d.virt_text[1] and d.virt_text[1][1] or ''
-  for _, vl in ipairs(d.virt_lines or {}) do
+  for _, vl in ipairs(rest[3] and rest[3].virt_lines or {}) do
     parts[#parts + 1] = vl[1] and vl[1][1] or ''
   end
   return table.concat(parts, '\n')
