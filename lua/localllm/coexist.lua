@@ -21,27 +21,36 @@ local function ask(name, fn)
   return ok and value or nil
 end
 
+--- Whether blink.cmp (when loaded) answers true to its API function `name`.
+---@param name string
+---@return boolean
+local function blink(name)
+  return ask('blink.cmp', function(mod)
+    return mod[name]()
+  end) == true
+end
+
+--- Whether cmp.visible() says true (when cmp is loaded).
+---@return boolean
+local function cmp_visible()
+  return ask('cmp', function(cmp)
+    return cmp.visible()
+  end) == true
+end
+
 --- Whether nvim-cmp's menu is open (its ghost text is shown only with it).
 ---@return boolean
 function M.cmp_menu()
   if cmp_attached and package.loaded['cmp'] == cmp_attached then
     return cmp_open
   end
-  return ask('cmp', function(cmp)
-    return cmp.visible()
-  end) == true
+  return cmp_visible()
 end
 
 --- Whether a completion menu is open: the popup menu, nvim-cmp's or blink.cmp's.
 ---@return boolean
 function M.menu_open()
-  if vim.fn.pumvisible() == 1 or M.cmp_menu() then
-    return true
-  end
-  local blink = ask('blink.cmp', function(mod)
-    return mod.is_menu_visible()
-  end)
-  return blink == true
+  return vim.fn.pumvisible() == 1 or M.cmp_menu() or blink('is_menu_visible')
 end
 
 --- Whether nvim-cmp's or blink.cmp's own ghost text is drawn at the cursor.
@@ -52,13 +61,7 @@ function M.their_ghost()
       local c = require('cmp.config').get()
       return c.experimental and c.experimental.ghost_text and true
     end)
-  if cmp_ghost == true then
-    return true
-  end
-  local blink = ask('blink.cmp', function(mod)
-    return mod.is_ghost_text_visible()
-  end)
-  return blink == true
+  return cmp_ghost == true or blink('is_ghost_text_visible')
 end
 
 --- Whether our ghost must not be drawn now: two ghosts at the cursor never; under an open menu
@@ -88,9 +91,7 @@ function M.attach_cmp(on_change)
   end)
   if ok then
     cmp_attached = cmp
-    cmp_open = ask('cmp', function(c)
-      return c.visible()
-    end) == true
+    cmp_open = cmp_visible()
   end
 end
 
