@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import utf8
-from .backends import Cancellation, CompletionBackend, Notify, make_backend
+from .backends import Cancellation, CompletionBackend, Notify, daemon_timer, make_backend
 from .buffers import BufferStore
 from .cache import SuggestionCache
 from .config import Settings
@@ -56,13 +56,6 @@ def _close(stream: object) -> None:
     close = getattr(stream, "close", None)
     if close is not None:
         close()
-
-
-def _timer(seconds: float, callback: Callable[[], None]) -> threading.Timer:
-    timer = threading.Timer(seconds, callback)
-    timer.daemon = True
-    timer.start()
-    return timer
 
 
 @dataclass(slots=True)
@@ -489,7 +482,7 @@ class Engine:
                     now = time.monotonic_ns()
                     if not timings.first_token_ns:
                         timings.first_token_ns = now
-                        timer = _timer(params.time_limit_ms / 1000.0, limit.cancel)
+                        timer = daemon_timer(params.time_limit_ms / 1000.0, limit.cancel)
                     timings.last_token_ns = now
                     raw += piece
                     if request.cancel.cancelled:
@@ -541,7 +534,7 @@ class Engine:
         # The answer is already on screen: a slow or stalled model only loses the piece.
         limit = Cancellation()
         request.cancel.on_cancel(limit.cancel)
-        timer = _timer(params.time_limit_ms / 1000.0, limit.cancel)
+        timer = daemon_timer(params.time_limit_ms / 1000.0, limit.cancel)
         try:
             with limit.governs_calls():
                 self.backend.prepare()

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from . import __version__, utf8
+from .backends import daemon_timer
 from .config import read_settings
 from .engine import CompletionRequest, Engine, Update
 from .errors import LocalLLMError
@@ -290,9 +291,7 @@ class LspServer:
             self.conn.respond(old.lsp_id, old.answer("", old.request.snapshot, self.encoding))
         with self._lock:
             self._pending[request.id] = pending
-        pending.timer = threading.Timer(self.deadline_ms / 1000, self._expire, (request.id,))
-        pending.timer.daemon = True
-        pending.timer.start()
+        pending.timer = daemon_timer(self.deadline_ms / 1000, self._expire, request.id)
         engine.submit(request)
         return _LATER
 

@@ -21,6 +21,15 @@ Notify = Callable[[str, str], None]
 _governing = threading.local()  # the Cancellation that ends this thread's HTTP calls
 
 
+def daemon_timer(seconds: float, callback: Callable[..., None], *args: object) -> threading.Timer:
+    """`callback(*args)` in `seconds` on a daemon thread (a deadline that never holds up exit),
+    started; `cancel()` it when the work ends first."""
+    timer = threading.Timer(seconds, callback, args)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 class Cancellation:
     """Set by the engine when a newer request supersedes this one; backends stop at once."""
 

@@ -38,7 +38,7 @@ from .. import utf8
 from ..errors import BackendError, BackendTimeout, BackendUnavailable, ConfigError
 from ..privacy import is_loopback as is_loopback  # re-exported for the backends
 from ..privacy import plain_http_refusal, register_secret, sends_in_clear
-from . import Cancellation, Notify
+from . import Cancellation, Notify, daemon_timer
 
 log = logging.getLogger(__name__)
 
@@ -158,10 +158,7 @@ class _Call:
             _shutdown(sock)
 
     def start_deadline(self, deadline_s: float) -> threading.Timer:
-        timer = threading.Timer(deadline_s, self.end, ("deadline",))
-        timer.daemon = True
-        timer.start()
-        return timer
+        return daemon_timer(deadline_s, self.end, "deadline")
 
 
 def probe_json(url: str, path: str, deadline_s: float) -> tuple[int, Any] | None:
